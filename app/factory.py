@@ -1,0 +1,71 @@
+"""The Flask app factory: one WSGI app for SOAP, Slack, downloads and health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.logs import configure_logging
+from app.runtime import Runtime
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Settings | Runtime | Mapping[str, str] | None = None) -> Flask:
+    """Build the app from the environment, a Settings, a Runtime or an env-like mapping."""
+    if isinstance(config, Runtime):
+        runtime = config
+    else:
+        if isinstance(config, Settings):
+            settings = config
+        else:
+            settings = Settings.from_env(config)
+        configure_logging(json_lines=settings.log_json)
+        runtime = Runtime.from_settings(settings)
+    settings = runtime.settings
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = settings.secret_key
+    # The largest body we accept anywhere; SOAP and Slack routes check their own lower limits.
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        settings.max_soap_body_bytes, settings.max_slack_body_bytes
+    )
+    app.extensions["qbslack"] = runtime
+
+    from app import health
+
+    app.register_blueprint(health.bp)
+    _register_optional(app, runtime)
+    _register_errors(app)
+    return app
+
+
+def _register_optional(app: Flask, runtime: Runtime) -> None:
+    """Mount the feature blueprints (SOAP, Slack, downloads, metrics)."""
+    from app import features
+
+    for register in features.REGISTRARS:
+        register(app, runtime)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.name, message=exc.description), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        # Log the traceback for us; the client only learns that it failed.
+        log.exception("unhandled error")
+        return jsonify(error="Internal Server Error"), 500
+
+
+def app_runtime(app: Flask) -> Runtime:
+    """The runtime an app was built with."""
+    rt: Any = app.extensions["qbslack"]
+    return rt  # type: ignore[no-any-return]

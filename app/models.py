@@ -1,0 +1,29 @@
+"""Imports every model so that Base.metadata is complete (Alembic, tests)."""
+
+from app.db import Base
+from jobs.models import DeliveryAttempt, Event, SlackThread
+from soap.models import QbwcSession
+from tenants.models import (
+    Connection,
+    Installation,
+    OAuthState,
+    Route,
+    SlackEventReceipt,
+    Tenant,
+    Watermark,
+)
+
+__all__ = [
+    "Base",
+    "Connection",
+    "DeliveryAttempt",
+    "Event",
+    "Installation",
+    "OAuthState",
+    "QbwcSession",
+    "Route",
+    "SlackEventReceipt",
+    "SlackThread",
+    "Tenant",
+    "Watermark",
+]

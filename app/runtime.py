@@ -1,0 +1,83 @@
+"""The runtime: settings plus the live connections every entry point builds once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, make_session_factory
+from app.settings import Settings
+from jobs.queue import InProcessJobQueue, JobQueue, RQJobQueue
+from tenants.crypto import TokenCipher
+
+
+@dataclass
+class Runtime:
+    """Explicit dependencies for requests, jobs and commands (no module globals)."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    cipher: TokenCipher
+    redis: Redis | None
+    jobs: JobQueue
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        session_factory: sessionmaker[Session] | None = None,
+        redis: Redis | None = None,
+        jobs: JobQueue | None = None,
+    ) -> Runtime:
+        """Build the connections the settings describe (or use the ones given)."""
+        engine = engine or make_engine(settings.database_url)
+        session_factory = session_factory or make_session_factory(engine)
+        if redis is None and settings.redis_url:
+            redis = Redis.from_url(settings.redis_url, health_check_interval=30)
+        holder: list[Runtime] = []
+        if jobs is None:
+            if redis is not None:
+                jobs = RQJobQueue(redis)
+            else:
+                from jobs.context import use_runtime
+
+                def wrap(call: Any) -> Any:
+                    # In-process jobs see this runtime, as an RQ worker sets its own.
+                    with use_runtime(holder[0]):
+                        return call()
+
+                jobs = InProcessJobQueue(wrap=wrap)
+        runtime = cls(
+            settings=settings,
+            engine=engine,
+            session_factory=session_factory,
+            cipher=TokenCipher(settings.token_encryption_keys),
+            redis=redis,
+            jobs=jobs,
+        )
+        holder.append(runtime)
+        return runtime
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.session_factory.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        """Stop in-process jobs and release pooled connections."""
+        if isinstance(self.jobs, InProcessJobQueue):
+            self.jobs.shutdown()
+        self.engine.dispose()
+        if self.redis is not None:
+            self.redis.close()

@@ -1,0 +1,62 @@
+"""`qbslack serve`: gunicorn in-process, sized for embedded or production mode."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """Runs our app factory under gunicorn without a config file."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from app import create_app
+
+        return create_app()
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str = "0.0.0.0",  # noqa: S104 - a server binds all interfaces
+    workers: int | None = None,
+    threads: int | None = None,
+) -> None:
+    """Serve on settings.port until stopped."""
+    if settings.is_sqlite:
+        from app.migrate import upgrade
+
+        upgrade(settings.database_url)
+    embedded = settings.embedded_jobs or settings.is_sqlite
+    if embedded and (workers or 1) > 1:
+        log.warning("embedded mode runs one process (SQLite and in-process jobs); ignoring --workers")
+    options = {
+        "bind": f"{host}:{settings.port}",
+        # One process in embedded mode: the in-process job queue lives inside it.
+        "workers": 1 if embedded else (workers or int(os.environ.get("WEB_CONCURRENCY", "3"))),
+        "worker_class": "gthread",
+        "threads": threads or 8,
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": "-",
+        "max_requests": 0 if embedded else 10000,
+        "max_requests_jitter": 0 if embedded else 1000,
+    }
+    os.environ.setdefault("PORT", str(settings.port))
+    _Gunicorn(options).run()

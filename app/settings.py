@@ -1,0 +1,152 @@
+"""Settings read from the environment, in one place."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SQLITE_URL = "sqlite:///qbslack.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEV_SECRETS_FILE = ".qbslack-dev-secrets.json"
+
+# Secrets a production (PostgreSQL) deployment must be given explicitly.
+REQUIRED_IN_PRODUCTION = (
+    "PUBLIC_URL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "TOKEN_ENCRYPTION_KEYS",
+    "SECRET_KEY",
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything qbslack reads from its environment; secrets never show in repr."""
+
+    database_url: str = DEFAULT_SQLITE_URL
+    redis_url: str | None = None
+    public_url: str = "http://localhost:8000"
+    port: int = 8000
+    slack_client_id: str = ""
+    slack_client_secret: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    token_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    secret_key: str = field(default="", repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
+    qbwc_run_every_minutes: int = 5
+    max_soap_body_bytes: int = 20_000_000
+    max_slack_body_bytes: int = 1_000_000
+    log_json: bool = True
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite default."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_jobs(self) -> bool:
+        """True when jobs run in-process (no Redis configured)."""
+        return not self.redis_url
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, CLI flags)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        dev_secrets_path: Path | None = None,
+    ) -> Settings:
+        """Read settings from env; fill development defaults unless on PostgreSQL."""
+        env = os.environ if env is None else env
+        get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+        database_url = get("DATABASE_URL") or DEFAULT_SQLITE_URL
+        production = database_url.startswith("postgres")
+        if production:
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not get(name)]
+            if missing:
+                raise ConfigError(
+                    "missing required setting(s) for the production stack: " + ", ".join(missing)
+                )
+        port = _int(get("PORT") or "8000", "PORT", minimum=1)
+        dev: dict[str, str] = {}
+        if not production and not (get("SECRET_KEY") and get("TOKEN_ENCRYPTION_KEYS")):
+            dev = _dev_secrets(dev_secrets_path or Path(DEV_SECRETS_FILE))
+        keys = tuple(
+            k.strip() for k in (get("TOKEN_ENCRYPTION_KEYS") or dev["TOKEN_ENCRYPTION_KEYS"]).split(",")
+            if k.strip()
+        )
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError as exc:
+                raise ConfigError(
+                    "TOKEN_ENCRYPTION_KEYS holds a value that is not a Fernet key"
+                ) from exc
+        every = _int(get("QBWC_RUN_EVERY_MINUTES") or "5", "QBWC_RUN_EVERY_MINUTES", minimum=1)
+        api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"
+        return cls(
+            database_url=database_url,
+            redis_url=get("REDIS_URL") or None,
+            public_url=(get("PUBLIC_URL") or f"http://localhost:{port}").rstrip("/"),
+            port=port,
+            slack_client_id=get("SLACK_CLIENT_ID"),
+            slack_client_secret=get("SLACK_CLIENT_SECRET"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET") or dev.get("SLACK_SIGNING_SECRET", ""),
+            slack_api_url=api_url,
+            token_encryption_keys=keys,
+            secret_key=get("SECRET_KEY") or dev["SECRET_KEY"],
+            metrics_token=get("METRICS_TOKEN") or None,
+            qbwc_run_every_minutes=every,
+            log_json=get("LOG_FORMAT") != "text",
+        )
+
+
+def _int(raw: str, name: str, *, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _dev_secrets(path: Path) -> dict[str, str]:
+    """Load development secrets, generating them once into a git-ignored file."""
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text())
+    else:
+        data = {
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "SLACK_SIGNING_SECRET": secrets.token_hex(16),
+        }
+        path.write_text(json.dumps(data, indent=2))
+        path.chmod(0o600)
+    log.warning(
+        "using development secrets from %s; set SECRET_KEY and TOKEN_ENCRYPTION_KEYS "
+        "(and a PostgreSQL DATABASE_URL) for production",
+        path,
+    )
+    return data

@@ -1,0 +1,144 @@
+"""Job queues: RQ on Redis in production, a thread pool in the embedded default."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from redis import Redis
+from rq import Queue
+
+log = logging.getLogger(__name__)
+
+DELIVERY_QUEUE = "deliveries"
+DEFAULT_QUEUE = "default"
+QUEUE_NAMES = (DELIVERY_QUEUE, DEFAULT_QUEUE)
+
+
+class JobQueue(Protocol):
+    """Where job functions are handed for (possibly delayed) execution."""
+
+    def enqueue(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        delay: float = 0.0,
+        queue: str = DEFAULT_QUEUE,
+        job_id: str | None = None,
+    ) -> None:
+        """Run func(*args) on a worker, after delay seconds."""
+
+    def ping(self) -> None:
+        """Raise if the queue backend is unreachable."""
+
+
+class RQJobQueue:
+    """Jobs on RQ; delayed ones through RQ's scheduler (run by `qbslack worker`)."""
+
+    def __init__(self, connection: Redis) -> None:
+        self.connection = connection
+        self._queues = {name: Queue(name, connection=connection) for name in QUEUE_NAMES}
+
+    def queue(self, name: str) -> Queue:
+        """The RQ queue of that name."""
+        return self._queues[name]
+
+    def enqueue(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        delay: float = 0.0,
+        queue: str = DEFAULT_QUEUE,
+        job_id: str | None = None,
+    ) -> None:
+        q = self._queues[queue]
+        opts: dict[str, Any] = {"job_id": job_id, "result_ttl": 0, "failure_ttl": 7 * 86400}
+        if delay > 0:
+            q.enqueue_in(dt.timedelta(seconds=delay), func, *args, **opts)
+        else:
+            q.enqueue(func, *args, **opts)
+
+    def ping(self) -> None:
+        self.connection.ping()
+
+
+class InProcessJobQueue:
+    """A small scheduler plus thread pool that runs jobs in this process (embedded mode)."""
+
+    def __init__(self, workers: int = 4, *, wrap: Callable[[Callable[[], Any]], Any] | None = None):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qbslack-job")
+        self._heap: list[tuple[float, int, Callable[[], Any]]] = []
+        self._counter = itertools.count()
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._wrap = wrap or (lambda call: call())
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._timer = threading.Thread(target=self._run_timer, name="qbslack-sched", daemon=True)
+        self._timer.start()
+
+    def enqueue(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        delay: float = 0.0,
+        queue: str = DEFAULT_QUEUE,
+        job_id: str | None = None,
+    ) -> None:
+        import time
+
+        with self._idle:
+            self._pending += 1
+        with self._cond:
+            due = time.monotonic() + max(0.0, delay)
+            heapq.heappush(self._heap, (due, next(self._counter), lambda: func(*args)))
+            self._cond.notify()
+
+    def ping(self) -> None:
+        if self._stopped:
+            raise RuntimeError("in-process job queue is stopped")
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no job is scheduled or running (tests, shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def shutdown(self) -> None:
+        """Stop accepting timers and finish running jobs."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._timer.join(timeout=5)
+        self._pool.shutdown(wait=True)
+
+    def _run_timer(self) -> None:
+        import time
+
+        while True:
+            with self._cond:
+                while not self._stopped and (
+                    not self._heap or self._heap[0][0] > time.monotonic()
+                ):
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                if self._stopped:
+                    return
+                _, _, call = heapq.heappop(self._heap)
+            self._pool.submit(self._run, call)
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            self._wrap(call)
+        except Exception:
+            # A job's own error handling records failures; this only keeps the pool alive.
+            log.exception("in-process job failed")
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()

@@ -1,0 +1,185 @@
+"""Tenants (Slack workspaces), their installation, company-file connections and routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, utcnow
+
+TENANT_ACTIVE = "active"
+TENANT_UNINSTALLED = "uninstalled"
+TENANT_DISCONNECTED = "disconnected"  # token revoked/invalid: deliveries pause
+TENANT_DISABLED = "disabled"  # switched off by the operator
+
+CONNECTION_NEW = "new"  # never polled
+CONNECTION_OK = "ok"
+CONNECTION_ERROR = "error"
+CONNECTION_DISABLED = "disabled"
+
+EVENT_TYPES = ("vendor", "bill", "purchase_order", "bill_payment", "payment_received", "invoice")
+OPT_IN_EVENT_TYPES = ("account", "employee")
+ROUTE_KEYS = (*EVENT_TYPES, *OPT_IN_EVENT_TYPES, "default")
+
+
+def new_file_id() -> str:
+    """A QBWC FileID: a GUID in braces."""
+    return "{" + str(uuid.uuid4()).upper() + "}"
+
+
+class Tenant(Base):
+    """One Slack workspace that installed qbslack."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    team_name: Mapped[str] = mapped_column(String(255), default="")
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=TENANT_ACTIVE)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    installation: Mapped[Installation | None] = relationship(
+        back_populates="tenant", uselist=False, cascade="all, delete-orphan"
+    )
+    connections: Mapped[list[Connection]] = relationship(
+        back_populates="tenant", order_by="Connection.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        """True when the workspace may poll and post."""
+        return self.status == TENANT_ACTIVE
+
+
+class Installation(Base):
+    """The Slack app installation of a tenant; tokens are stored encrypted."""
+
+    __tablename__ = "installations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), unique=True)
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str] = mapped_column(Text, default="")
+    bot_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    bot_refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    bot_token_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    installer_user_id: Mapped[str | None] = mapped_column(String(32))
+    user_scopes: Mapped[str | None] = mapped_column(Text)
+    user_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="installation")
+
+
+class Connection(Base):
+    """One QuickBooks company file of a tenant, with its own QBWC credentials."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "company_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    company_name: Mapped[str] = mapped_column(String(255))
+    qb_company_name: Mapped[str | None] = mapped_column(String(255))  # as QuickBooks reports it
+    qb_file_path: Mapped[str | None] = mapped_column(Text)
+    qbwc_username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    file_id: Mapped[str] = mapped_column(String(40), default=new_file_id)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=CONNECTION_NEW)
+    baseline_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    backfill_days: Mapped[int | None] = mapped_column(Integer)
+    last_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    qbwc_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="connections")
+    watermarks: Mapped[list[Watermark]] = relationship(
+        back_populates="connection", cascade="all, delete-orphan"
+    )
+
+
+class Route(Base):
+    """Which channel gets an event type, workspace-wide or for one connection."""
+
+    __tablename__ = "routes"
+    __table_args__ = (
+        # NULL connection_id means "the workspace's route"; coalesce makes it unique too.
+        Index(
+            "uq_routes_scope_event_type",
+            "tenant_id",
+            func.coalesce(text("connection_id"), 0),
+            "event_type",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE")
+    )
+    event_type: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Watermark(Base):
+    """How far a connection has synced one entity, in QuickBooks' own clock text."""
+
+    __tablename__ = "watermarks"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The raw QuickBooks TimeModified/TimeDeleted text, offset and all: never the server clock.
+    value: Mapped[str | None] = mapped_column(String(40))
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    connection: Mapped[Connection] = relationship(back_populates="watermarks")
+
+
+class OAuthState(Base):
+    """A pending Slack OAuth state, kept server-side until used or expired."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SlackEventReceipt(Base):
+    """A Slack event id already handled, so a retried delivery has no second effect."""
+
+    __tablename__ = "slack_event_receipts"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,117 @@
+"""Routes: which Slack channel gets which event type, per workspace or per company."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenants.models import EVENT_TYPES, OPT_IN_EVENT_TYPES, ROUTE_KEYS, Route
+
+
+@dataclass(frozen=True)
+class RouteChoice:
+    """The channel picked for an event, and the route that picked it."""
+
+    channel_id: str
+    route_key: str
+    connection_scoped: bool
+
+
+def set_route(
+    tenant_id: int,
+    event_type: str,
+    channel_id: str,
+    *,
+    connection_id: int | None = None,
+    user_id: str | None = None,
+    db_session: Session,
+) -> Route:
+    """Create or replace the route of an event type (workspace-wide or one connection)."""
+    if event_type not in ROUTE_KEYS:
+        raise ValueError(f"unknown event type {event_type!r}; one of: {', '.join(ROUTE_KEYS)}")
+    route = _find(tenant_id, connection_id, event_type, db_session=db_session)
+    if route is None:
+        route = Route(tenant_id=tenant_id, connection_id=connection_id, event_type=event_type)
+        db_session.add(route)
+    route.channel_id = channel_id
+    route.updated_by = user_id
+    db_session.flush()
+    return route
+
+
+def clear_route(
+    tenant_id: int, event_type: str, *, connection_id: int | None = None, db_session: Session
+) -> bool:
+    """Remove a route; True if there was one."""
+    route = _find(tenant_id, connection_id, event_type, db_session=db_session)
+    if route is None:
+        return False
+    db_session.delete(route)
+    db_session.flush()
+    return True
+
+
+def list_routes(tenant_id: int, *, db_session: Session) -> list[Route]:
+    """All routes of a tenant, workspace-wide first."""
+    stmt = select(Route).where(Route.tenant_id == tenant_id)
+    routes = list(db_session.scalars(stmt))
+    return sorted(routes, key=lambda r: (r.connection_id or 0, r.event_type))
+
+
+def resolve_route(
+    tenant_id: int, connection_id: int, event_type: str, *, db_session: Session
+) -> RouteChoice | None:
+    """Pick the channel: connection route, workspace route, then the defaults."""
+    routes = {
+        (r.connection_id, r.event_type): r.channel_id
+        for r in db_session.scalars(
+            select(Route).where(
+                Route.tenant_id == tenant_id,
+                (Route.connection_id == connection_id) | (Route.connection_id.is_(None)),
+            )
+        )
+    }
+    order: list[tuple[int | None, str]] = [(connection_id, event_type), (None, event_type)]
+    # Opt-in types (chart of accounts, employees) go only where a route names them.
+    if event_type not in OPT_IN_EVENT_TYPES:
+        order += [(connection_id, "default"), (None, "default")]
+    for key in order:
+        if key in routes:
+            return RouteChoice(routes[key], key[1], key[0] is not None)
+    return None
+
+
+def routes_opt_in(tenant_id: int, connection_id: int, *, db_session: Session) -> set[str]:
+    """Which opt-in event types (account, employee) have a route for this connection."""
+    return {
+        t
+        for t in OPT_IN_EVENT_TYPES
+        if _find(tenant_id, connection_id, t, db_session=db_session)
+        or _find(tenant_id, None, t, db_session=db_session)
+    }
+
+
+def _find(
+    tenant_id: int, connection_id: int | None, event_type: str, *, db_session: Session
+) -> Route | None:
+    scope = (
+        Route.connection_id.is_(None)
+        if connection_id is None
+        else Route.connection_id == connection_id
+    )
+    return db_session.scalar(
+        select(Route).where(Route.tenant_id == tenant_id, scope, Route.event_type == event_type)
+    )
+
+
+__all__ = [
+    "EVENT_TYPES",
+    "RouteChoice",
+    "clear_route",
+    "list_routes",
+    "resolve_route",
+    "routes_opt_in",
+    "set_route",
+]

@@ -1,0 +1,150 @@
+"""Shared fixtures: real PostgreSQL and Redis, isolated per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from redis import Redis
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from app.db import make_engine, make_session_factory
+from app.migrate import upgrade
+from app.models import Base
+from app.runtime import Runtime
+from app.settings import Settings
+from jobs.queue import InProcessJobQueue, RQJobQueue
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+KEY_A = Fernet.generate_key().decode()
+KEY_B = Fernet.generate_key().decode()
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Test settings on the test databases, with fixed secrets."""
+    base = Settings(
+        database_url=TEST_DATABASE_URL,
+        redis_url=TEST_REDIS_URL,
+        public_url="https://qbslack.example.com",
+        slack_client_id="111.222",
+        slack_client_secret="client-secret-for-tests",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url="http://127.0.0.1:9/api/",
+        token_encryption_keys=(KEY_A,),
+        secret_key="secret-key-for-tests-only",
+        log_json=False,
+    )
+    return base.with_overrides(**overrides) if overrides else base
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """The test PostgreSQL database, rebuilt once per run through the migrations."""
+    eng = make_engine(TEST_DATABASE_URL)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(TEST_DATABASE_URL)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db_connection(engine: Engine) -> Iterator[object]:
+    """A connection inside a transaction that is rolled back after the test."""
+    conn = engine.connect()
+    trans = conn.begin()
+    try:
+        yield conn
+    finally:
+        trans.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session_factory(db_connection: object):  # type: ignore[no-untyped-def]
+    """Sessions on the test connection: their commits become savepoints."""
+    return make_session_factory(db_connection, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+def db_session(session_factory) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+    """A session for one test; everything it does is rolled back."""
+    session = session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[Redis]:
+    """The test Redis database, flushed before and after."""
+    conn = Redis.from_url(TEST_REDIS_URL)
+    conn.flushdb()
+    try:
+        yield conn
+    finally:
+        conn.flushdb()
+        conn.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Test settings."""
+    return make_settings()
+
+
+@pytest.fixture
+def runtime(settings: Settings, engine: Engine, session_factory, redis_conn: Redis):  # type: ignore[no-untyped-def]
+    """A runtime whose transactions roll back after the test and whose jobs go to RQ."""
+    rt = Runtime.from_settings(
+        settings,
+        engine=engine,
+        session_factory=session_factory,
+        redis=redis_conn,
+        jobs=RQJobQueue(redis_conn),
+    )
+    yield rt
+
+
+@pytest.fixture
+def committed_runtime(settings: Settings, engine: Engine, redis_conn: Redis):  # type: ignore[no-untyped-def]
+    """A runtime that really commits (for threaded servers); tables are emptied after."""
+    rt = Runtime.from_settings(settings, engine=engine, redis=redis_conn)
+    try:
+        yield rt
+    finally:
+        if isinstance(rt.jobs, InProcessJobQueue):
+            rt.jobs.shutdown()
+        truncate_all(engine)
+
+
+def truncate_all(engine: Engine) -> None:
+    """Empty every table (used after tests that commit for real)."""
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """The Flask app on the rolled-back test runtime."""
+    from app import create_app
+
+    flask_app = create_app(runtime)
+    flask_app.config["TESTING"] = True
+    return flask_app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    """A test client of the app."""
+    return app.test_client()
