@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from app import metrics
 from app.runtime import Runtime
 
-REGISTRARS: list[Callable[[Flask, Runtime], None]] = []
+REGISTRARS: list[Callable[[Flask, Runtime], None]] = [
+    metrics.register,
+]
