@@ -82,7 +82,9 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                     "tenant_status": tenant.status,
                     "company": conn.company_name if conn else None,
                     "username": conn.qbwc_username if conn else None,
-                    "last_poll": conn.last_poll_at.isoformat() if conn and conn.last_poll_at else None,
+                    "last_poll": (
+                        conn.last_poll_at.isoformat() if conn and conn.last_poll_at else None
+                    ),
                     "status": conn.status if conn else tenant.status,
                     "last_error": conn.last_error if conn else None,
                 }

@@ -21,10 +21,7 @@ def create_app(config: Settings | Runtime | Mapping[str, str] | None = None) -> 
     if isinstance(config, Runtime):
         runtime = config
     else:
-        if isinstance(config, Settings):
-            settings = config
-        else:
-            settings = Settings.from_env(config)
+        settings = config if isinstance(config, Settings) else Settings.from_env(config)
         configure_logging(json_lines=settings.log_json)
         runtime = Runtime.from_settings(settings)
     settings = runtime.settings

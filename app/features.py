@@ -8,7 +8,9 @@ from flask import Flask
 
 from app import metrics
 from app.runtime import Runtime
+from soap import http as soap_http
 
 REGISTRARS: list[Callable[[Flask, Runtime], None]] = [
     metrics.register,
+    soap_http.register,
 ]

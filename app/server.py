@@ -44,7 +44,7 @@ def serve(
         upgrade(settings.database_url)
     embedded = settings.embedded_jobs or settings.is_sqlite
     if embedded and (workers or 1) > 1:
-        log.warning("embedded mode runs one process (SQLite and in-process jobs); ignoring --workers")
+        log.warning("embedded mode runs one process (SQLite, in-process jobs): --workers ignored")
     options = {
         "bind": f"{host}:{settings.port}",
         # One process in embedded mode: the in-process job queue lives inside it.

@@ -90,10 +90,8 @@ class Settings:
         dev: dict[str, str] = {}
         if not production and not (get("SECRET_KEY") and get("TOKEN_ENCRYPTION_KEYS")):
             dev = _dev_secrets(dev_secrets_path or Path(DEV_SECRETS_FILE))
-        keys = tuple(
-            k.strip() for k in (get("TOKEN_ENCRYPTION_KEYS") or dev["TOKEN_ENCRYPTION_KEYS"]).split(",")
-            if k.strip()
-        )
+        raw_keys = get("TOKEN_ENCRYPTION_KEYS") or dev["TOKEN_ENCRYPTION_KEYS"]
+        keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
         for key in keys:
             try:
                 Fernet(key)

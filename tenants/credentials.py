@@ -32,13 +32,8 @@ def hash_password(password: str) -> str:
     digest = hashlib.scrypt(
         password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
     )
-    return "scrypt${}${}${}${}${}".format(
-        SCRYPT_N,
-        SCRYPT_R,
-        SCRYPT_P,
-        base64.b64encode(salt).decode(),
-        base64.b64encode(digest).decode(),
-    )
+    salt_b64, digest_b64 = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt_b64}${digest_b64}"
 
 
 def verify_password(password: str, stored: str | None) -> bool:

@@ -74,7 +74,9 @@ class Installation(Base):
     __tablename__ = "installations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), unique=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), unique=True
+    )
     app_id: Mapped[str | None] = mapped_column(String(32))
     bot_id: Mapped[str | None] = mapped_column(String(32))
     bot_user_id: Mapped[str | None] = mapped_column(String(32))

@@ -18,6 +18,9 @@ from app.runtime import Runtime
 from app.settings import Settings
 from jobs.queue import InProcessJobQueue, RQJobQueue
 
+# Fixture modules shared across test files (root conftest is where plugins belong).
+pytest_plugins = ["tests.fixtures_soap"]
+
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -1,0 +1,1 @@
+"""The QBWC SOAP service and the qbXML it speaks."""

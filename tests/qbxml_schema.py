@@ -1,0 +1,32 @@
+"""Validation of qbXML documents against Intuit's qbxmlops130.xsd (loaded once)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from lxml import etree
+
+_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "qbxml"
+
+
+@functools.cache
+def qbxml_schema() -> etree.XMLSchema:
+    """The qbXML 13.0 schema (ops + types + objects)."""
+    folder = Path(os.environ.get("QBXML_SCHEMA_DIR", _DEFAULT_DIR))
+    path = folder / "qbxmlops130.xsd"
+    if not path.exists():
+        raise FileNotFoundError(f"qbXML schema not found at {path} (set QBXML_SCHEMA_DIR)")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def assert_valid_qbxml(xml: str | bytes) -> None:
+    """Raise AssertionError with the schema's messages unless xml is valid qbXML 13.0."""
+    data = xml.encode() if isinstance(xml, str) else xml
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    doc = etree.fromstring(data, parser)
+    schema = qbxml_schema()
+    if not schema.validate(doc):
+        errors = "\n".join(f"line {e.line}: {e.message}" for e in schema.error_log)
+        raise AssertionError(f"invalid qbXML:\n{errors}\n{data.decode()[:2000]}")
