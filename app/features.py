@@ -8,9 +8,11 @@ from flask import Flask
 
 from app import metrics
 from app.runtime import Runtime
+from jobs import embedded as jobs_embedded
 from soap import http as soap_http
 
 REGISTRARS: list[Callable[[Flask, Runtime], None]] = [
     metrics.register,
     soap_http.register,
+    jobs_embedded.register,
 ]

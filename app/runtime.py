@@ -76,6 +76,9 @@ class Runtime:
 
     def close(self) -> None:
         """Stop in-process jobs and release pooled connections."""
+        background = self.extras.pop("background", None)
+        if background is not None:
+            background.stop()
         if isinstance(self.jobs, InProcessJobQueue):
             self.jobs.shutdown()
         self.engine.dispose()

@@ -1,4 +1,4 @@
-"""`qbslack worker`: an RQ worker with the scheduler and our runtime set."""
+"""`qbslack worker`: an RQ worker with our runtime, the delayed-job promoter and the sweeper."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from rq import SimpleWorker
 
 from app.runtime import Runtime
+from jobs.background import Background
 from jobs.context import set_process_runtime
 from jobs.queue import QUEUE_NAMES, RQJobQueue
 
@@ -18,12 +19,13 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> int:
     if not isinstance(runtime.jobs, RQJobQueue):
         raise RuntimeError("run_worker needs a Redis-backed runtime")
     set_process_runtime(runtime)
-    from jobs import periodic
-
-    periodic.on_worker_start(runtime)
+    background = Background(runtime).start()
     queues = [runtime.jobs.queue(name) for name in QUEUE_NAMES]
     # SimpleWorker runs jobs in this process: no fork per job, and our pooled DB
     # connections are never shared across a fork.
     worker = SimpleWorker(queues, connection=runtime.jobs.connection)
-    worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    try:
+        worker.work(burst=burst, logging_level="WARNING")
+    finally:
+        background.stop()
     return 0

@@ -281,8 +281,9 @@ class FakeSlack:
                         self._failures.remove(f)
                 headers = {"Retry-After": str(f.retry_after or 1)} if f.http_status == 429 else {}
                 return f.http_status, {"ok": False, "error": f.error}, headers
-        if self._random and self._random[0] == method and self._random[2].random() < self._random[1]:
-            status, error = self._random[2].choice(self._random[3])
+        rnd = self._random
+        if rnd and rnd[0] == method and rnd[2].random() < rnd[1]:
+            status, error = rnd[2].choice(rnd[3])
             return status, {"ok": False, "error": error}, (
                 {"Retry-After": "1"} if status == 429 else {})
         return None

@@ -1,0 +1,56 @@
+"""Background loops beside job execution: promoting delayed jobs and sweeping the outbox."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from app.runtime import Runtime
+from jobs.queue import RQJobQueue
+from jobs.sweeper import SWEEP_EVERY, sweep
+
+log = logging.getLogger(__name__)
+
+PROMOTE_EVERY = 0.05
+
+
+class Background:
+    """A daemon thread: promote due delayed jobs (RQ) and sweep every SWEEP_EVERY seconds."""
+
+    def __init__(self, runtime: Runtime, *, sweep_every: float = SWEEP_EVERY) -> None:
+        self.runtime = runtime
+        self.sweep_every = sweep_every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qbslack-background",
+                                        daemon=True)
+
+    def start(self) -> Background:
+        """Start the loop."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the loop and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        from jobs.delivery import coordinator
+
+        next_sweep = time.monotonic() + 1.0
+        jobs = self.runtime.jobs
+        while not self._stop.is_set():
+            try:
+                if isinstance(jobs, RQJobQueue):
+                    jobs.promote_due()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.sweep_every
+                    # One sweeper at a time across all workers.
+                    token = coordinator(self.runtime).lock("sweeper", self.sweep_every * 0.9)
+                    if token is not None:
+                        sweep(self.runtime)
+            except Exception:
+                log.exception("background loop error (will retry)")
+                self._stop.wait(1.0)
+            self._stop.wait(PROMOTE_EVERY if isinstance(jobs, RQJobQueue) else 0.5)

@@ -1,0 +1,291 @@
+"""Delivery: posting outbox events to Slack, once each, in order, one per second per channel.
+
+Design. The events table is the truth; queued jobs are only hints. Each (workspace,
+channel) pair has one *drain* job at a time (a Redis lock): it takes the oldest pending
+event of the channel (QuickBooks modification order), reserves the channel's next
+one-second slot in Redis, posts, and records the answer in the same transaction that marks
+the event posted. When the channel must wait (slot taken, 429 Retry-After, backoff after a
+5xx) the drain does not sleep: it releases the lock and re-enqueues itself for the moment
+the channel is free, so a worker always serves whichever channel is ready. The RQ queue
+keeps delayed jobs in a Redis sorted set promoted every 50 ms (jobs.queue), finer than RQ's
+one-second scheduler, which would otherwise halve the rate. A sweeper (jobs.sweeper)
+re-kicks channels whose events are pending but whose hint was lost (Redis flush, crash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app import metrics
+from app.db import utcnow
+from app.runtime import Runtime
+from jobs import routing, threads
+from jobs.context import current_runtime
+from jobs.coordination import Coordinator, LocalCoordinator, RedisCoordinator
+from jobs.models import FAILED, PAUSED, PENDING, POSTED, DeliveryAttempt, Event
+from jobs.queue import DELIVERY_QUEUE
+from jobs.slack_client import Outcome, call, make_client
+from tenants.installations import bot_token
+from tenants.models import TENANT_ACTIVE, TENANT_DISCONNECTED, Connection, Tenant
+
+log = logging.getLogger(__name__)
+
+POST_INTERVAL = 1.0  # Slack: about one message per second per channel
+MAX_ATTEMPTS = 6  # 5xx / network errors before an event is marked failed
+LOCK_TTL = 60.0
+RUN_BUDGET = 20.0  # a drain yields its worker after this long, then continues in a new job
+TINY_WAIT = 0.25  # waits shorter than this are slept, not rescheduled
+
+
+def coordinator(runtime: Runtime) -> Coordinator:
+    """The runtime's coordinator (Redis-backed when Redis is configured)."""
+    co = runtime.extras.get("coordinator")
+    if co is None:
+        co = RedisCoordinator(runtime.redis) if runtime.redis is not None else LocalCoordinator()
+        runtime.extras["coordinator"] = co
+    return co  # type: ignore[no-any-return]
+
+
+def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
+    """Route newly committed events and wake their channels' drains (call after commit)."""
+    if not event_ids:
+        return
+    with runtime.transaction() as db:
+        channels = route_events(event_ids, db_session=db)
+    for tenant_id, channel in sorted(channels):
+        kick(runtime, tenant_id, channel)
+
+
+def route_events(event_ids: list[int], *, db_session: Session) -> set[tuple[int, str]]:
+    """Assign channels to pending events; returns the (tenant, channel) pairs to drain."""
+    channels: set[tuple[int, str]] = set()
+    events = db_session.scalars(
+        select(Event).where(Event.id.in_(event_ids), Event.status == PENDING)
+    ).all()
+    tenants: dict[int, Tenant] = {}
+    for event in events:
+        tenant = tenants.get(event.tenant_id) or db_session.get(Tenant, event.tenant_id)
+        assert tenant is not None
+        tenants[event.tenant_id] = tenant
+        channel = routing.route(event, tenant, db_session=db_session)
+        if channel:
+            channels.add((event.tenant_id, channel))
+    return channels
+
+
+def kick(runtime: Runtime, tenant_id: int, channel: str, *, delay: float = 0.0) -> None:
+    """Enqueue the drain of a channel (deduplicated while one is already queued)."""
+    key = f"{tenant_id}:{channel}"
+    if delay <= 0 and not coordinator(runtime).mark("queued:" + key, 30.0):
+        return
+    runtime.jobs.enqueue(drain_channel, tenant_id, channel, delay=delay, queue=DELIVERY_QUEUE)
+
+
+def drain_channel(tenant_id: int, channel: str) -> str:
+    """RQ job: post a channel's pending events while it may, then hand over."""
+    runtime = current_runtime()
+    co = coordinator(runtime)
+    key = f"{tenant_id}:{channel}"
+    co.unmark("queued:" + key)
+    token = co.lock("drain:" + key, LOCK_TTL)
+    if token is None:
+        # Another drain is running; look again shortly in case it finished just before
+        # the events that woke us were committed.
+        runtime.jobs.enqueue(drain_channel, tenant_id, channel, delay=1.0,
+                             queue=DELIVERY_QUEUE)
+        return "busy"
+    try:
+        state, wait = _drain(runtime, co, tenant_id, channel)
+    finally:
+        co.unlock("drain:" + key, token)
+    if state == "wait":
+        kick(runtime, tenant_id, channel, delay=max(wait, 0.01))
+    return state
+
+
+@dataclass
+class _Prepared:
+    event_id: int
+    body: dict[str, Any]
+    thread_ts: str | None
+    token: str
+
+
+def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str
+           ) -> tuple[str, float]:
+    started = time.monotonic()
+    key = f"{tenant_id}:{channel}"
+    while time.monotonic() - started < RUN_BUDGET:
+        with runtime.transaction() as db:
+            head = _head(tenant_id, channel, db_session=db)
+            if head is None:
+                return "idle", 0.0
+            tenant = db.get(Tenant, tenant_id)
+            assert tenant is not None
+            if tenant.status != TENANT_ACTIVE:
+                pause_tenant(tenant_id, db_session=db)
+                return "stopped", 0.0
+            now = utcnow()
+            if head.next_attempt_at is not None and head.next_attempt_at > now:
+                return "wait", (head.next_attempt_at - now).total_seconds()
+            token = bot_token(tenant_id, cipher=runtime.cipher, db_session=db)
+            if not token:
+                pause_tenant(tenant_id, db_session=db)
+                return "stopped", 0.0
+            prepared = _Prepared(head.id, *threads.message_for(head, db_session=db), token)
+        wait = co.take_slot(key, POST_INTERVAL)
+        if 0 < wait <= TINY_WAIT:
+            time.sleep(wait)
+            wait = co.take_slot(key, POST_INTERVAL)
+        if wait > 0:
+            return "wait", wait
+        client = make_client(runtime.settings.slack_api_url, prepared.token)
+        args: dict[str, Any] = {"channel": channel, "unfurl_links": False, **prepared.body}
+        if prepared.thread_ts:
+            args["thread_ts"] = prepared.thread_ts
+        outcome = call(client, "chat.postMessage", **args)
+        if outcome.kind == "not_in_channel":
+            outcome = _join_and_retry(client, co, key, args, prepared.event_id, runtime)
+        with runtime.transaction() as db:
+            follow_up = record_outcome(prepared.event_id, outcome, channel, db_session=db)
+        if outcome.kind == "ok":
+            threads.update_parent(runtime, client, prepared.event_id, channel)
+        if outcome.kind == "ratelimited":
+            co.defer(key, outcome.retry_after or 1.0)
+        if follow_up is not None:
+            return follow_up
+    return "wait", 0.0
+
+
+def _head(tenant_id: int, channel: str, *, db_session: Session) -> Event | None:
+    """The oldest pending event of a channel (locked against a concurrent drain)."""
+    return db_session.scalar(
+        select(Event)
+        .where(Event.tenant_id == tenant_id, Event.channel_id == channel,
+               Event.status == PENDING)
+        .order_by(Event.sort_key, Event.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _join_and_retry(client: Any, co: Coordinator, key: str, args: dict[str, Any],
+                    event_id: int, runtime: Runtime) -> Outcome:
+    """not_in_channel: join the (public) channel and post once more."""
+    joined = call(client, "conversations.join", channel=args["channel"])
+    with runtime.transaction() as db:
+        _attempt(db, event_id, "joined" if joined.kind == "ok" else "join_failed",
+                 args["channel"], error=joined.error)
+    if joined.kind != "ok":
+        return Outcome("permanent", error="not_in_channel")
+    wait = co.take_slot(key, POST_INTERVAL)
+    if wait > 0:
+        time.sleep(min(wait, POST_INTERVAL))
+        co.take_slot(key, POST_INTERVAL)
+    retry = call(client, "chat.postMessage", **args)
+    if retry.kind == "not_in_channel":
+        return Outcome("permanent", error="not_in_channel")
+    return retry
+
+
+def record_outcome(event_id: int, outcome: Outcome, channel: str, *, db_session: Session
+                   ) -> tuple[str, float] | None:
+    """Store Slack's answer on the event and its audit; returns how the drain continues."""
+    event = db_session.get(Event, event_id, with_for_update=True)
+    assert event is not None
+    now = utcnow()
+    replay = event.replay_count > 0
+    metrics.record_delivery(outcome.kind if outcome.kind != "ok" else "posted")
+    if outcome.kind == "ok":
+        event.status, event.slack_ts, event.posted_at = POSTED, outcome.ts, now
+        event.last_error, event.next_attempt_at = None, None
+        event.attempts += 1
+        _attempt(db_session, event_id, "posted", channel, ts=outcome.ts,
+                 status=outcome.http_status, replay=replay)
+        threads.remember(event, outcome.ts or "", channel, db_session=db_session)
+        return None
+    if outcome.kind == "ratelimited":
+        # Not a failure: Slack asked us to slow down.
+        _attempt(db_session, event_id, "ratelimited", channel, status=429, replay=replay,
+                 error=f"Retry-After {outcome.retry_after:g}s")
+        return "wait", outcome.retry_after or 1.0
+    if outcome.kind == "transient":
+        event.attempts += 1
+        event.last_error = outcome.reason
+        if event.attempts >= MAX_ATTEMPTS:
+            event.status, event.next_attempt_at = FAILED, None
+            _attempt(db_session, event_id, "failed", channel, status=outcome.http_status,
+                     error=f"gave up after {event.attempts} attempts: {outcome.reason}",
+                     replay=replay)
+            return None
+        delay = backoff(event.attempts)
+        event.next_attempt_at = now + dt.timedelta(seconds=delay)
+        _attempt(db_session, event_id, "retry", channel, status=outcome.http_status,
+                 error=outcome.reason, replay=replay)
+        return "wait", delay
+    if outcome.kind == "auth":
+        tenant = db_session.get(Tenant, event.tenant_id)
+        assert tenant is not None
+        tenant.status = TENANT_DISCONNECTED
+        tenant.status_reason = f"Slack token no longer valid ({outcome.error})"
+        _attempt(db_session, event_id, "paused", channel, error=outcome.error, replay=replay)
+        pause_tenant(event.tenant_id, db_session=db_session)
+        log.warning("tenant %s disconnected: %s", tenant.team_id, outcome.error)
+        return "stopped", 0.0
+    event.attempts += 1
+    event.status, event.last_error = FAILED, outcome.reason
+    _attempt(db_session, event_id, "failed", channel, status=outcome.http_status,
+             error=f"{outcome.error}: {outcome.reason}", replay=replay)
+    return None
+
+
+def backoff(attempts: int) -> float:
+    """Exponential backoff with full jitter: ~1 s, 2 s, 4 s … capped at 5 minutes."""
+    ceiling = min(300.0, 2.0 ** (attempts - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _attempt(db: Session, event_id: int, result: str, channel: str | None, *,
+             ts: str | None = None, status: int | None = None, error: str | None = None,
+             replay: bool = False) -> None:
+    db.add(DeliveryAttempt(event_id=event_id, result=result, channel_id=channel, slack_ts=ts,
+                           http_status=status, error=(error or None) and error[:1000],
+                           replay=replay))
+
+
+def pause_tenant(tenant_id: int, *, db_session: Session) -> int:
+    """Park a tenant's pending events until it is reinstalled; nothing is dropped."""
+    result = db_session.execute(
+        update(Event).where(Event.tenant_id == tenant_id, Event.status == PENDING)
+        .values(status=PAUSED, updated_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def resume_tenant(tenant_id: int, *, db_session: Session) -> list[int]:
+    """Paused events back to pending (after a reinstall); the caller schedules them."""
+    ids = list(db_session.scalars(
+        select(Event.id).where(Event.tenant_id == tenant_id, Event.status == PAUSED)
+    ))
+    if ids:
+        db_session.execute(
+            update(Event).where(Event.id.in_(ids))
+            .values(status=PENDING, next_attempt_at=None, updated_at=utcnow())
+        )
+    return ids
+
+
+def multi_company(tenant_id: int, *, db_session: Session) -> bool:
+    """True when a workspace has more than one company file (messages name the company)."""
+    count = db_session.scalar(
+        select(func.count()).select_from(Connection).where(Connection.tenant_id == tenant_id)
+    )
+    return (count or 0) > 1

@@ -1,0 +1,49 @@
+"""The sweeper: the outbox is the truth, so lost queue hints are found and re-sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.runtime import Runtime
+from jobs.models import PENDING, Event
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = 15.0  # seconds
+STALE_AFTER = dt.timedelta(seconds=20)  # younger pending events are still on their way
+
+
+def sweep(runtime: Runtime, *, stale_after: dt.timedelta = STALE_AFTER) -> int:
+    """Route unrouted pending events and wake every channel with pending events."""
+    from jobs.delivery import kick, route_events
+
+    cutoff = utcnow() - stale_after
+    with runtime.transaction() as db:
+        unrouted = list(db.scalars(
+            select(Event.id).where(Event.status == PENDING, Event.channel_id.is_(None),
+                                   Event.updated_at <= cutoff).limit(5000)
+        ))
+        if unrouted:
+            route_events(unrouted, db_session=db)
+        channels = db.execute(
+            select(Event.tenant_id, Event.channel_id).where(
+                Event.status == PENDING, Event.channel_id.is_not(None),
+                Event.updated_at <= cutoff,
+            ).distinct()
+        ).all()
+    for tenant_id, channel in channels:
+        kick(runtime, tenant_id, channel)
+    if channels:
+        log.info("sweeper re-kicked %d channel(s)", len(channels))
+    return len(channels)
+
+
+def sweep_job() -> int:
+    """RQ job form of sweep()."""
+    from jobs.context import current_runtime
+
+    return sweep(current_runtime())

@@ -1,0 +1,137 @@
+"""Fixtures for delivery tests: the fake Slack, seeded workspaces, job runners."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from app.runtime import Runtime
+from jobs.context import use_runtime
+from jobs.models import PENDING, Event
+from jobs.queue import QUEUE_NAMES, RQJobQueue
+from soap.ingest import insert_events
+from tenants import service
+from tenants.installations import save_installation
+from tenants.routes import set_route
+from tests.conftest import KEY_A, TEST_DATABASE_URL, TEST_REDIS_URL, make_settings
+from tests.fakes import FakeSlack
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A running fake Slack enforcing one post per second per channel."""
+    fake = FakeSlack(post_interval=1.0).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def slack_runtime(engine, session_factory, redis_conn, fake_slack):  # type: ignore[no-untyped-def]
+    """A rolled-back runtime whose Slack calls go to the fake."""
+    return Runtime.from_settings(
+        make_settings(slack_api_url=fake_slack.url), engine=engine,
+        session_factory=session_factory, redis=redis_conn, jobs=RQJobQueue(redis_conn),
+    )
+
+
+def seed_workspace(runtime: Runtime, fake: FakeSlack, *, team_id: str = "T1",
+                   routes: dict[str, str] | None = None, companies: int = 1) -> dict[str, Any]:
+    """A tenant with a bot token (known to the fake), connections and routes."""
+    token = f"xoxb-{team_id}"
+    fake.add_token(token)
+    with runtime.transaction() as db:
+        tenant = service.upsert_tenant(team_id, f"Team {team_id}", db_session=db)
+        save_installation(tenant, cipher=runtime.cipher, bot_token=token, bot_user_id="UBOT",
+                          installer_user_id="UINSTALLER", db_session=db)
+        conn_ids = []
+        for i in range(companies):
+            service.add_connection(tenant, f"Company {i + 1}", db_session=db)
+        for conn in tenant.connections:
+            conn_ids.append(conn.id)
+        for event_type, channel in (routes or {"default": "CDEFAULT"}).items():
+            set_route(tenant.id, event_type, channel, db_session=db)
+        return {"tenant_id": tenant.id, "connection_ids": conn_ids, "token": token}
+
+
+def add_events(runtime: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]) -> list[int]:
+    """Insert pending events (bill by default) and return their ids in order."""
+    rows = []
+    for i, spec in enumerate(specs):
+        object_type = spec.get("object_type", "Bill")
+        row = {
+            "tenant_id": ws["tenant_id"],
+            "connection_id": spec.get("connection_id", ws["connection_ids"][0]),
+            "event_type": spec.get("event_type", "bill"),
+            "action": spec.get("action", "created"),
+            "object_type": object_type,
+            "object_id": spec.get("object_id", f"OBJ-{i}-{time.monotonic_ns()}"),
+            "edit_sequence": spec.get("edit_sequence", str(1000 + i)),
+            "ref_number": spec.get("ref_number"),
+            "counterparty": spec.get("name", "Acme Supply"),
+            "amount": spec.get("amount", "100.00"),
+            "payload": {
+                "object_type": object_type, "name": spec.get("name", "Acme Supply"),
+                "amount": spec.get("amount", "100.00"), "ref_number": spec.get("ref_number"),
+                "action": spec.get("action", "created"), "company": "Company 1",
+                **spec.get("payload", {}),
+            },
+            "status": PENDING,
+        }
+        rows.append(row)
+    ids = []
+    with runtime.transaction() as db:
+        for row in rows:  # one by one: sort order follows insertion
+            ids += [i for i, _ in insert_events([row], db_session=db)]
+    return ids
+
+
+def run_jobs(runtime: Runtime, *, timeout: float = 30.0) -> None:
+    """Run RQ jobs in this thread (promoting delayed ones) until the outbox is drained."""
+    assert isinstance(runtime.jobs, RQJobQueue)
+    queues = [runtime.jobs.queue(n) for n in QUEUE_NAMES]
+    deadline = time.monotonic() + timeout
+    with use_runtime(runtime):
+        while time.monotonic() < deadline:
+            runtime.jobs.promote_due()
+            SimpleWorker(queues, connection=runtime.jobs.connection).work(
+                burst=True, logging_level="WARNING")
+            with runtime.transaction() as db:
+                pending = db.scalar(select(func.count()).select_from(Event).where(
+                    Event.status == PENDING))
+            if not pending and runtime.jobs.delayed_count() == 0 and not any(
+                    q.count for q in queues):
+                return
+            time.sleep(0.02)
+    raise TimeoutError("jobs did not drain the outbox in time")
+
+
+@contextlib.contextmanager
+def worker_processes(count: int, slack_url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`qbslack worker` processes on the test databases (real multi-process delivery)."""
+    env = dict(os.environ)
+    env.update(DATABASE_URL=TEST_DATABASE_URL, REDIS_URL=TEST_REDIS_URL,
+               PUBLIC_URL="https://qbslack.example.com", SLACK_CLIENT_ID="111.222",
+               SLACK_CLIENT_SECRET="x", SLACK_SIGNING_SECRET="y", SECRET_KEY="z",
+               TOKEN_ENCRYPTION_KEYS=KEY_A, SLACK_API_URL=slack_url, LOG_FORMAT="text")
+    exe = str(Path(sys.executable).with_name("qbslack"))
+    procs = [subprocess.Popen([exe, "worker"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=20)
