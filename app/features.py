@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from app import metrics
+from app import metrics, qwc_download
+from app.slack import http as slack_http
 from app.runtime import Runtime
 from jobs import embedded as jobs_embedded
 from soap import http as soap_http
@@ -15,4 +16,6 @@ REGISTRARS: list[Callable[[Flask, Runtime], None]] = [
     metrics.register,
     soap_http.register,
     jobs_embedded.register,
+    slack_http.register,
+    qwc_download.register,
 ]

@@ -13,6 +13,7 @@ from app import create_app
 from app.runtime import Runtime
 from tenants import service
 from tenants.installations import save_installation
+from tenants.routes import set_route
 
 
 @dataclass
@@ -70,6 +71,7 @@ def connect(
                               db_session=db)
         creds = service.add_connection(tenant, company, db_session=db)
         conn = service.require_connection(team_id, company, db_session=db)
+        set_route(tenant.id, "default", "CDEFAULT", db_session=db)
         conn.baseline_done = baseline_done
         conn.backfill_days = backfill_days
         assert creds.password is not None

@@ -262,6 +262,8 @@ class FakeSlack:
                 return injected
             if method == "oauth.v2.access":
                 return (200, *self._oauth(p))
+            if method == "response.hook":  # a slash command's response_url: no token
+                return 200, {"ok": True}, {}
             if token in self.revoked:
                 return 200, {"ok": False, "error": "token_revoked"}, {}
             if token not in self.valid_tokens:
@@ -353,6 +355,10 @@ class FakeSlack:
         if info is None:
             return 200, {"ok": False, "error": "channel_not_found"}, {}
         return 200, {"ok": True, "channel": info}, {}
+
+    def _m_conversations_list(self, p: dict, token: str | None) -> tuple[int, dict, dict]:
+        return 200, {"ok": True, "channels": list(self.channels.values()),
+                     "response_metadata": {"next_cursor": ""}}, {}
 
     def _m_conversations_join(self, p: dict, token: str | None) -> tuple[int, dict, dict]:
         info = self._channel(p.get("channel", ""))

@@ -1,0 +1,51 @@
+"""Signed, expiring links that download a connection's .qwc file."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.runtime import Runtime
+from app.settings import Settings
+from tenants.models import Connection
+from tenants.qwc import build_qwc, qwc_filename
+
+LINK_TTL = 600  # seconds
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="qbslack-qwc")
+
+
+def qwc_link(settings: Settings, conn: Connection) -> str:
+    """A link to the connection's .qwc that works for ten minutes."""
+    token = _serializer(settings).dumps({"c": conn.id, "t": conn.tenant_id})
+    return f"{settings.public_url}/qwc/{token}"
+
+
+def register(app: Flask, runtime: Runtime) -> None:
+    """Serve GET /qwc/<token>."""
+    bp = Blueprint("qwc", __name__)
+
+    @bp.get("/qwc/<token>")
+    def download(token: str) -> Response:
+        try:
+            data = _serializer(runtime.settings).loads(token, max_age=LINK_TTL)
+        except SignatureExpired:
+            return Response("This download link has expired: open qbslack's App Home in Slack "
+                            "for a new one.\n", status=410, mimetype="text/plain")
+        except BadSignature:
+            return Response("Unknown download link.\n", status=404, mimetype="text/plain")
+        with runtime.transaction() as db:
+            conn = db.get(Connection, int(data.get("c", 0)))
+            if conn is None or conn.tenant_id != data.get("t"):
+                return Response("Unknown download link.\n", status=404, mimetype="text/plain")
+            xml = build_qwc(conn, public_url=runtime.settings.public_url,
+                            run_every_minutes=runtime.settings.qbwc_run_every_minutes)
+            name = qwc_filename(conn)
+        resp = Response(xml, mimetype="application/xml")
+        resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    app.register_blueprint(bp)

@@ -1,0 +1,140 @@
+"""Slash commands: /qb-routes and /qb-replay (parsing and the work behind them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from app.runtime import Runtime
+from app.slack.views import ROUTE_LABELS, routes_text
+from jobs import replay
+from jobs.delivery import schedule_events
+from tenants import routes, service
+from tenants.models import ROUTE_KEYS
+
+ROUTES_USAGE = (
+    "Usage: `/qb-routes` (opens the editor) · `/qb-routes list` · "
+    "`/qb-routes set <event-type> <#channel> [company]` · "
+    "`/qb-routes clear <event-type> [company]`\nEvent types: " + ", ".join(ROUTE_KEYS)
+)
+REPLAY_USAGE = ("Usage: `/qb-replay failed` · `/qb-replay <TxnID | ListID | RefNumber>` · "
+                "`/qb-replay since YYYY-MM-DD`")
+_CHANNEL_ESCAPED = re.compile(r"^<#([CG][A-Z0-9]+)(\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+@dataclass
+class Channel:
+    """A channel argument resolved to an id, with a warning when the bot cannot post."""
+
+    channel_id: str | None
+    warning: str | None = None
+
+
+def parse_channel(client: WebClient, arg: str) -> Channel:
+    """<#C123|name>, C123 or #name -> a channel id (None if it cannot be found)."""
+    m = _CHANNEL_ESCAPED.match(arg)
+    if m:
+        channel_id = m.group(1)
+    elif _CHANNEL_ID.match(arg):
+        channel_id = arg
+    elif arg.startswith("#"):
+        channel_id = _find_by_name(client, arg[1:])
+        if channel_id is None:
+            return Channel(None)
+    else:
+        return Channel(None)
+    try:
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError:
+        return Channel(channel_id, "I can't see that channel yet. If it is private, invite "
+                       "me first with `/invite @qbslack`.")
+    if info.get("is_private") and not info.get("is_member"):
+        return Channel(channel_id, f"<#{channel_id}> is private and I'm not in it: invite me "
+                       "with `/invite @qbslack` in that channel, or nothing can be posted there.")
+    return Channel(channel_id)
+
+
+def _find_by_name(client: WebClient, name: str) -> str | None:
+    cursor = None
+    for _ in range(20):  # at most 20 pages of 200 channels
+        resp = client.conversations_list(types="public_channel,private_channel", limit=200,
+                                         cursor=cursor, exclude_archived=True)
+        for ch in resp.get("channels", []):
+            if ch.get("name") == name:
+                return str(ch["id"])
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
+
+
+def routes_command(runtime: Runtime, client: WebClient, team_id: str, user_id: str,
+                   words: list[str]) -> str:
+    """Run `/qb-routes list|set|clear`; returns the ephemeral answer."""
+    sub = words[0].lower() if words else ""
+    with runtime.transaction() as db:
+        tenant = service.get_tenant(team_id, db_session=db)
+        if tenant is None:
+            return "qbslack is not installed in this workspace."
+        if sub == "list":
+            return routes_text(tenant, db_session=db)
+        if sub not in ("set", "clear") or len(words) < 2:
+            return ROUTES_USAGE
+        event_type = words[1].lower().replace("-", "_")
+        if event_type not in ROUTE_KEYS:
+            return f"Unknown event type `{words[1]}`.\n{ROUTES_USAGE}"
+        company_words = words[3:] if sub == "set" else words[2:]
+        conn = None
+        if company_words:
+            conn = service.find_connection(tenant, " ".join(company_words), db_session=db)
+            if conn is None:
+                names = ", ".join(c.company_name for c in tenant.connections)
+                return f"No company named `{' '.join(company_words)}`. Companies: {names}"
+        scope = f" for {conn.company_name}" if conn else ""
+        label = ROUTE_LABELS[event_type]
+        if sub == "clear":
+            removed = routes.clear_route(tenant.id, event_type,
+                                         connection_id=conn.id if conn else None, db_session=db)
+            return (f"Removed the route for {label}{scope}." if removed
+                    else f"There was no route for {label}{scope}.")
+        if len(words) < 3:
+            return ROUTES_USAGE
+        channel = parse_channel(client, words[2])
+        if channel.channel_id is None:
+            return f"I couldn't find the channel `{words[2]}`.\n{ROUTES_USAGE}"
+        routes.set_route(tenant.id, event_type, channel.channel_id,
+                         connection_id=conn.id if conn else None, user_id=user_id,
+                         db_session=db)
+        answer = f"{label}{scope} now go to <#{channel.channel_id}>."
+        return answer + (f"\n:warning: {channel.warning}" if channel.warning else "")
+
+
+def replay_command(runtime: Runtime, team_id: str, words: list[str]) -> str:
+    """Run `/qb-replay ...`; re-posts through the delivery path; returns the answer."""
+    if not words:
+        return REPLAY_USAGE
+    with runtime.transaction() as db:
+        tenant = service.get_tenant(team_id, db_session=db)
+        if tenant is None:
+            return "qbslack is not installed in this workspace."
+        if words[0].lower() == "failed" and len(words) == 1:
+            ids, what = replay.replay_failed(tenant.id, db_session=db), "failed or unrouted"
+        elif words[0].lower() == "since" and len(words) == 2:
+            try:
+                since = dt.date.fromisoformat(words[1])
+            except ValueError:
+                return f"`{words[1]}` is not a date like 2026-11-01.\n{REPLAY_USAGE}"
+            ids, what = replay.replay_since(tenant.id, since, db_session=db), f"since {since}"
+        elif len(words) == 1:
+            ids, what = replay.replay_object(tenant.id, words[0], db_session=db), words[0]
+            if not ids:
+                return f"No event found for `{words[0]}`.\n{REPLAY_USAGE}"
+        else:
+            return REPLAY_USAGE
+    schedule_events(runtime, ids)
+    return f"Queued {len(ids)} event(s) to post again ({what})."

@@ -1,0 +1,59 @@
+"""The framework boundary: one Flask blueprint handing Slack's requests to Bolt."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, request
+from slack_bolt.adapter.flask import SlackRequestHandler
+
+from app.runtime import Runtime
+from app.slack.bolt_app import build_bolt_app
+
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Flask, runtime: Runtime) -> None:
+    """Mount /slack/install, /slack/oauth_redirect and /slack/events."""
+    settings = runtime.settings
+    if not (settings.slack_client_id and settings.slack_client_secret
+            and settings.slack_signing_secret):
+        _register_unconfigured(app)
+        return
+    bolt = build_bolt_app(runtime)
+    handler = SlackRequestHandler(bolt)
+    limit = runtime.settings.max_slack_body_bytes
+    bp = Blueprint("slack", __name__)
+    runtime.extras["bolt"] = bolt
+
+    @bp.get("/slack/install")
+    def install() -> Response:
+        return handler.handle(request)  # type: ignore[no-any-return]
+
+    @bp.get("/slack/oauth_redirect")
+    def oauth_redirect() -> Response:
+        return handler.handle(request)  # type: ignore[no-any-return]
+
+    @bp.post("/slack/events")
+    def events() -> Response:
+        if (request.content_length or 0) > limit:
+            return Response("payload too large", status=413)
+        # Bolt verifies the signature and timestamp (401 when wrong) before any listener.
+        return handler.handle(request)  # type: ignore[no-any-return]
+
+    app.register_blueprint(bp)
+
+
+def _register_unconfigured(app: Flask) -> None:
+    """Without the Slack app's credentials (a bare `make run`), say so instead of failing."""
+    log.warning("SLACK_CLIENT_ID/SLACK_CLIENT_SECRET not set: the Slack routes answer 503")
+    bp = Blueprint("slack", __name__)
+
+    @bp.route("/slack/<path:_rest>", methods=["GET", "POST"])
+    def unconfigured(_rest: str) -> Response:
+        return Response("The Slack app is not configured: set SLACK_CLIENT_ID, "
+                        "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET.\n", status=503,
+                        mimetype="text/plain")
+
+    app.register_blueprint(bp)

@@ -1,0 +1,126 @@
+"""Bolt's installation and OAuth-state stores over our database (tokens encrypted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+from slack_sdk.oauth.state_store import OAuthStateStore
+from sqlalchemy import delete
+
+from app.db import utcnow
+from app.runtime import Runtime
+from tenants import installations, service
+from tenants.models import TENANT_ACTIVE, OAuthState
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = dt.timedelta(minutes=10)
+
+
+class DbInstallationStore(InstallationStore):
+    """Installations as tenants: the first install also creates the first company file."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def save(self, installation: Installation) -> None:
+        from jobs.delivery import resume_tenant, schedule_events
+
+        rt = self.runtime
+        team_id = installation.team_id or installation.enterprise_id or ""
+        with rt.transaction() as db:
+            tenant = service.upsert_tenant(team_id, installation.team_name or "", db_session=db)
+            installations.save_installation(
+                tenant, cipher=rt.cipher, bot_token=installation.bot_token,
+                bot_user_id=installation.bot_user_id, bot_id=installation.bot_id,
+                app_id=installation.app_id, bot_scopes=",".join(installation.bot_scopes or []),
+                installer_user_id=installation.user_id, user_token=installation.user_token,
+                user_scopes=",".join(installation.user_scopes or []) or None,
+                bot_refresh_token=installation.bot_refresh_token,
+                is_enterprise_install=bool(installation.is_enterprise_install),
+                db_session=db,
+            )
+            if not tenant.connections:
+                # The first company file; its password is revealed once, from App Home.
+                service.add_connection(tenant, installation.team_name or team_id,
+                                       db_session=db)
+            resumed = resume_tenant(tenant.id, db_session=db)
+        schedule_events(rt, resumed)
+
+    def save_bot(self, bot: Bot) -> None:
+        """Bots are saved with their installation (save())."""
+
+    def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                 is_enterprise_install: bool | None = False) -> Bot | None:
+        inst = self.find_installation(enterprise_id=enterprise_id, team_id=team_id,
+                                      is_enterprise_install=is_enterprise_install)
+        return inst.to_bot() if inst is not None else None
+
+    def find_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                          user_id: str | None = None,
+                          is_enterprise_install: bool | None = False) -> Installation | None:
+        rt = self.runtime
+        with rt.transaction() as db:
+            tenant = service.get_tenant(team_id or enterprise_id or "", db_session=db)
+            if tenant is None or tenant.installation is None or tenant.status != TENANT_ACTIVE:
+                return None
+            inst = tenant.installation
+            token = rt.cipher.decrypt(inst.bot_token_encrypted)
+            if not token:
+                return None
+            return Installation(
+                app_id=inst.app_id, enterprise_id=tenant.enterprise_id, team_id=tenant.team_id,
+                team_name=tenant.team_name, bot_token=token, bot_id=inst.bot_id,
+                bot_user_id=inst.bot_user_id, bot_scopes=inst.bot_scopes,
+                user_id=inst.installer_user_id or "", user_token=None,
+                is_enterprise_install=inst.is_enterprise_install,
+                installed_at=inst.installed_at.timestamp(),
+            )
+
+    def delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                            user_id: str | None = None) -> None:
+        self.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        with self.runtime.transaction() as db:
+            tenant = service.get_tenant(team_id or enterprise_id or "", db_session=db)
+            if tenant is not None:
+                installations.revoke(tenant, reason="uninstalled from Slack", db_session=db)
+
+    def delete_all(self, **kwargs: Any) -> None:
+        self.delete_bot(enterprise_id=kwargs.get("enterprise_id"),
+                        team_id=kwargs.get("team_id"))
+
+
+class DbOAuthStateStore(OAuthStateStore):
+    """OAuth states kept server-side, single use, expiring after ten minutes."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def issue(self, *args: Any, **kwargs: Any) -> str:
+        state = secrets.token_urlsafe(32)
+        with self.runtime.transaction() as db:
+            db.execute(delete(OAuthState).where(OAuthState.expires_at < utcnow()))
+            db.add(OAuthState(state=state, expires_at=utcnow() + STATE_TTL))
+        return state
+
+    def consume(self, state: str) -> bool:
+        with self.runtime.transaction() as db:
+            row = db.get(OAuthState, state or "")
+            if row is None:
+                return False
+            db.delete(row)
+            return row.expires_at > utcnow()
