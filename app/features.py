@@ -7,8 +7,8 @@ from collections.abc import Callable
 from flask import Flask
 
 from app import metrics, qwc_download
-from app.slack import http as slack_http
 from app.runtime import Runtime
+from app.slack import http as slack_http
 from jobs import embedded as jobs_embedded
 from soap import http as soap_http
 

@@ -19,7 +19,7 @@ from app.settings import Settings
 from jobs.queue import InProcessJobQueue, RQJobQueue
 
 # Fixture modules shared across test files (root conftest is where plugins belong).
-pytest_plugins = ["tests.fixtures_soap", "tests.fixtures_jobs"]
+pytest_plugins = ["tests.fixtures_soap", "tests.fixtures_jobs", "tests.fixtures_slack"]
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -10,7 +10,6 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from app.runtime import Runtime
 from app.slack.bolt_app import build_bolt_app
 
-
 log = logging.getLogger(__name__)
 
 
