@@ -19,7 +19,8 @@ from tenants.models import Connection, Watermark
 from tenants.routes import set_route
 from tests.fixtures_soap import connect
 
-REFERENCE_WSDL = Path(__file__).resolve().parents[2] / "shared/reference/qbwc/QBWebConnectorSvc.wsdl"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE_WSDL = REFERENCE / "qbwc" / "QBWebConnectorSvc.wsdl"
 S = "{http://www.w3.org/2001/XMLSchema}"
 W = "{http://schemas.xmlsoap.org/wsdl/}"
 
