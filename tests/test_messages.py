@@ -1,0 +1,66 @@
+"""Block Kit formatting: what a bookkeeper sees."""
+
+from __future__ import annotations
+
+from jobs.messages import MAX_BLOCKS, build_message, money
+
+
+def bill_payload(**extra):
+    base = {"object_type": "Bill", "name": "Acme <Supply> & Co", "ref_number": "INV-77",
+            "amount": "1250", "currency": None, "txn_date": "2026-11-20",
+            "due_date": "2026-12-20", "terms": "Net 30", "memo": "Toner & paper",
+            "open_amount": "1250.00", "company": "Client A"}
+    base.update(extra)
+    return base
+
+
+def test_amounts_have_separators_and_two_decimals():
+    assert money("1250") == "1,250.00"
+    assert money("98000.5", "USD") == "98,000.50 USD"
+    assert money("-3.1") == "-3.10"
+    assert money(None) is None
+
+
+def test_fallback_text_holds_action_counterparty_ref_and_amount():
+    msg = build_message(bill_payload(), action="created", object_type="Bill",
+                        multi_company=False)
+    assert msg["text"] == "New bill from Acme &lt;Supply&gt; &amp; Co · #INV-77 · 1,250.00"
+    assert msg["blocks"][0]["text"]["text"] == "New bill"
+    body = str(msg["blocks"])
+    assert "Net 30" in body and "2026-12-20" in body and "Toner &amp; paper" in body
+    assert "Client A" not in msg["text"]
+    updated = build_message(bill_payload(), action="updated", object_type="Bill",
+                            multi_company=True)
+    assert updated["text"].startswith("Bill updated") and "(Client A)" in updated["text"]
+    deleted = build_message({"name": "Acme", "object_type": "Bill"}, action="deleted",
+                            object_type="Bill", multi_company=False)
+    assert deleted["text"].startswith("Bill deleted")
+
+
+def test_payments_invoices_and_notices():
+    paid = build_message({"name": "Acme", "amount": "50", "applied_to": [
+        {"txn_type": "Bill", "ref_number": "77", "amount": "50"}]},
+        action="created", object_type="BillPaymentCheck", multi_company=False)
+    assert paid["text"].startswith("Bill paid") and "Bill #77" in str(paid["blocks"])
+    received = build_message({"name": "Jane", "amount": "10"}, action="created",
+                             object_type="ReceivePayment", multi_company=False)
+    assert received["text"].startswith("Payment received from Jane")
+    invoice = build_message({"name": "Jane", "amount": "10", "is_paid": True},
+                            action="created", object_type="Invoice", multi_company=False)
+    assert invoice["text"].startswith("New invoice to Jane") and "Paid" in str(invoice)
+    notice = build_message({"company": "Acme Books LLC", "company_file": "C:\\a.qbw"},
+                           action="connected", object_type="Company", multi_company=False)
+    assert "Acme Books LLC" in notice["text"]
+
+
+def test_line_items_are_capped_and_limits_hold():
+    lines = [{"description": f"Item {i}", "amount": "1"} for i in range(9)]
+    msg = build_message(bill_payload(line_items=lines, memo="m" * 5000), action="created",
+                        object_type="Bill", multi_company=False)
+    body = str(msg["blocks"])
+    assert "Item 4" in body and "Item 5" not in body and "+4 more" in body
+    assert len(msg["blocks"]) <= MAX_BLOCKS
+    for block in msg["blocks"]:
+        text = block.get("text", {}).get("text", "")
+        assert len(text) <= 3000
+    assert len(msg["blocks"][0]["text"]["text"]) <= 150
