@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Response, request
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 
 from app.runtime import Runtime
 from app.slack.bolt_app import build_bolt_app
@@ -22,6 +25,7 @@ def register(app: Flask, runtime: Runtime) -> None:
         return
     bolt = build_bolt_app(runtime)
     handler = SlackRequestHandler(bolt)
+    verifier = SignatureVerifier(settings.slack_signing_secret)
     limit = runtime.settings.max_slack_body_bytes
     bp = Blueprint("slack", __name__)
     runtime.extras["bolt"] = bolt
@@ -38,10 +42,31 @@ def register(app: Flask, runtime: Runtime) -> None:
     def events() -> Response:
         if (request.content_length or 0) > limit:
             return Response("payload too large", status=413)
-        # Bolt verifies the signature and timestamp (401 when wrong) before any listener.
+        body = request.get_data()
+        # Signature and 5-minute window first (Bolt checks them again), then the shape:
+        # a signed but unreadable body must be a 400, not a crash inside Bolt's parser.
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return Response("invalid request signature", status=401)
+        if not _readable(body, request.content_type or ""):
+            return Response("malformed payload", status=400)
         return handler.handle(request)  # type: ignore[no-any-return]
 
     app.register_blueprint(bp)
+
+
+def _readable(body: bytes, content_type: str) -> bool:
+    """True when the body parses the way Bolt will parse it."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            return isinstance(json.loads(text), dict)
+        form = parse_qs(text, keep_blank_values=True)
+        if "payload" in form:
+            payload = json.loads(form["payload"][0])
+            return isinstance(payload, dict) and isinstance(payload.get("type"), str)
+        return True
+    except (UnicodeDecodeError, ValueError):
+        return False
 
 
 def _register_unconfigured(app: Flask) -> None:
