@@ -109,3 +109,25 @@ def test_purge_needs_yes(cli_env, capsys):
     assert code == 0
     code, out, _ = run(capsys, "tenants")
     assert out == ""
+
+
+def test_simulate_plays_a_session_against_a_live_endpoint(live_server, capsys, monkeypatch):
+    from tests.fixtures_soap import connect
+
+    c = connect(live_server.runtime)
+    code, out, _ = run(capsys, "simulate", "--url", live_server.qbwc, "--username",
+                       c.username, "--password", c.password)
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["progress"][-1] == 100
+    assert report["calls"][-1] == "closeConnection"
+    code, out, _ = run(capsys, "simulate", "--url", live_server.qbwc, "--username",
+                       c.username, "--password", "wrong")
+    assert code == 1 and json.loads(out)["auth_result"] == "nvu"
+
+
+def test_replay_command(cli_env, capsys):
+    run(capsys, "connect", "T6", "Six", "--create-tenant")
+    code, out, _ = run(capsys, "replay", "T6", "failed")
+    assert code == 0 and json.loads(out) == {"team_id": "T6", "queued": 0}
+    code, _, err = run(capsys, "replay", "T6", "since", "yesterday")
+    assert code == 1 and "not a date" in err
