@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
 from tenants.credentials import verify_password
 from tenants.models import CONNECTION_DISABLED, TENANT_DISABLED, TENANT_UNINSTALLED, Connection
 
 log = logging.getLogger(__name__)
+
+# QBWC sends the same credentials every few minutes. A success is remembered in this
+# process as an HMAC (under a per-process random key) of username, password and the
+# stored hash, so a repeat login skips scrypt; a reset (new hash) or expiry forgets it,
+# and the lockout check in the database still runs first.
+_VERIFIED_TTL = 20 * 60.0
+_VERIFIED_MAX = 50_000
+_verified_key = secrets.token_bytes(32)
+_verified: dict[bytes, float] = {}
+_verified_lock = threading.Lock()
 
 MAX_FAILURES = 10
 FAILURE_WINDOW = dt.timedelta(minutes=15)
@@ -41,14 +56,17 @@ def check_credentials(
     username = (username or "").strip()[:64]
     # FOR UPDATE: concurrent logins from several web processes count every failure.
     conn = db_session.scalar(
-        select(Connection).where(Connection.qbwc_username == username).with_for_update()
+        select(Connection)
+        .options(joinedload(Connection.tenant))
+        .where(Connection.qbwc_username == username)
+        .with_for_update(of=Connection)
     )
     if conn is None:
         verify_password(password or "", None)  # spend the same time as a real check
         return _fail(None, "unknown_user", username)
     if conn.locked_until is not None and conn.locked_until > now:
         return _fail(None, "locked", username)
-    if not verify_password(password or "", conn.password_hash):
+    if not _password_ok(conn.qbwc_username, password or "", conn.password_hash):
         if conn.first_failed_at is None or now - conn.first_failed_at > FAILURE_WINDOW:
             conn.first_failed_at = now
             conn.failed_logins = 0
@@ -68,6 +86,24 @@ def check_credentials(
     if tenant.status == TENANT_DISABLED or conn.status == CONNECTION_DISABLED:
         return _fail(None, "disabled", username)
     return AuthOutcome(conn, "ok")
+
+
+def _password_ok(username: str, password: str, stored: str) -> bool:
+    """verify_password, remembering recent successes of this process."""
+    digest = hmac.new(_verified_key, "\0".join((username, password, stored)).encode(),
+                      hashlib.sha256).digest()
+    now = time.monotonic()
+    with _verified_lock:
+        expires = _verified.get(digest)
+    if expires is not None and expires > now:
+        return True
+    if not verify_password(password, stored):
+        return False
+    with _verified_lock:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = now + _VERIFIED_TTL
+    return True
 
 
 def _fail(conn: Connection | None, reason: str, username: str) -> AuthOutcome:

@@ -128,13 +128,21 @@ def load(
     now = now or utcnow()
     if not ticket:
         return None
-    sess = db_session.scalar(
-        select(QbwcSession).where(QbwcSession.ticket_hash == ticket_hash(ticket)).with_for_update()
-    )
-    if sess is None or sess.state == CLOSED or sess.expires_at <= now:
+    row = db_session.execute(
+        select(QbwcSession, Connection)
+        .join(Connection, Connection.id == QbwcSession.connection_id)
+        .where(QbwcSession.ticket_hash == ticket_hash(ticket))
+        .with_for_update(of=QbwcSession)
+    ).first()
+    if row is None:
         return None
+    sess = row[0]
+    if sess.state == CLOSED or sess.expires_at <= now:
+        return None
+    # Refresh the sliding expiry only when it matters, to spare a write per call.
+    if sess.expires_at - now < TICKET_TTL - dt.timedelta(minutes=1):
+        sess.expires_at = now + TICKET_TTL
     sess.last_call_at = now
-    sess.expires_at = now + TICKET_TTL
     return sess
 
 

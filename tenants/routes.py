@@ -85,12 +85,13 @@ def resolve_route(
 
 def routes_opt_in(tenant_id: int, connection_id: int, *, db_session: Session) -> set[str]:
     """Which opt-in event types (account, employee) have a route for this connection."""
-    return {
-        t
-        for t in OPT_IN_EVENT_TYPES
-        if _find(tenant_id, connection_id, t, db_session=db_session)
-        or _find(tenant_id, None, t, db_session=db_session)
-    }
+    return set(db_session.scalars(
+        select(Route.event_type).where(
+            Route.tenant_id == tenant_id,
+            Route.event_type.in_(OPT_IN_EVENT_TYPES),
+            (Route.connection_id == connection_id) | (Route.connection_id.is_(None)),
+        )
+    ))
 
 
 def _find(
