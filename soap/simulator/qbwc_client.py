@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class SessionReport:
     close_message: str | None = None
     server_version: str | None = None
     client_version_answer: str | None = None
+    timings: list[tuple[str, float]] = field(default_factory=list)  # (method, seconds)
+    ended_at: float = 0.0  # time.monotonic() when the last call returned
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (requests counted, not dumped; the ticket is not shown)."""
@@ -163,7 +166,12 @@ class QBWCSimulator:
 
         def call(method: str, params: list[tuple[str, str | int]]) -> etree._Element:
             report.calls.append(method)
-            return client.call(method, params)
+            started = time.monotonic()
+            try:
+                return client.call(method, params)
+            finally:
+                report.ended_at = time.monotonic()
+                report.timings.append((method, report.ended_at - started))
 
         try:
             report.server_version = result_text(call("serverVersion", []))
