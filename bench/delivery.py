@@ -54,8 +54,7 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
         save_installation(tenant, cipher=rt.cipher, bot_token="xoxb-deliver", db_session=db)
         service.add_connection(tenant, "Client", db_session=db)
         conn = tenant.connections[0]
-        for c in range(channels):
-            set_route(tenant.id, "default", "CX", db_session=db)
+        set_route(tenant.id, "default", "CX", db_session=db)
         for i in range(per_channel):
             for c in range(channels):
                 ids += [e for e, _ in insert_events([{

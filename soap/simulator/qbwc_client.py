@@ -42,6 +42,7 @@ class SessionReport:
     client_version_answer: str | None = None
     timings: list[tuple[str, float]] = field(default_factory=list)  # (method, seconds)
     ended_at: float = 0.0  # time.monotonic() when the last call returned
+    call_ends: list[float] = field(default_factory=list)  # time.monotonic() per call
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (requests counted, not dumped; the ticket is not shown)."""
@@ -171,6 +172,7 @@ class QBWCSimulator:
                 return client.call(method, params)
             finally:
                 report.ended_at = time.monotonic()
+                report.call_ends.append(report.ended_at)
                 report.timings.append((method, report.ended_at - started))
 
         try:

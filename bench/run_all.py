@@ -1,0 +1,13 @@
+"""Run every benchmark in turn (`make bench`); each prints its own figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for script in ("polling.py", "change_volume.py", "delivery.py", "latency.py"):
+    print(f"== {script}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script)], check=True)
