@@ -238,7 +238,8 @@ def record_outcome(event_id: int, outcome: Outcome, channel: str, *, db_session:
         tenant.status_reason = f"Slack token no longer valid ({outcome.error})"
         _attempt(db_session, event_id, "paused", channel, error=outcome.error, replay=replay)
         pause_tenant(event.tenant_id, db_session=db_session)
-        log.warning("tenant %s disconnected: %s", tenant.team_id, outcome.error)
+        log.warning("tenant %s disconnected: %s", tenant.team_id, outcome.error,
+                    extra={"tenant": tenant.id, "event_id": event_id, "channel": channel})
         return "stopped", 0.0
     event.attempts += 1
     event.status, event.last_error = FAILED, outcome.reason

@@ -107,7 +107,8 @@ def _password_ok(username: str, password: str, stored: str) -> bool:
 
 
 def _fail(conn: Connection | None, reason: str, username: str) -> AuthOutcome:
-    log.info("QBWC authenticate refused for %s: %s", username, reason)
+    log.info("QBWC authenticate refused for %s: %s", username, reason,
+             extra={"connection": username})
     from app.metrics import AUTH_FAILURES
 
     AUTH_FAILURES.labels(reason).inc()

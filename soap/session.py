@@ -259,7 +259,9 @@ def _finish(sess: QbwcSession, conn: Connection, plan: dict, *, db_session: Sess
 
 
 def _fail(sess: QbwcSession, conn: Connection, text: str, *, code: str) -> CallResult:
-    log.warning("QBWC session for %s failed (%s): %s", conn.qbwc_username, code, text)
+    log.warning("QBWC session for %s failed (%s): %s", conn.qbwc_username, code, text,
+                extra={"tenant": conn.tenant_id, "connection": conn.id,
+                       "ticket": sess.ticket_hash[:8]})
     sess.state = FAILED
     sess.last_error = text
     conn.status, conn.last_error, conn.last_error_at = CONNECTION_ERROR, text, utcnow()

@@ -270,3 +270,26 @@ def test_uninstall_revokes_and_qbwc_gets_nvu_then_reinstall_keeps_routes(slack):
     with slack.runtime.transaction() as db:
         assert [r.channel_id for r in db.scalars(select(Route))] == ["CKEEP"]
         assert len(db.scalars(select(Connection)).all()) == 1
+
+
+def test_another_workspace_cannot_touch_this_ones_data(slack):
+    install(slack, team="T1", code="c1")
+    install(slack, team="T2", code="c2", installer="UB")
+    slack.fake.add_user("UB", team_id="T2", is_admin=True)
+    with slack.runtime.transaction() as db:
+        conn_a = db.scalar(select(Connection).join(Tenant).where(Tenant.team_id == "T1"))
+        hash_a = conn_a.password_hash
+    # T2's admin presses "Reset QBWC password" with T1's connection id.
+    slack.interaction({"type": "block_actions", "team": {"id": "T2"}, "user": {"id": "UB"},
+                       "trigger_id": "9.9.9", "actions": [{"action_id": "reset_password",
+                                                           "value": str(conn_a.id),
+                                                           "type": "button"}]})
+    time.sleep(0.5)
+    assert not slack.fake.calls("views.open")
+    slack.command("/qb-routes", "set bill C0B2222222", user="UB", team="T2")
+    wait_response(slack)
+    with slack.runtime.transaction() as db:
+        assert db.get(Connection, conn_a.id).password_hash == hash_a
+        routes = db.execute(select(Tenant.team_id, Route.channel_id).join(
+            Route, Route.tenant_id == Tenant.id)).all()
+    assert routes == [("T2", "C0B2222222")]

@@ -267,3 +267,19 @@ def test_hostile_qbxml_inside_response_is_refused(live_server):
     except SoapFault:  # pragma: no cover - escaped text is fine
         raise
     client.close()
+
+
+def test_password_reset_forgets_a_remembered_login(live_server):
+    from tenants import service
+
+    rt = live_server.runtime
+    c = connect(rt)
+    client = SoapClient(live_server.qbwc)
+    login = [("strUserName", c.username), ("strPassword", c.password)]
+    assert result_strings(client.call("authenticate", login))[1] == ""
+    assert result_strings(client.call("authenticate", login))[1] == ""  # remembered
+    with rt.transaction() as db:
+        conn = db.get(Connection, c.connection_id)
+        service.credentials(conn, reset=True, db_session=db)
+    assert result_strings(client.call("authenticate", login))[1] == "nvu"
+    client.close()
