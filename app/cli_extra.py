@@ -8,20 +8,25 @@ from collections.abc import Callable
 from typing import Any
 
 
+def _tenant(team_id: str, db: Any) -> Any:
+    from app.cli import CliError
+    from tenants import service
+
+    try:
+        return service.require_tenant(team_id, db_session=db)
+    except service.NotFound as exc:
+        raise CliError(str(exc)) from exc
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     """Delete every row of a workspace (a data-deletion request)."""
     from app.cli import CliError, _runtime
-    from tenants import service
 
     if not args.yes:
         raise CliError("purge deletes all of a workspace's data; repeat with --yes")
     runtime = _runtime()
     with runtime.transaction() as db:
-        try:
-            tenant = service.require_tenant(args.team_id, db_session=db)
-        except service.NotFound as exc:
-            raise CliError(str(exc)) from exc
-        db.delete(tenant)
+        db.delete(_tenant(args.team_id, db))
     print(json.dumps({"purged": args.team_id}))
     return 0
 
@@ -33,14 +38,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from app.cli import CliError, _runtime
     from jobs import replay
     from jobs.delivery import schedule_events
-    from tenants import service
 
     runtime = _runtime()
     with runtime.transaction() as db:
-        try:
-            tenant = service.require_tenant(args.team_id, db_session=db)
-        except service.NotFound as exc:
-            raise CliError(str(exc)) from exc
+        tenant = _tenant(args.team_id, db)
         what = args.what
         if what == ["failed"]:
             ids = replay.replay_failed(tenant.id, db_session=db)

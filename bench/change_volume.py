@@ -25,6 +25,7 @@ from bench.common import (  # noqa: E402
     gunicorn,
     report,
     reset_database,
+    seed_tenant,
     summary,
 )
 
@@ -41,25 +42,16 @@ def main() -> None:
     from app.settings import Settings
     from jobs.models import Event
     from soap.simulator import FakeCompany, QBWCSimulator
-    from tenants import service
-    from tenants.installations import save_installation
-    from tenants.routes import set_route
 
     rt = Runtime.from_settings(Settings.from_env(bench_env()))
-    with rt.transaction() as db:
-        tenant = service.upsert_tenant("TVOL", "Volume Firm", db_session=db)
-        save_installation(tenant, cipher=rt.cipher, bot_token="xoxb-vol", db_session=db)
-        set_route(tenant.id, "default", "CVOL", db_session=db)
-        creds = service.add_connection(tenant, "Big Client", db_session=db)
-        tenant.connections[0].baseline_done = True
+    username, password = seed_tenant(rt, "TVOL", channel="CVOL", company="Big Client")
     t0 = time.perf_counter()
     company = FakeCompany("Big Client Inc")
     company.generate(vendors=args.vendors, bills=args.bills)
     gen_s = time.perf_counter() - t0
     with gunicorn(workers=args.workers, threads=4) as (base, proc):
         t0 = time.perf_counter()
-        sim = QBWCSimulator(base + "/qbwc", creds.username, creds.password or "", company,
-                            timeout=120)
+        sim = QBWCSimulator(base + "/qbwc", username, password, company, timeout=120)
         result = sim.run()
         wall = time.perf_counter() - t0
         rss = children_peak_rss_mb(proc.pid)

@@ -156,3 +156,21 @@ def report(name: str, figures: dict[str, object]) -> None:
     print(json.dumps({"bench": name, **figures}, default=str))
     for key, value in figures.items():
         print(f"  {key}: {value}")
+
+
+def seed_tenant(runtime: object, team_id: str, *, channel: str, company: str = "Client",
+                baseline_done: bool = True) -> tuple[str, str]:
+    """A workspace with a bot token, a default route and one company file; its credentials."""
+    from tenants import service
+    from tenants.installations import save_installation
+    from tenants.routes import set_route
+
+    rt = runtime
+    with rt.transaction() as db:  # type: ignore[attr-defined]
+        tenant = service.upsert_tenant(team_id, f"Firm {team_id}", db_session=db)
+        save_installation(tenant, cipher=rt.cipher,  # type: ignore[attr-defined]
+                          bot_token=f"xoxb-{team_id.lower()}", db_session=db)
+        set_route(tenant.id, "default", channel, db_session=db)
+        creds = service.add_connection(tenant, company, db_session=db)
+        tenant.connections[0].baseline_done = baseline_done
+    return creds.username, creds.password or ""

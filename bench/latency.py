@@ -23,6 +23,7 @@ from bench.common import (  # noqa: E402
     gunicorn,
     report,
     reset_database,
+    seed_tenant,
     summary,
 )
 
@@ -34,23 +35,15 @@ def main() -> None:
     from app.runtime import Runtime
     from app.settings import Settings
     from soap.simulator import FakeCompany, QBWCSimulator
-    from tenants import service
-    from tenants.installations import save_installation
-    from tenants.routes import set_route
     from tests.fakes import FakeSlack
 
     reset_database(BENCH_DATABASE_URL)
     flush_redis()
     fake = FakeSlack(post_interval=1.0).start()
-    fake.add_token("xoxb-latency")
+    fake.add_token("xoxb-tlat")
     env = bench_env(SLACK_API_URL=fake.url)
     rt = Runtime.from_settings(Settings.from_env(env))
-    with rt.transaction() as db:
-        tenant = service.upsert_tenant("TLAT", "Latency Firm", db_session=db)
-        save_installation(tenant, cipher=rt.cipher, bot_token="xoxb-latency", db_session=db)
-        set_route(tenant.id, "default", "CLAT", db_session=db)
-        creds = service.add_connection(tenant, "Client", db_session=db)
-        tenant.connections[0].baseline_done = True
+    username, password = seed_tenant(rt, "TLAT", channel="CLAT")
     rt.close()
     company = FakeCompany("Latency Client")
     exe = str(Path(sys.executable).with_name("qbslack"))
@@ -61,11 +54,11 @@ def main() -> None:
     try:
         with gunicorn(workers=2, threads=4, env=env) as (base, _):
             url = base + "/qbwc"
-            QBWCSimulator(url, creds.username, creds.password or "", company).run()  # warm-up
+            QBWCSimulator(url, username, password, company).run()  # warm-up
             time.sleep(1.5)
             for i in range(args.samples):
                 company.add_bill("Acme Supply", "125.00", ref_number=f"LAT-{i}")
-                result = QBWCSimulator(url, creds.username, creds.password or "", company).run()
+                result = QBWCSimulator(url, username, password, company).run()
                 # The commit happens inside the receiveResponseXML call: between its start
                 # and its end. Both bounds are reported.
                 idx = result.calls.index("receiveResponseXML")

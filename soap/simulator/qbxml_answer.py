@@ -238,13 +238,7 @@ def _purchase_order(company: FakeCompany, rec: QbRecord, lines: bool) -> etree._
     _sub(ret, "TotalAmount", f["amount"])
     _sub(ret, "IsFullyReceived", "false")
     if lines:
-        for line in f.get("lines", []):
-            el = etree.SubElement(ret, "PurchaseOrderLineRet")
-            _sub(el, "TxnLineID", f"{rec.object_id}-L")
-            _ref(el, "ItemRef", line.get("item"))
-            _sub(el, "Desc", line.get("desc", ""))
-            _sub(el, "Quantity", line.get("quantity", "1"))
-            _sub(el, "Amount", line["amount"])
+        _item_lines(ret, "PurchaseOrderLineRet", rec)
     return ret
 
 
@@ -269,6 +263,17 @@ def _receive_payment(company: FakeCompany, rec: QbRecord, _lines: bool) -> etree
     _sub(ret, "TotalAmount", f["amount"])
     _applied(ret, f)
     return ret
+
+
+def _item_lines(ret: etree._Element, tag: str, rec: QbRecord) -> None:
+    """Item lines (PurchaseOrderLineRet, InvoiceLineRet): ItemRef, Desc, Quantity, Amount."""
+    for line in rec.fields.get("lines", []):
+        el = etree.SubElement(ret, tag)
+        _sub(el, "TxnLineID", f"{rec.object_id}-L")
+        _ref(el, "ItemRef", line.get("item"))
+        _sub(el, "Desc", line.get("desc", ""))
+        _sub(el, "Quantity", line.get("quantity", "1"))
+        _sub(el, "Amount", line["amount"])
 
 
 def _applied(ret: etree._Element, f: dict) -> None:
@@ -297,13 +302,7 @@ def _invoice(company: FakeCompany, rec: QbRecord, lines: bool) -> etree._Element
     _sub(ret, "BalanceRemaining", f"{remaining:.2f}")
     _sub(ret, "IsPaid", str(remaining <= 0).lower())
     if lines:
-        for line in f.get("lines", []):
-            el = etree.SubElement(ret, "InvoiceLineRet")
-            _sub(el, "TxnLineID", f"{rec.object_id}-L")
-            _ref(el, "ItemRef", line.get("item"))
-            _sub(el, "Desc", line.get("desc", ""))
-            _sub(el, "Quantity", line.get("quantity", "1"))
-            _sub(el, "Amount", line["amount"])
+        _item_lines(ret, "InvoiceLineRet", rec)
     return ret
 
 
