@@ -22,6 +22,8 @@ run: install
 	PORT=$(PORT) $(BIN)/qbslack serve --port $(PORT)
 
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install

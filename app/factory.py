@@ -65,4 +65,4 @@ def _register_errors(app: Flask) -> None:
 def app_runtime(app: Flask) -> Runtime:
     """The runtime an app was built with."""
     rt: Any = app.extensions["qbslack"]
-    return rt  # type: ignore[no-any-return]
+    return rt

@@ -13,7 +13,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     """Runs our app factory under gunicorn without a config file."""
 
     def __init__(self, options: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ def coordinator(runtime: Runtime) -> Coordinator:
     if co is None:
         co = RedisCoordinator(runtime.redis) if runtime.redis is not None else LocalCoordinator()
         runtime.extras["coordinator"] = co
-    return co  # type: ignore[no-any-return]
+    return co
 
 
 def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:

@@ -36,7 +36,8 @@ def sweep(runtime: Runtime, *, stale_after: dt.timedelta = STALE_AFTER) -> int:
             ).distinct()
         ).all()
     for tenant_id, channel in channels:
-        kick(runtime, tenant_id, channel)
+        if channel:
+            kick(runtime, tenant_id, channel)
     if channels:
         log.info("sweeper re-kicked %d channel(s)", len(channels))
     return len(channels)

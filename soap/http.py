@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Flask, Response, request
 from spyne.server.wsgi import WsgiApplication
+from werkzeug.wrappers import Response as WsgiResponse
 
 from app.runtime import Runtime
 from soap.qbxml.safe_xml import QbxmlError, parse_xml
@@ -35,7 +36,7 @@ def register(app: Flask, runtime: Runtime) -> None:
     bp = Blueprint("qbwc", __name__)
 
     @bp.route("/qbwc", methods=["GET", "POST"])
-    def qbwc() -> Response:
+    def qbwc() -> WsgiResponse:
         if request.method == "GET":
             if "wsdl" not in {k.lower() for k in request.args}:
                 return Response("qbslack QBWC endpoint: GET /qbwc?wsdl for the WSDL\n",

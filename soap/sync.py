@@ -103,8 +103,9 @@ def apply_results(
         if result.entity == "company":
             out.company_name = result.company_name or out.company_name
             continue
-        key = result.request_id if result.request_id in plan["entities"] else result.entity
-        st = plan["entities"].get(key or "")
+        key = (result.request_id if result.request_id in plan["entities"]
+               else result.entity) or ""
+        st = plan["entities"].get(key)
         if st is None or st["state"] != PENDING_STATE:
             continue  # an answer we did not ask for (or a duplicate): ignore its data
         answered.add(key)

@@ -64,7 +64,8 @@ def _find_by_name(client: WebClient, name: str) -> str | None:
     for _ in range(20):  # at most 20 pages of 200 channels
         resp = client.conversations_list(types="public_channel,private_channel", limit=200,
                                          cursor=cursor, exclude_archived=True)
-        for ch in resp.get("channels", []):
+        channels: list[dict] = resp.get("channels", [])
+        for ch in channels:
             if ch.get("name") == name:
                 return str(ch["id"])
         cursor = (resp.get("response_metadata") or {}).get("next_cursor")

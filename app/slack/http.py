@@ -32,11 +32,11 @@ def register(app: Flask, runtime: Runtime) -> None:
 
     @bp.get("/slack/install")
     def install() -> Response:
-        return handler.handle(request)  # type: ignore[no-any-return]
+        return handler.handle(request)
 
     @bp.get("/slack/oauth_redirect")
     def oauth_redirect() -> Response:
-        return handler.handle(request)  # type: ignore[no-any-return]
+        return handler.handle(request)
 
     @bp.post("/slack/events")
     def events() -> Response:
@@ -49,7 +49,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             return Response("invalid request signature", status=401)
         if not _readable(body, request.content_type or ""):
             return Response("malformed payload", status=400)
-        return handler.handle(request)  # type: ignore[no-any-return]
+        return handler.handle(request)
 
     app.register_blueprint(bp)
 

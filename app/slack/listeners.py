@@ -29,7 +29,7 @@ def register_listeners(app: App, runtime: Runtime) -> None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not _first_time(runtime, str(event_id), body.get("team_id")):
             return BoltResponse(status=200, body="")
-        return next()  # type: ignore[no-any-return]
+        return next()
 
     @app.command("/qb-routes")
     def qb_routes(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
