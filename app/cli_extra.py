@@ -60,6 +60,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Post a company file's last N days of QuickBooks changes."""
+    from app.cli import CliError, _connection, _runtime
+    from jobs.delivery import schedule_events
+    from tenants import service
+
+    runtime = _runtime()
+    with runtime.transaction() as db:
+        conn = _connection(args, db)
+        try:
+            ids = service.request_backfill(conn, args.days, db_session=db)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        waiting = not conn.baseline_done
+    schedule_events(runtime, ids)
+    print(json.dumps({"team_id": args.team_id, "days": args.days, "queued": len(ids),
+                      "at_first_sync": waiting}))
+    return 0
+
+
 def register(add: Callable[[str, Callable[[argparse.Namespace], int], str], Any]) -> None:
     """Add the extra subcommands to the parser."""
     p = add("purge", cmd_purge, "delete all data of a workspace (data-deletion request)")
@@ -68,3 +88,7 @@ def register(add: Callable[[str, Callable[[argparse.Namespace], int], str], Any]
     p = add("replay", cmd_replay, "post failed, named or date-ranged events again")
     p.add_argument("team_id")
     p.add_argument("what", nargs="+", help="failed | since YYYY-MM-DD | TxnID/ListID/RefNumber")
+    p = add("backfill", cmd_backfill, "post a company file's last N days of changes")
+    p.add_argument("team_id")
+    p.add_argument("days", type=int)
+    p.add_argument("--company")

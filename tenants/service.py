@@ -118,6 +118,32 @@ def credentials(conn: Connection, *, reset: bool, db_session: Session) -> NewCre
     return NewCredentials(conn.tenant.team_id, conn.company_name, conn.qbwc_username, password)
 
 
+def request_backfill(conn: Connection, days: int, *, db_session: Session) -> list[int]:
+    """Post the last `days` days of changes: on the first sync, or now from the baseline.
+
+    Before the first sync the connection asks QuickBooks for that many days and posts them;
+    after it, events recorded as the baseline within those days become pending again.
+    Returns the event ids to schedule (after commit).
+    """
+    import datetime as dt
+
+    from jobs.models import BASELINE, PENDING, Event
+
+    if not 1 <= days <= 365:
+        raise ValueError("a backfill is 1 to 365 days")
+    if not conn.baseline_done:
+        conn.backfill_days = days
+        return []
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    events = db_session.scalars(select(Event).where(
+        Event.connection_id == conn.id, Event.status == BASELINE, Event.sort_key >= since
+    ).order_by(Event.sort_key)).all()
+    for event in events:
+        event.status = PENDING
+    db_session.flush()
+    return [e.id for e in events]
+
+
 def list_tenants(*, db_session: Session) -> list[Tenant]:
     """Every tenant, oldest first."""
     return list(db_session.scalars(select(Tenant).order_by(Tenant.id)))

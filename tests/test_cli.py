@@ -131,3 +131,27 @@ def test_replay_command(cli_env, capsys):
     assert code == 0 and json.loads(out) == {"team_id": "T6", "queued": 0}
     code, _, err = run(capsys, "replay", "T6", "since", "yesterday")
     assert code == 1 and "not a date" in err
+
+
+def test_backfill_before_and_after_the_first_sync(cli_env, capsys, engine):
+    from app.runtime import Runtime
+    from app.settings import Settings
+    from jobs.models import BASELINE, Event
+    from tenants import service
+
+    run(capsys, "connect", "T8", "Eight", "--create-tenant")
+    code, out, _ = run(capsys, "backfill", "T8", "30")
+    assert code == 0 and json.loads(out)["at_first_sync"] is True
+    rt = Runtime.from_settings(Settings.from_env(), engine=engine)
+    with rt.transaction() as db:
+        conn = service.require_connection("T8", None, db_session=db)
+        assert conn.backfill_days == 30
+        conn.baseline_done = True
+        db.add(Event(tenant_id=conn.tenant_id, connection_id=conn.id, event_type="bill",
+                     action="created", object_type="Bill", object_id="B1", edit_sequence="1",
+                     payload={}, status=BASELINE))
+    code, out, _ = run(capsys, "backfill", "T8", "7")
+    assert json.loads(out)["queued"] == 1 and json.loads(out)["at_first_sync"] is False
+    code, _, err = run(capsys, "backfill", "T8", "0")
+    assert code == 1 and "1 to 365" in err
+    rt.close()

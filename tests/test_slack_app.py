@@ -293,3 +293,18 @@ def test_another_workspace_cannot_touch_this_ones_data(slack):
         routes = db.execute(select(Tenant.team_id, Route.channel_id).join(
             Route, Route.tenant_id == Tenant.id)).all()
     assert routes == [("T2", "C0B2222222")]
+
+
+def test_app_home_tells_the_admin_about_failed_deliveries(slack):
+    install(slack)
+    slack.fake.add_user("UADMIN", team_id="T1", is_admin=True)
+    with slack.runtime.transaction() as db:
+        t = db.scalar(select(Tenant))
+        conn = db.scalars(select(Connection)).one()
+        db.add(Event(tenant_id=t.id, connection_id=conn.id, event_type="bill",
+                     action="created", object_type="Bill", object_id="TX-2",
+                     edit_sequence="1", ref_number="INV-404", payload={}, status=FAILED,
+                     channel_id="CGONE", last_error="the channel is archived"))
+    slack.event({"type": "app_home_opened", "user": "UADMIN", "tab": "home"}, event_id="E9")
+    view = str(slack.fake.wait_for("views.publish")[0].params["view"])
+    assert "INV-404" in view and "archived" in view and "Failed: 1" in view

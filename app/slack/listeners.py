@@ -154,6 +154,15 @@ def register_listeners(app: App, runtime: Runtime) -> None:
                 else:
                     routes.clear_route(tenant.id, key, connection_id=conn_id, db_session=db)
             summary = views.routes_text(tenant, db_session=db)
+            chosen_all: set[str] = {
+                str(c) for k in ROUTE_KEYS
+                if (c := (values.get(f"route_{k}", {}).get("value") or {}).get(
+                    "selected_conversation"))
+            }
+        warnings = [w for w in (commands.parse_channel(client, c).warning
+                                for c in sorted(chosen_all)) if w]
+        if warnings:
+            summary += "\n\n" + "\n".join(f":warning: {w}" for w in warnings)
         ack(response_action="update", view={
             "type": "modal", "title": {"type": "plain_text", "text": "Routes saved"},
             "close": {"type": "plain_text", "text": "Done"},

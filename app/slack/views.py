@@ -39,6 +39,20 @@ def connection_stats(conn: Connection, *, db_session: Session) -> dict[str, int]
     }
 
 
+def delivery_problems(conn: Connection, *, db_session: Session, limit: int = 3) -> list[str]:
+    """The latest failed deliveries of a company file, readable (channel and reason)."""
+    failed = db_session.scalars(
+        select(Event).where(Event.connection_id == conn.id, Event.status == FAILED)
+        .order_by(Event.updated_at.desc()).limit(limit)
+    ).all()
+    return [
+        f"Could not post {escape(e.object_type)} {escape(e.ref_number or e.object_id)}"
+        + (f" to <#{e.channel_id}>" if e.channel_id else "")
+        + f": {escape(e.last_error or 'unknown error')} — fix it, then `/qb-replay failed`"
+        for e in failed
+    ]
+
+
 def status_words(conn: Connection) -> str:
     """Connected / not yet polled / error, in plain words."""
     if conn.last_poll_at is None:
@@ -69,6 +83,8 @@ def home_view(tenant: Tenant, *, admin: bool, links: dict[int, str],
                  f"Failed: {stats['failed']} · Unrouted: {stats['unrouted']}"]
         if conn.last_error:
             lines.append(f"Last QuickBooks error: {escape(conn.last_error[:500])}")
+        for problem in delivery_problems(conn, db_session=db_session):
+            lines.append(f":x: {problem}")
         lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
         blocks += [{"type": "divider"}, _text("\n".join(lines))]
         if admin:
