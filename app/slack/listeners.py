@@ -31,30 +31,28 @@ def register_listeners(app: App, runtime: Runtime) -> None:
             return BoltResponse(status=200, body="")
         return next()
 
+    # Commands ack at once (Slack's 3-second deadline); the work and the answer follow,
+    # the answer through the command's response_url (ephemeral).
     @app.command("/qb-routes")
     def qb_routes(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
         words = (body.get("text") or "").split()
         team_id, user_id = body["team_id"], body["user_id"]
         if words and words[0].lower() == "list":
-            ack()
             respond(commands.routes_command(runtime, client, team_id, user_id, words))
-            return
-        if not is_admin(runtime, client, team_id, user_id):
-            ack(REFUSAL)
-            return
-        if not words:
-            ack()
+        elif not is_admin(runtime, client, team_id, user_id):
+            respond(REFUSAL)
+        elif not words:
             _open_routes_modal(runtime, client, team_id, body["trigger_id"])
-            return
-        ack()
-        respond(commands.routes_command(runtime, client, team_id, user_id, words))
+        else:
+            respond(commands.routes_command(runtime, client, team_id, user_id, words))
 
     @app.command("/qb-replay")
     def qb_replay(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        if not is_admin(runtime, client, body["team_id"], body["user_id"]):
-            ack(REFUSAL)
-            return
         ack()
+        if not is_admin(runtime, client, body["team_id"], body["user_id"]):
+            respond(REFUSAL)
+            return
         respond(commands.replay_command(runtime, body["team_id"],
                                         (body.get("text") or "").split()))
 
