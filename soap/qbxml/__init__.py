@@ -1,7 +1,21 @@
 """qbXML: query requests, safe parsing, and the objects we read back."""
 
-from soap.qbxml.entities import ENTITIES, Entity
-from soap.qbxml.requests import Query, build_batch, build_request, supported_version
+from soap.qbxml.entities import (
+    COMPANY,
+    DELETED,
+    ENTITIES,
+    LIST_DELETED,
+    TXN_DELETED,
+    DeletedKind,
+    Entity,
+)
+from soap.qbxml.requests import (
+    Query,
+    build_batch,
+    build_company_query,
+    build_request,
+    supported_version,
+)
 from soap.qbxml.responses import QbObject, QueryResult, parse_company, parse_response
 from soap.qbxml.safe_xml import (
     MalformedXmlError,
@@ -12,7 +26,12 @@ from soap.qbxml.safe_xml import (
 )
 
 __all__ = [
+    "COMPANY",
+    "DELETED",
     "ENTITIES",
+    "LIST_DELETED",
+    "TXN_DELETED",
+    "DeletedKind",
     "Entity",
     "MalformedXmlError",
     "QbObject",
@@ -22,6 +41,7 @@ __all__ = [
     "UnsafeXmlError",
     "XmlTooLargeError",
     "build_batch",
+    "build_company_query",
     "build_request",
     "parse_company",
     "parse_response",

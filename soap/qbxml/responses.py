@@ -2,49 +2,92 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
 
-from soap.qbxml.entities import BY_RESPONSE, ENTITIES, LIST_TYPES, TXN_TYPES, Entity
+from soap.qbxml.entities import (
+    BY_RESPONSE,
+    COMPANY,
+    DELETED_BY_RESPONSE,
+    LIST_TYPES,
+    TXN_TYPES,
+    DeletedKind,
+    Entity,
+)
 from soap.qbxml.safe_xml import DEFAULT_MAX_BYTES, MalformedXmlError, parse_xml
 
+__all__ = [
+    "STATUS_ITERATOR_GONE", "STATUS_NO_MATCH", "STATUS_OK", "QbObject", "QueryResult",
+    "parse_company", "parse_response",
+]
+
 STATUS_OK = 0
-STATUS_NO_MATCH = 1
-STATUS_ITERATOR_GONE = 3391
+STATUS_NO_MATCH = 1  # "did not find a matching object": an empty answer, not an error
+STATUS_ITERATOR_GONE = 3391  # the iteratorID expired or is unknown: start over
+MAX_MESSAGE = 500
 LINE_TAGS = (
     "ExpenseLineRet", "ItemLineRet", "ItemGroupLineRet", "PurchaseOrderLineRet",
     "PurchaseOrderLineGroupRet", "InvoiceLineRet", "InvoiceLineGroupRet",
 )
-# What "the amount" of each type is: what a bookkeeper would call its total.
-AMOUNT_FIELDS = {
-    "Bill": ("AmountDue",),
-    "PurchaseOrder": ("TotalAmount",),
-    "BillPaymentCheck": ("Amount",),
-    "BillPaymentCreditCard": ("Amount",),
-    "ReceivePayment": ("TotalAmount",),
+# Amounts as QuickBooks writes them (AMTTYPE, a little more lenient on decimals).
+_AMOUNT = re.compile(r"[+-]?\d{1,13}(\.\d{1,5})?", re.ASCII)
+# payload key -> element path, read when present (empty values are left out).
+COMMON_TXN_FIELDS = {
+    "txn_number": "TxnNumber", "txn_date": "TxnDate", "due_date": "DueDate", "memo": "Memo",
+    "terms": "TermsRef/FullName", "exchange_rate": "ExchangeRate",
+}
+TYPE_FIELDS: dict[str, dict[str, str]] = {
+    "Bill": {"amount_due": "AmountDue", "open_amount": "OpenAmount",
+             "ap_account": "APAccountRef/FullName"},
+    "PurchaseOrder": {"total_amount": "TotalAmount", "expected_date": "ExpectedDate",
+                      "ship_to": "ShipToEntityRef/FullName", "vendor_message": "VendorMsg"},
+    "BillPaymentCheck": {"bank_account": "BankAccountRef/FullName",
+                         "ap_account": "APAccountRef/FullName"},
+    "BillPaymentCreditCard": {"bank_account": "CreditCardAccountRef/FullName",
+                              "ap_account": "APAccountRef/FullName"},
+    "ReceivePayment": {"total_amount": "TotalAmount", "payment_method":
+                       "PaymentMethodRef/FullName", "deposit_to": "DepositToAccountRef/FullName",
+                       "unused_payment": "UnusedPayment", "unused_credits": "UnusedCredits"},
+    "Invoice": {"subtotal": "Subtotal", "sales_tax_total": "SalesTaxTotal",
+                "applied_amount": "AppliedAmount", "balance_remaining": "BalanceRemaining",
+                "open_amount": "BalanceRemaining", "po_number": "PONumber",
+                "sales_rep": "SalesRepRef/FullName"},
+    "Vendor": {"full_name": "Name", "company_name": "CompanyName", "balance": "Balance",
+               "email": "Email", "phone": "Phone", "vendor_type": "VendorTypeRef/FullName",
+               "terms": "TermsRef/FullName"},
+    "Account": {"full_name": "FullName", "account_type": "AccountType",
+                "account_number": "AccountNumber", "description": "Desc", "balance": "Balance"},
+    # Employees carry personal data (SSN, birth date...): only what a message needs.
+    "Employee": {"full_name": "Name", "job_title": "JobTitle"},
+}
+BOOL_FIELDS = {
+    "is_paid": "IsPaid", "is_active": "IsActive", "is_fully_received": "IsFullyReceived",
+    "is_manually_closed": "IsManuallyClosed", "is_pending": "IsPending",
 }
 
 
 @dataclass
 class QbObject:
-    """One QuickBooks object (or deletion record) from an answer."""
+    """One QuickBooks object, or one deletion record, from an answer."""
 
-    entity: str
-    object_type: str
-    object_id: str
-    edit_sequence: str
-    time_created: str | None = None
-    time_modified: str | None = None
+    entity: str  # our short name; a deletion takes the deleted object's (e.g. "bill")
+    object_type: str  # "Bill", "Vendor"...; for a deletion its TxnDelType/ListDelType
+    object_id: str  # TxnID or ListID
+    edit_sequence: str  # EditSequence; "deleted:" + TimeDeleted for a deletion
+    time_created: str | None = None  # raw QuickBooks text, never converted
+    time_modified: str | None = None  # for a deletion: TimeDeleted (the watermark to keep)
     time_deleted: str | None = None
     is_deleted: bool = False
     ref_number: str | None = None
-    name: str | None = None
-    amount: str | None = None
+    name: str | None = None  # the counterparty, or the list object's name
+    amount: str | None = None  # decimal text as QuickBooks sent it, e.g. "1250.00"
     currency: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable details
 
 
 @dataclass
@@ -52,67 +95,78 @@ class QueryResult:
     """The answer to one query of a batch."""
 
     request_id: str | None
-    entity: str | None
+    entity: str | None  # our short name, "company", or None for an answer we do not read
     status_code: int
-    status_severity: str
+    status_severity: str  # "Info" | "Warn" | "Error"
     status_message: str
     iterator_id: str | None = None
     iterator_remaining: int | None = None
     objects: list[QbObject] = field(default_factory=list)
-    company_name: str | None = None
+    company_name: str | None = None  # from a CompanyQueryRs
 
     @property
     def ok(self) -> bool:
-        """Status 0 (found) or 1 (no match) or a warning: the data can be used."""
+        """Found (0), no match (1) or a warning: the answer can be used."""
         return self.status_code in (STATUS_OK, STATUS_NO_MATCH) or self.status_severity == "Warn"
 
 
 def parse_response(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[QueryResult]:
-    """Every query answer in a QBXML response document."""
+    """Every query answer in a QBXML response document, in document order."""
     root = parse_xml(data, max_bytes=max_bytes)
     if root.tag != "QBXML":
-        raise MalformedXmlError(f"expected a QBXML document, got <{_tag(root)}>")
+        raise MalformedXmlError(f"expected a QBXML document, got <{_tag(root)[:50]}>")
     msgs = root.find("QBXMLMsgsRs")
     if msgs is None:
         raise MalformedXmlError("no QBXMLMsgsRs in the response")
-    results = []
-    for rs in msgs:
-        if isinstance(rs.tag, str):
-            results.append(_result(rs))
-    return results
+    return [_result(rs) for rs in msgs if isinstance(rs.tag, str)]
+
+
+def parse_company(results: QueryResult | Iterable[QueryResult]) -> str | None:
+    """The company name from a CompanyQueryRs (one result, or the first among many)."""
+    if isinstance(results, QueryResult):
+        return results.company_name
+    return next((r.company_name for r in results if r.company_name), None)
 
 
 def _result(rs: etree._Element) -> QueryResult:
-    tag = _tag(rs)
+    tag = rs.tag
     result = QueryResult(
         request_id=rs.get("requestID"),
         entity=None,
         status_code=_int(rs.get("statusCode"), default=-1),
-        status_severity=rs.get("statusSeverity") or "Error",
-        status_message=(rs.get("statusMessage") or "")[:500],
-        iterator_id=rs.get("iteratorID"),
+        status_severity=_severity(rs.get("statusSeverity")),
+        status_message=(rs.get("statusMessage") or "").strip()[:MAX_MESSAGE],
+        iterator_id=rs.get("iteratorID") or None,
         iterator_remaining=_int(rs.get("iteratorRemainingCount"), default=None),
     )
+    if not result.ok:
+        # "No data will appear after the statusMessage" on an error: read only the status.
+        result.entity = _known(tag)
+        return result
     if tag == "CompanyQueryRs":
-        result.entity = "company"
-        result.company_name = _text(rs, "CompanyRet/CompanyName")
-        return result
-    if tag in ("TxnDeletedQueryRs", "ListDeletedQueryRs"):
-        result.entity = "txn_deleted" if tag.startswith("Txn") else "list_deleted"
-        for ret in rs:
-            obj = _deleted(ret, result.entity)
-            if obj is not None:
-                result.objects.append(obj)
-        return result
-    entity = BY_RESPONSE.get(tag)
-    if entity is None:
-        return result  # an answer we did not ask for: keep its status, ignore its data
-    result.entity = entity.key
-    for ret in rs.iterchildren(entity.ret):
-        obj = _object(ret, entity)
-        if obj is not None:
-            result.objects.append(obj)
+        result.entity = COMPANY
+        result.company_name = _text(rs, "CompanyRet/CompanyName") or _text(
+            rs, "CompanyRet/LegalCompanyName")
+    elif tag in DELETED_BY_RESPONSE:
+        kind = DELETED_BY_RESPONSE[tag]
+        result.entity = kind.key
+        found = (_deleted(ret, kind) for ret in rs.iterchildren(kind.ret))
+        result.objects = [o for o in found if o is not None]
+    elif tag in BY_RESPONSE:
+        entity = BY_RESPONSE[tag]
+        result.entity = entity.key
+        objects = (_object(ret, entity) for ret in rs.iterchildren(entity.ret))
+        result.objects = [o for o in objects if o is not None]
+    # Any other element is an answer we did not ask for: its status is kept, its data ignored.
     return result
+
+
+def _known(tag: str) -> str | None:
+    if tag == "CompanyQueryRs":
+        return COMPANY
+    if tag in DELETED_BY_RESPONSE:
+        return DELETED_BY_RESPONSE[tag].key
+    return BY_RESPONSE[tag].key if tag in BY_RESPONSE else None
 
 
 def _object(ret: etree._Element, entity: Entity) -> QbObject | None:
@@ -120,39 +174,15 @@ def _object(ret: etree._Element, entity: Entity) -> QbObject | None:
     edit_sequence = _text(ret, "EditSequence")
     if not object_id or not edit_sequence:
         return None  # without identity an object cannot be deduplicated: skip it
-    payload: dict[str, Any] = {
-        "txn_date": _text(ret, "TxnDate"),
-        "due_date": _text(ret, "DueDate"),
-        "memo": _text(ret, "Memo"),
-        "terms": _text(ret, "TermsRef/FullName"),
-        "txn_number": _text(ret, "TxnNumber"),
-    }
-    if entity.is_list:
-        payload.update(
-            is_active=_bool(_text(ret, "IsActive")),
-            balance=_text(ret, "Balance"),
-            company_name=_text(ret, "CompanyName"),
-            account_type=_text(ret, "AccountType"),
-            account_number=_text(ret, "AccountNumber"),
-            email=_text(ret, "Email"),
-            phone=_text(ret, "Phone"),
-        )
-    else:
-        payload.update(
-            is_paid=_bool(_text(ret, "IsPaid")),
-            open_amount=_text(ret, "OpenAmount") or _text(ret, "BalanceRemaining"),
-            balance_remaining=_text(ret, "BalanceRemaining"),
-            unused_payment=_text(ret, "UnusedPayment"),
-            payment_method=_text(ret, "PaymentMethodRef/FullName"),
-            bank_account=_text(ret, "BankAccountRef/FullName")
-            or _text(ret, "CreditCardAccountRef/FullName")
-            or _text(ret, "DepositToAccountRef/FullName"),
-            is_fully_received=_bool(_text(ret, "IsFullyReceived")),
-            line_items=_lines(ret),
-            applied_to=[_applied(a) for a in ret.iterchildren("AppliedToTxnRet")],
-            linked_txns=[_applied(a) for a in ret.iterchildren("LinkedTxn")],
-        )
-    currency = _text(ret, "CurrencyRef/FullName")
+    payload: dict[str, Any] = {}
+    if not entity.is_list:
+        payload.update(_fields(ret, COMMON_TXN_FIELDS))
+    payload.update(_fields(ret, TYPE_FIELDS.get(entity.object_type, {})))
+    payload.update({k: _bool(_text(ret, path)) for k, path in BOOL_FIELDS.items()})
+    if not entity.is_list:
+        payload["line_items"] = _lines(ret)
+        payload["applied_to"] = [_linked(a) for a in ret.iterchildren("AppliedToTxnRet")]
+        payload["linked_txns"] = [_linked(a) for a in ret.iterchildren("LinkedTxn")]
     return QbObject(
         entity=entity.key,
         object_type=entity.object_type,
@@ -161,28 +191,24 @@ def _object(ret: etree._Element, entity: Entity) -> QbObject | None:
         time_created=_text(ret, "TimeCreated"),
         time_modified=_text(ret, "TimeModified"),
         ref_number=_text(ret, "RefNumber"),
-        name=_text(ret, "/".join(entity.counterparty)),
+        name=_first(ret, entity.counterparty),
         amount=_amount(ret, entity),
-        currency=currency,
-        payload={k: v for k, v in payload.items() if v not in (None, [], "")},
+        currency=_text(ret, "CurrencyRef/FullName"),
+        payload=_compact(payload),
     )
 
 
-def _deleted(ret: etree._Element, key: str) -> QbObject | None:
-    if not isinstance(ret.tag, str):
-        return None
-    is_txn = key == "txn_deleted"
-    if _tag(ret) != ("TxnDeletedRet" if is_txn else "ListDeletedRet"):
-        return None
-    object_type = _text(ret, "TxnDelType" if is_txn else "ListDelType")
-    object_id = _text(ret, "TxnID" if is_txn else "ListID")
+def _deleted(ret: etree._Element, kind: DeletedKind) -> QbObject | None:
+    object_type = _text(ret, kind.type_tag)
+    object_id = _text(ret, kind.id_field)
     time_deleted = _text(ret, "TimeDeleted")
     if not object_type or not object_id or not time_deleted:
         return None
-    source = (TXN_TYPES if is_txn else LIST_TYPES).get(object_type)
-    name = _text(ret, "FullName")
+    source = (TXN_TYPES if kind.type_tag == "TxnDelType" else LIST_TYPES).get(object_type)
+    shown = _text(ret, kind.name_field)  # RefNumber of a transaction, FullName of a list object
+    is_txn = kind.type_tag == "TxnDelType"
     return QbObject(
-        entity=source.key if source else key,
+        entity=source.key if source else kind.key,  # deletions go where their type goes
         object_type=object_type,
         object_id=object_id,
         edit_sequence="deleted:" + time_deleted,
@@ -190,91 +216,97 @@ def _deleted(ret: etree._Element, key: str) -> QbObject | None:
         time_modified=time_deleted,
         time_deleted=time_deleted,
         is_deleted=True,
-        ref_number=_text(ret, "RefNumber"),
-        name=name,
-        payload={k: v for k, v in {"full_name": name}.items() if v},
+        ref_number=shown if is_txn else None,
+        name=None if is_txn else shown,
+        payload=_compact({"ref_number" if is_txn else "full_name": shown,
+                          "time_deleted": time_deleted}),
     )
 
 
 def _lines(ret: etree._Element) -> list[dict[str, Any]]:
     lines = []
     for line in ret:
-        if not isinstance(line.tag, str) or line.tag not in LINE_TAGS:
-            continue
-        item = {
+        if line.tag not in LINE_TAGS:
+            continue  # group lines are listed once, with their total, not item by item
+        lines.append(_compact({
             "description": _text(line, "Desc") or _text(line, "Memo"),
             "item": _text(line, "ItemRef/FullName") or _text(line, "ItemGroupRef/FullName"),
             "account": _text(line, "AccountRef/FullName"),
             "quantity": _text(line, "Quantity"),
-            "amount": _text(line, "Amount") or _text(line, "TotalAmount"),
-        }
-        lines.append({k: v for k, v in item.items() if v})
+            "amount": _decimal_text(_text(line, "Amount") or _text(line, "TotalAmount")),
+        }))
     return lines
 
 
-def _applied(el: etree._Element) -> dict[str, Any]:
-    item = {
+def _linked(el: etree._Element) -> dict[str, Any]:
+    return _compact({
         "txn_id": _text(el, "TxnID"),
         "txn_type": _text(el, "TxnType"),
         "ref_number": _text(el, "RefNumber"),
         "txn_date": _text(el, "TxnDate"),
-        "amount": _text(el, "Amount"),
-        "balance_remaining": _text(el, "BalanceRemaining"),
-    }
-    return {k: v for k, v in item.items() if v}
+        "link_type": _text(el, "LinkType"),
+        "amount": _decimal_text(_text(el, "Amount")),
+        "balance_remaining": _decimal_text(_text(el, "BalanceRemaining")),
+        "discount_amount": _decimal_text(_text(el, "DiscountAmount")),
+    })
 
 
 def _amount(ret: etree._Element, entity: Entity) -> str | None:
-    if entity.object_type == "Invoice":
-        # An invoice's total is its subtotal plus sales tax.
-        subtotal = _decimal(_text(ret, "Subtotal"))
-        if subtotal is None:
-            return None
-        tax = _decimal(_text(ret, "SalesTaxTotal")) or Decimal(0)
-        return str((subtotal + tax).quantize(Decimal("0.01")))
-    for name in AMOUNT_FIELDS.get(entity.object_type, ()):
-        value = _text(ret, name)
-        if value is not None and _decimal(value) is not None:
-            return value
-    return None
+    values = [_decimal_text(_text(ret, path)) for path in entity.amount]
+    if not entity.amount_is_sum:
+        return next((v for v in values if v is not None), None)
+    if values[0] is None:
+        return None  # no subtotal: no total to show
+    total = sum((Decimal(v) for v in values if v is not None), Decimal(0))
+    return f"{total:.2f}"  # at most 13 digits each: exact in Decimal's default context
+
+
+def _fields(ret: etree._Element, paths: dict[str, str]) -> dict[str, Any]:
+    return {key: _text(ret, path) for key, path in paths.items()}
+
+
+def _first(ret: etree._Element, paths: tuple[str, ...]) -> str | None:
+    return next((v for v in (_text(ret, p) for p in paths) if v), None)
+
+
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v not in (None, "", [], {})}
 
 
 def _tag(el: etree._Element) -> str:
-    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+    return el.tag if isinstance(el.tag, str) else ""
 
 
 def _text(el: etree._Element, path: str) -> str | None:
     found = el.find(path)
-    if found is None or found.text is None:
+    if found is None or not isinstance(found.text, str):
         return None
-    value = found.text.strip()
-    return value or None
+    return found.text.strip() or None
+
+
+def _decimal_text(value: str | None) -> str | None:
+    return value if value is not None and _AMOUNT.fullmatch(value) else None
 
 
 def _int(value: str | None, *, default: int | None) -> Any:
+    if value is None:
+        return default
     try:
-        return int(value) if value is not None else default
-    except ValueError:
+        return int(value)
+    except ValueError:  # also Python's limit on very long digit strings
         return default
 
 
-def _decimal(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        result = Decimal(value)
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
+def _severity(value: str | None) -> str:
+    folded = (value or "").strip().casefold()
+    if folded.startswith("info"):
+        return "Info"
+    if folded.startswith("warn"):
+        return "Warn"
+    return "Error"  # missing or unknown: do not trust the data
 
 
 def _bool(value: str | None) -> bool | None:
-    return None if value is None else value.strip().lower() == "true"
-
-
-def parse_company(results: list[QueryResult]) -> str | None:
-    """The company name from a CompanyQueryRs among the results, if any."""
-    return next((r.company_name for r in results if r.company_name), None)
-
-
-__all__ = ["ENTITIES", "QbObject", "QueryResult", "parse_company", "parse_response"]
+    if value is None:
+        return None
+    return {"true": True, "1": True, "false": False, "0": False}.get(value.casefold())
