@@ -1,18 +1,43 @@
 """A fake QuickBooks company file: lists, transactions, deletions and a wall clock.
 
-Fixture format (JSON): {"name": "Acme Books LLC", "tz_offset": "-08:00",
-"start": "2026-11-20T09:00:00" (optional: default an hour ago),
-"actions": [{"op": "vendor", "name": "Acme Supply"},
-{"op": "bill", "vendor": "Acme Supply", "amount": "1250.00", "ref": "INV-77", "memo": "..."},
-{"op": "advance", "seconds": 60}, {"op": "pay_bill", "ref": "INV-77", "amount": "250.00"},
-{"op": "customer_invoice", "customer": "Jane Doe", "amount": "99.50", "ref": "1001"},
-{"op": "receive_payment", "ref": "1001", "amount": "99.50"},
-{"op": "purchase_order", "vendor": "Acme Supply", "amount": "300.00", "ref": "PO-1"},
-{"op": "modify", "ref": "INV-77", "memo": "changed"}, {"op": "delete", "ref": "PO-1"}]}
+Times are the Windows machine's wall clock (naive datetimes) printed with an offset, as
+QuickBooks does: "2026-11-24T09:12:33-08:00". The clock only moves when told to (every
+change takes one second, `advance(seconds)` moves it further), so runs are repeatable.
+
+Fixture files (JSON) come in two shapes, which may be combined (records first, then actions):
+
+* a script, replayed through the mutation methods (the built-in `default_fixture.json`)::
+
+    {"name": "Acme Books LLC", "tz_offset": "-08:00", "start": "2026-11-20T09:00:00",
+     "dst": false, "dst_bug": false,
+     "actions": [
+       {"op": "vendor", "name": "Acme Supply Co", "active": true},
+       {"op": "account", "name": "Rent", "type": "Expense"}, {"op": "employee", "name": "Bob"},
+       {"op": "bill", "vendor": "Acme Supply Co", "amount": "1250.00", "ref": "INV-77",
+        "memo": "...", "due_date": "2026-12-20",
+        "lines": [{"account": "Office Supplies", "amount": "1250.00", "memo": "..."},
+                  {"item": "Toner", "desc": "Toner", "quantity": "2", "amount": "80.00"}]},
+       {"op": "purchase_order", "vendor": "...", "amount": "300.00", "ref": "PO-1"},
+       {"op": "invoice", "customer": "Jane Doe", "amount": "99.50", "ref": "1001"},
+       {"op": "pay_bill", "ref": "INV-77", "amount": "250.00", "method": "credit_card"},
+       {"op": "receive_payment", "ref": "1001", "amount": "99.50"},
+       {"op": "modify", "ref": "INV-77", "memo": "changed"},
+       {"op": "delete", "ref": "PO-1"}, {"op": "delete", "name": "Old Vendor"},
+       {"op": "advance", "seconds": 60}]}
+
+  "start" (the wall clock when the script starts) is optional: by default an hour before
+  the real time at that offset. `ref` names an object by RefNumber, `name` a list object
+  by Name; amounts are decimal strings; omitted line lists get one line for the amount.
+* a snapshot, written by `to_fixture()`: {"format": "qbslack-fake-company/1", "name",
+  "tz_offset", "dst", "dst_bug", "now", "seq", "txn_number", "records": [{"kind", "id",
+  "created", "modified", "edit_sequence", "active", "txn_number", "fields"}], "deletions":
+  [{"kind", "id", "created", "deleted", "ref_number", "full_name"}]} (times as wall clock
+  "YYYY-MM-DDTHH:MM:SS"; "fields" as the record holds them).
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 import random
@@ -23,6 +48,10 @@ from typing import Any
 
 DEFAULT_FIXTURE = Path(__file__).with_name("default_fixture.json")
 WALL = "%Y-%m-%dT%H:%M:%S"
+FORMAT = "qbslack-fake-company/1"
+LIST_KINDS = ("Vendor", "Account", "Employee")
+DELETIONS_KEPT = dt.timedelta(days=90)  # QuickBooks forgets deletions after about 90 days
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -36,11 +65,12 @@ class QbRecord:
     edit_sequence: int
     fields: dict[str, Any] = field(default_factory=dict)
     is_active: bool = True
+    txn_number: int | None = None
 
     @property
     def is_list(self) -> bool:
         """True for list objects (ListID), False for transactions (TxnID)."""
-        return self.kind in ("Vendor", "Account", "Employee")
+        return self.kind in LIST_KINDS
 
 
 @dataclass
@@ -55,159 +85,280 @@ class Deletion:
     full_name: str | None
 
 
+def money(value: object) -> str:
+    """An amount as QuickBooks prints it: two decimals."""
+    return str(Decimal(str(value)).quantize(CENT))
+
+
+def parse_offset(text: str) -> dt.timedelta:
+    """'-08:00' as a timedelta."""
+    return dt.datetime.strptime(text, "%z").utcoffset() or dt.timedelta(0)
+
+
+def format_offset(offset: dt.timedelta) -> str:
+    """A timedelta as '-08:00'."""
+    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone(offset)).isoformat()[-6:]
+
+
 def local_now(tz_offset: str) -> dt.datetime:
     """The wall clock of a machine at that UTC offset (naive, like QuickBooks' own)."""
-    sign = -1 if tz_offset.startswith("-") else 1
-    hours, minutes = (int(x) for x in tz_offset.lstrip("+-").split(":"))
-    now = dt.datetime.now(dt.UTC) + sign * dt.timedelta(hours=hours, minutes=minutes)
+    now = dt.datetime.now(dt.UTC) + parse_offset(tz_offset)
     return now.replace(tzinfo=None, microsecond=0)
 
 
+def us_summer(wall: dt.datetime) -> bool:
+    """True inside US daylight saving: 2nd Sunday of March 02:00 to 1st Sunday of Nov 02:00."""
+    def sunday(month: int, nth: int) -> dt.datetime:
+        first = dt.datetime(wall.year, month, 1, 2)
+        return first + dt.timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
+
+    return sunday(3, 2) <= wall < sunday(11, 1)
+
+
 class FakeCompany:
-    """An in-memory QuickBooks company with a controllable clock."""
+    """An in-memory QuickBooks company with a deterministic clock."""
 
     def __init__(
         self,
         name: str = "Acme Books LLC",
         *,
         tz_offset: str = "-08:00",
-        start: dt.datetime | None = None,
+        clock: dt.datetime | str | None = None,
+        dst: bool = False,
+        dst_bug: bool = False,
     ) -> None:
         self.name = name
         self.tz_offset = tz_offset
-        self.now = start or local_now(tz_offset) - dt.timedelta(hours=1)
+        # dst: the machine's clock observes US daylight saving (summer offset one hour later).
+        # dst_bug: QuickBooks then still prints the winter offset, an hour wrong, as it does.
+        self.dst = dst or dst_bug
+        self.dst_bug = dst_bug
+        # clock: where the wall clock starts (default: an hour before the real time there).
+        when = dt.datetime.fromisoformat(clock) if isinstance(clock, str) else clock
+        if when is not None and when.tzinfo is not None:
+            when = (when.astimezone(dt.UTC) + parse_offset(tz_offset)).replace(tzinfo=None)
+        self.now: dt.datetime = when or local_now(tz_offset) - dt.timedelta(hours=1)
         self.records: dict[str, QbRecord] = {}
         self.deletions: list[Deletion] = []
+        self.iterators: dict[str, list[str]] = {}  # iteratorID -> ids still to return
+        self.pending_failure: tuple[str, str] | None = None  # next response: hresult, message
+        self.pending_open_failure: tuple[str, str] | None = None  # next open: connectionError
         self._seq = 0
-        self.pending_failure: tuple[str, str] | None = None
+        self._txn_number = 0
+        self._by_name: dict[tuple[str, str], str] = {}  # (kind, Name) -> ListID
 
     # -- clock and ids -------------------------------------------------------
     def advance(self, seconds: float = 1) -> None:
         """Move the company's wall clock forward."""
         self.now += dt.timedelta(seconds=seconds)
 
-    def qb_time(self, when: dt.datetime) -> str:
+    def true_offset(self, wall: dt.datetime) -> dt.timedelta:
+        """The machine's real UTC offset at that wall-clock time."""
+        summer = self.dst and us_summer(wall)
+        return parse_offset(self.tz_offset) + dt.timedelta(hours=1 if summer else 0)
+
+    def reported_offset(self, wall: dt.datetime) -> dt.timedelta:
+        """The offset QuickBooks prints for that wall-clock time (wrong in summer with the bug)."""
+        return parse_offset(self.tz_offset) if self.dst_bug else self.true_offset(wall)
+
+    def qb_time(self, wall: dt.datetime) -> str:
         """Format a wall-clock time the way QuickBooks does (with its offset)."""
-        return when.strftime(WALL) + self.tz_offset
+        return wall.strftime(WALL) + format_offset(self.reported_offset(wall))
+
+    def epoch(self, wall: dt.datetime) -> int:
+        """Seconds since 1970 (UTC) of a wall-clock time on this machine."""
+        return calendar.timegm((wall - self.true_offset(wall)).timetuple())
 
     def _new_id(self, is_list: bool) -> str:
+        # QuickBooks ids: a hex counter and the creation time in epoch seconds.
         self._seq += 1
-        stamp = int(self.now.timestamp())
+        stamp = self.epoch(self.now)
         return f"{0x80000000 + self._seq:X}-{stamp}" if is_list else f"{self._seq:X}-{stamp}"
+
+    def _today(self) -> dt.date:
+        # The date of the change about to be made (it takes the next second).
+        return (self.now + dt.timedelta(seconds=1)).date()
 
     def _tick(self) -> dt.datetime:
         # Every change gets its own second, as QuickBooks' TimeModified would.
         self.advance(1)
         return self.now
 
-    # -- mutations -----------------------------------------------------------
+    # -- lists ---------------------------------------------------------------
     def _add(self, kind: str, **fields: Any) -> str:
         when = self._tick()
-        is_list = kind in ("Vendor", "Account", "Employee")
-        rec = QbRecord(kind, self._new_id(is_list), when, when, int(when.timestamp()), fields)
+        is_list = kind in LIST_KINDS
+        rec = QbRecord(kind, self._new_id(is_list), when, when, self.epoch(when), fields)
+        if is_list:
+            rec.is_active = bool(fields.pop("is_active", True))
+            self._by_name[(kind, fields["name"])] = rec.object_id
+        else:
+            self._txn_number += 1
+            rec.txn_number = self._txn_number
+            for line in fields.get("lines", []):
+                line.setdefault("id", self._new_id(False))
         self.records[rec.object_id] = rec
         return rec.object_id
 
-    def add_vendor(self, name: str, **fields: Any) -> str:
+    def add_vendor(self, name: str, *, is_active: bool = True, **fields: Any) -> str:
         """Add a vendor; returns its ListID."""
-        return self._add("Vendor", name=name, **fields)
+        return self._add("Vendor", name=name, is_active=is_active, **fields)
 
-    def add_account(self, name: str, account_type: str = "Expense") -> str:
-        """Add an account to the chart of accounts."""
-        return self._add("Account", name=name, account_type=account_type)
+    def add_account(self, name: str, account_type: str = "Expense", **fields: Any) -> str:
+        """Add an account to the chart of accounts; returns its ListID."""
+        return self._add("Account", name=name, account_type=account_type, **fields)
 
-    def add_employee(self, name: str) -> str:
-        """Add an employee."""
-        return self._add("Employee", name=name)
+    def add_employee(self, name: str, **fields: Any) -> str:
+        """Add an employee; returns its ListID."""
+        return self._add("Employee", name=name, **fields)
+
+    def list_id(self, kind: str, name: str) -> str | None:
+        """The ListID of a list object by Name (refs carry it when the object exists)."""
+        return self._by_name.get((kind, name))
+
+    # -- transactions --------------------------------------------------------
+    def _lines(self, lines: list[dict[str, Any]] | None, amount: object, default: dict,
+               ) -> tuple[list[dict[str, Any]], str]:
+        if not lines:
+            if amount is None:
+                raise ValueError("give an amount or lines")
+            lines = [{**default, "amount": money(amount)}]
+        lines = [{**line, "amount": money(line["amount"])} for line in lines]
+        total = money(amount) if amount is not None else money(
+            sum(Decimal(line["amount"]) for line in lines))
+        return lines, total
 
     def add_bill(
         self,
         vendor: str,
-        amount: str | Decimal,
-        *,
+        amount: str | Decimal | None = None,
         ref_number: str | None = None,
-        memo: str | None = None,
-        due_days: int = 30,
+        *,
         lines: list[dict[str, Any]] | None = None,
+        due_date: str | None = None,
+        due_days: int = 30,
+        memo: str | None = None,
+        terms: str | None = "Net 30",
+        txn_date: str | None = None,
     ) -> str:
-        """Add a bill from a vendor; returns its TxnID."""
-        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
-        lines = lines or [{"account": "Office Supplies", "amount": str(amount), "memo": memo}]
+        """Add a bill from a vendor (expense lines name an account, item lines an item)."""
+        lines, total = self._lines(lines, amount, {"account": "Office Supplies", "memo": memo})
+        day = self._today()
         return self._add(
-            "Bill", vendor=vendor, amount=str(amount), ref_number=ref_number, memo=memo,
-            txn_date=self.now.date().isoformat(),
-            due_date=(self.now.date() + dt.timedelta(days=due_days)).isoformat(),
-            terms="Net 30", lines=lines, paid=str(Decimal(0)),
+            "Bill", vendor=vendor, amount=total, ref_number=ref_number, memo=memo,
+            txn_date=txn_date or day.isoformat(),
+            due_date=due_date or (day + dt.timedelta(days=due_days)).isoformat(),
+            terms=terms, lines=lines, paid="0.00", links=[],
         )
 
-    def add_purchase_order(self, vendor: str, amount: str, *, ref_number: str | None = None) -> str:
-        """Add a purchase order."""
+    def add_purchase_order(
+        self, vendor: str, lines: list[dict[str, Any]] | None = None, *,
+        amount: str | Decimal | None = None, ref_number: str | None = None,
+        memo: str | None = None,
+    ) -> str:
+        """Add a purchase order; returns its TxnID."""
+        lines, total = self._lines(lines, amount, {"item": "Widgets", "desc": "Widgets",
+                                                   "quantity": "1"})
+        return self._add("PurchaseOrder", vendor=vendor, amount=total, ref_number=ref_number,
+                         memo=memo, txn_date=self._today().isoformat(), lines=lines, links=[])
+
+    def add_invoice(
+        self, customer: str, lines: list[dict[str, Any]] | None = None, *,
+        amount: str | Decimal | None = None, ref_number: str | None = None,
+        due_days: int = 30, memo: str | None = None,
+    ) -> str:
+        """Add an invoice to a customer; returns its TxnID."""
+        lines, total = self._lines(lines, amount, {"item": "Consulting", "desc": "Consulting",
+                                                   "quantity": "1"})
         return self._add(
-            "PurchaseOrder", vendor=vendor, amount=str(Decimal(amount)), ref_number=ref_number,
-            txn_date=self.now.date().isoformat(),
-            lines=[{"item": "Widgets", "desc": "Widgets", "quantity": "1", "amount": amount}],
+            "Invoice", customer=customer, amount=total, ref_number=ref_number, memo=memo,
+            txn_date=self._today().isoformat(),
+            due_date=(self._today() + dt.timedelta(days=due_days)).isoformat(),
+            lines=lines, paid="0.00", links=[],
         )
 
-    def add_invoice(self, customer: str, amount: str, *, ref_number: str | None = None) -> str:
-        """Add an invoice to a customer."""
-        return self._add(
-            "Invoice", customer=customer, amount=str(Decimal(amount)), ref_number=ref_number,
-            txn_date=self.now.date().isoformat(),
-            due_date=(self.now.date() + dt.timedelta(days=30)).isoformat(),
-            lines=[{"item": "Consulting", "desc": "Consulting", "quantity": "1",
-                    "amount": amount}],
-            paid=str(Decimal(0)),
+    def _apply_payment(self, kind: str, target_id: str, amount: object, party: str,
+                       ref_number: str | None) -> str:
+        target = self.records[target_id]
+        f = target.fields
+        amount = money(amount if amount is not None
+                       else Decimal(f["amount"]) - Decimal(f["paid"]))
+        remaining = money(Decimal(f["amount"]) - Decimal(f["paid"]) - Decimal(amount))
+        pay_id = self._add(
+            kind, **{party: f[party]},
+            amount=amount, ref_number=ref_number, txn_date=self._today().isoformat(),
+            applied=[{"txn_id": target_id, "type": target.kind, "ref": f.get("ref_number"),
+                      "txn_date": f["txn_date"], "balance": remaining, "amount": amount}],
         )
+        # QuickBooks changes the paid transaction too: new balance, a link to the payment.
+        link = {"txn_id": pay_id, "type": kind, "txn_date": self.now.date().isoformat(),
+                "ref": ref_number, "amount": money(-Decimal(amount))}
+        self.modify(target_id, paid=money(Decimal(f["paid"]) + Decimal(amount)),
+                    links=[*f.get("links", []), link])
+        return pay_id
 
-    def pay_bill(self, bill_id: str, amount: str, *, method: str = "check") -> str:
-        """Pay a bill (check or credit card); the bill changes too, as in QuickBooks."""
-        bill = self.records[bill_id]
+    def pay_bill(self, bill_id: str, amount: str | Decimal | None = None, *,
+                 method: str = "check", ref_number: str | None = None) -> str:
+        """Pay a bill by check or credit card (default: what is still open)."""
+        if method not in ("check", "credit_card"):
+            raise ValueError("method is 'check' or 'credit_card'")
         kind = "BillPaymentCheck" if method == "check" else "BillPaymentCreditCard"
-        pay_id = self._add(
-            kind, vendor=bill.fields["vendor"], amount=amount,
-            txn_date=self.now.date().isoformat(),
-            applied=[{"txn_id": bill_id, "type": "Bill", "ref": bill.fields.get("ref_number"),
-                      "amount": amount, "txn_date": bill.fields["txn_date"]}],
-        )
-        paid = Decimal(bill.fields["paid"]) + Decimal(amount)
-        self.modify(bill_id, paid=str(paid))
-        return pay_id
+        return self._apply_payment(kind, bill_id, amount, "vendor", ref_number)
 
-    def receive_payment(self, invoice_id: str, amount: str) -> str:
+    def receive_payment(self, invoice_id: str, amount: str | Decimal | None = None, *,
+                        ref_number: str | None = None) -> str:
         """Receive a customer payment against an invoice."""
-        inv = self.records[invoice_id]
-        pay_id = self._add(
-            "ReceivePayment", customer=inv.fields["customer"], amount=amount,
-            txn_date=self.now.date().isoformat(),
-            applied=[{"txn_id": invoice_id, "type": "Invoice", "ref": inv.fields.get("ref_number"),
-                      "amount": amount, "txn_date": inv.fields["txn_date"]}],
-        )
-        self.modify(invoice_id, paid=str(Decimal(inv.fields["paid"]) + Decimal(amount)))
-        return pay_id
+        return self._apply_payment("ReceivePayment", invoice_id, amount, "customer", ref_number)
 
+    # -- changes -------------------------------------------------------------
     def modify(self, object_id: str, **changes: Any) -> None:
         """Change an object: new EditSequence and TimeModified."""
         rec = self.records[object_id]
-        rec.fields.update({k: v for k, v in changes.items() if k != "is_active"})
         if "is_active" in changes:
-            rec.is_active = bool(changes["is_active"])
+            rec.is_active = bool(changes.pop("is_active"))
+        if "name" in changes and rec.is_list:
+            self._by_name.pop((rec.kind, rec.fields["name"]), None)
+            self._by_name[(rec.kind, changes["name"])] = object_id
+        if "amount" in changes:
+            changes["amount"] = money(changes["amount"])
+            lines = changes.get("lines", rec.fields.get("lines"))
+            if lines and len(lines) == 1 and "lines" not in changes:
+                changes["lines"] = [{**lines[0], "amount": changes["amount"]}]
+        rec.fields.update(changes)
+        for line in rec.fields.get("lines") or []:
+            line.setdefault("id", self._new_id(False))
         rec.time_modified = self._tick()
-        rec.edit_sequence = max(rec.edit_sequence + 1, int(rec.time_modified.timestamp()))
+        rec.edit_sequence = max(rec.edit_sequence + 1, self.epoch(rec.time_modified))
 
     def delete(self, object_id: str) -> None:
         """Delete an object; it shows up in the deleted queries afterwards."""
         rec = self.records.pop(object_id)
-        name = rec.fields.get("name")
-        self.deletions.append(
-            Deletion(rec.kind, object_id, rec.time_created, self._tick(),
-                     rec.fields.get("ref_number"), name)
-        )
+        if rec.is_list:
+            self._by_name.pop((rec.kind, rec.fields["name"]), None)
+        when = self._tick()
+        self.deletions.append(Deletion(rec.kind, object_id, rec.time_created, when,
+                                       rec.fields.get("ref_number"), rec.fields.get("name")))
+        self.deletions = [d for d in self.deletions if d.time_deleted >= when - DELETIONS_KEPT]
+        for applied in rec.fields.get("applied", []):
+            # Deleting a payment reopens what it paid, as in QuickBooks.
+            target = self.records.get(applied["txn_id"])
+            if target is not None:
+                paid = Decimal(target.fields["paid"]) - Decimal(applied["amount"])
+                links = [x for x in target.fields.get("links", []) if x["txn_id"] != object_id]
+                self.modify(target.object_id, paid=money(paid), links=links)
 
-    def fail_next(
-        self, hresult: str = "0x80040408", message: str = "Could not start QuickBooks."
-    ) -> None:
-        """Make the next answer an error from QuickBooks itself (hresult/message)."""
-        self.pending_failure = (hresult, message)
+    def fail_next(self, hresult: str = "0x80040408", message: str = "Could not start QuickBooks.",
+                  *, on_open: bool = False) -> None:
+        """Make QuickBooks fail once: the next answer (receiveResponseXML carries the hresult
+        and message) or, with on_open, the next opening of the company (connectionError)."""
+        if on_open:
+            self.pending_open_failure = (hresult, message)
+        else:
+            self.pending_failure = (hresult, message)
+
+    def expire_iterators(self) -> None:
+        """Forget every open iterator (QuickBooks keeps them only for its session)."""
+        self.iterators.clear()
 
     def find_ref(self, ref_number: str) -> str:
         """The id of the object with that RefNumber (fixtures and tests)."""
@@ -216,7 +367,14 @@ class FakeCompany:
                 return rec.object_id
         raise KeyError(ref_number)
 
-    def generate(self, *, vendors: int = 0, bills: int = 0, seed: int = 1) -> None:
+    def find_name(self, name: str) -> str:
+        """The ListID of the list object with that Name."""
+        for kind in LIST_KINDS:
+            if (kind, name) in self._by_name:
+                return self._by_name[(kind, name)]
+        raise KeyError(name)
+
+    def generate(self, vendors: int = 2000, bills: int = 10_000, seed: int = 1) -> None:
         """Add many vendors and bills quickly (benchmarks, iterator tests)."""
         rnd = random.Random(seed)
         names = [f"Vendor {i:05d}" for i in range(vendors)]
@@ -224,45 +382,109 @@ class FakeCompany:
             self.add_vendor(name)
         for i in range(bills):
             vendor = names[i % len(names)] if names else f"Vendor {i % 50:05d}"
-            amount = Decimal(rnd.randint(100, 500_000)) / 100
-            self.add_bill(vendor, amount, ref_number=f"B-{i:06d}")
+            cents = [rnd.randint(100, 250_000) for _ in range(rnd.randint(1, 3))]
+            lines = [{"account": "Office Supplies", "amount": money(Decimal(c) / 100)}
+                     for c in cents]
+            self.add_bill(vendor, ref_number=f"B-{i:06d}", lines=lines)
 
     # -- fixtures ------------------------------------------------------------
     @classmethod
-    def from_fixture(cls, path: str | Path | None = None) -> FakeCompany:
-        """Build a company by replaying a fixture file (the built-in one by default)."""
-        data = json.loads(Path(path or DEFAULT_FIXTURE).read_text())
-        start = dt.datetime.strptime(data["start"], WALL) if data.get("start") else None
+    def load_fixture(cls, path: str | Path | None = None) -> FakeCompany:
+        """A company from a fixture file (the built-in demo company by default)."""
+        return cls.from_dict(json.loads(Path(path or DEFAULT_FIXTURE).read_text("utf-8")))
+
+    from_fixture = load_fixture  # the older name
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FakeCompany:
+        """A company from fixture data (script, snapshot, or both)."""
         company = cls(data.get("name", "Acme Books LLC"),
-                      tz_offset=data.get("tz_offset", "-08:00"), start=start)
+                      tz_offset=data.get("tz_offset", "-08:00"),
+                      clock=data.get("now") or data.get("start"),
+                      dst=bool(data.get("dst")), dst_bug=bool(data.get("dst_bug")))
+        for r in data.get("records", []):
+            rec = QbRecord(r["kind"], r["id"], _wall(r["created"]), _wall(r["modified"]),
+                           int(r["edit_sequence"]), r["fields"], r.get("active", True),
+                           r.get("txn_number"))
+            company.records[rec.object_id] = rec
+            if rec.is_list:
+                company._by_name[(rec.kind, rec.fields["name"])] = rec.object_id
+        company.deletions = [
+            Deletion(d["kind"], d["id"], _wall(d["created"]), _wall(d["deleted"]),
+                     d.get("ref_number"), d.get("full_name"))
+            for d in data.get("deletions", [])
+        ]
+        company._seq = int(data.get("seq", len(company.records)))
+        company._txn_number = int(data.get("txn_number", 0))
         for action in data.get("actions", []):
             company.apply(action)
         return company
 
     def apply(self, action: dict[str, Any]) -> None:
-        """Apply one fixture action."""
-        op = action["op"]
+        """Apply one fixture action (see the module docstring)."""
+        a = dict(action)
+        op = a.pop("op")
+        target = ""
+        if op in ("modify", "delete", "pay_bill", "receive_payment"):
+            target = self.find_ref(a.pop("ref")) if "ref" in a else self.find_name(a.pop("name"))
         if op == "vendor":
-            self.add_vendor(action["name"])
+            self.add_vendor(a.pop("name"), is_active=a.pop("active", True), **a)
+        elif op == "account":
+            self.add_account(a.pop("name"), a.pop("type", "Expense"), **a)
+        elif op == "employee":
+            self.add_employee(a.pop("name"), **a)
         elif op == "bill":
-            self.add_bill(action["vendor"], action["amount"], ref_number=action.get("ref"),
-                          memo=action.get("memo"))
+            self.add_bill(a.pop("vendor"), a.pop("amount", None), a.pop("ref", None), **a)
         elif op == "purchase_order":
-            self.add_purchase_order(action["vendor"], action["amount"],
-                                    ref_number=action.get("ref"))
-        elif op == "customer_invoice":
-            self.add_invoice(action["customer"], action["amount"], ref_number=action.get("ref"))
+            self.add_purchase_order(a.pop("vendor"), a.pop("lines", None), ref_number=a.pop(
+                "ref", None), **a)
+        elif op in ("invoice", "customer_invoice"):
+            self.add_invoice(a.pop("customer"), a.pop("lines", None), ref_number=a.pop(
+                "ref", None), **a)
         elif op == "pay_bill":
-            self.pay_bill(self.find_ref(action["ref"]), action["amount"],
-                          method=action.get("method", "check"))
+            self.pay_bill(target, a.get("amount"), method=a.get("method", "check"),
+                          ref_number=a.get("payment_ref"))
         elif op == "receive_payment":
-            self.receive_payment(self.find_ref(action["ref"]), action["amount"])
+            self.receive_payment(target, a.get("amount"), ref_number=a.get("payment_ref"))
         elif op == "modify":
-            changes = {k: v for k, v in action.items() if k not in ("op", "ref")}
-            self.modify(self.find_ref(action["ref"]), **changes)
+            self.modify(target, **{("is_active" if k == "active" else k): v
+                                   for k, v in a.items()})
         elif op == "delete":
-            self.delete(self.find_ref(action["ref"]))
+            self.delete(target)
         elif op == "advance":
-            self.advance(action.get("seconds", 60))
+            self.advance(a.get("seconds", 60))
         else:
             raise ValueError(f"unknown fixture op {op!r}")
+
+    def to_fixture(self) -> dict[str, Any]:
+        """A JSON-ready snapshot that load_fixture/from_dict reads back as the same company."""
+        def rec(r: QbRecord) -> dict[str, Any]:
+            return {"kind": r.kind, "id": r.object_id, "created": r.time_created.strftime(WALL),
+                    "modified": r.time_modified.strftime(WALL), "edit_sequence": r.edit_sequence,
+                    "active": r.is_active, "txn_number": r.txn_number, "fields": r.fields}
+
+        def deletion(d: Deletion) -> dict[str, Any]:
+            return {"kind": d.kind, "id": d.object_id, "created": d.time_created.strftime(WALL),
+                    "deleted": d.time_deleted.strftime(WALL), "ref_number": d.ref_number,
+                    "full_name": d.full_name}
+
+        return {
+            "format": FORMAT, "name": self.name, "tz_offset": self.tz_offset, "dst": self.dst,
+            "dst_bug": self.dst_bug, "now": self.now.strftime(WALL), "seq": self._seq,
+            "txn_number": self._txn_number,
+            "records": [rec(r) for r in self.records.values()],
+            "deletions": [deletion(d) for d in self.deletions],
+        }
+
+    def save_fixture(self, path: str | Path) -> None:
+        """Write to_fixture() as JSON."""
+        Path(path).write_text(json.dumps(self.to_fixture(), indent=1) + "\n", "utf-8")
+
+
+def load_fixture(path: str | Path | None = None) -> FakeCompany:
+    """A company from a fixture file (the built-in demo company by default)."""
+    return FakeCompany.load_fixture(path)
+
+
+def _wall(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text[:19], WALL)

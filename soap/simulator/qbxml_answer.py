@@ -3,151 +3,132 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from lxml import etree
 
-from soap.qbxml.safe_xml import parse_xml
-from soap.simulator.company import WALL, FakeCompany, QbRecord
+from soap.simulator.company import DELETIONS_KEPT, WALL, Deletion, FakeCompany, QbRecord
 
 NO_MATCH = "A query request did not find a matching object in QuickBooks"
-REQUEST_KINDS = {
-    "VendorQueryRq": "Vendor",
-    "AccountQueryRq": "Account",
-    "EmployeeQueryRq": "Employee",
-    "BillQueryRq": "Bill",
-    "PurchaseOrderQueryRq": "PurchaseOrder",
+PARSE_ERROR = ("0x80040400",
+               "QuickBooks found an error when parsing the provided XML text stream.")
+LIST_QUERIES = {"VendorQueryRq": "Vendor", "AccountQueryRq": "Account",
+                "EmployeeQueryRq": "Employee"}
+TXN_QUERIES = {
+    "BillQueryRq": "Bill", "PurchaseOrderQueryRq": "PurchaseOrder",
     "BillPaymentCheckQueryRq": "BillPaymentCheck",
     "BillPaymentCreditCardQueryRq": "BillPaymentCreditCard",
-    "ReceivePaymentQueryRq": "ReceivePayment",
-    "InvoiceQueryRq": "Invoice",
+    "ReceivePaymentQueryRq": "ReceivePayment", "InvoiceQueryRq": "Invoice",
 }
+REQUEST_KINDS = {**LIST_QUERIES, **TXN_QUERIES}
+ACTIVE = ("ActiveOnly", "InactiveOnly", "All")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class QbxmlRequestError(ValueError):
+    """QuickBooks refuses the whole request document (QBWC reports hresult and message)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"{PARSE_ERROR[1]} {detail}".strip())
+        self.hresult, self.message = PARSE_ERROR
+
+
+def parse_safe(data: str | bytes) -> etree._Element:
+    """Parse XML from outside: no DTD, no entities, no network; QbxmlRequestError if bad."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if _DOCTYPE.search(raw):
+        raise QbxmlRequestError("(DOCTYPE and entities are refused)")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False, remove_comments=True)
+    try:
+        # lxml refuses str with an encoding declaration: always hand it bytes.
+        root = etree.fromstring(re.sub(rb"^\s*<\?xml[^>]*\?>", b"", raw), parser)
+    except etree.XMLSyntaxError as exc:
+        raise QbxmlRequestError(f"({exc})") from None
+    if root is None:
+        raise QbxmlRequestError("(empty document)")
+    return root
 
 
 class Answerer:
-    """Keeps iterator snapshots between requests, like one QuickBooks session."""
+    """Answers requests for one company (iterators live on the company, as in one session)."""
 
     def __init__(self, company: FakeCompany) -> None:
         self.company = company
-        self.iterators: dict[str, list[str]] = {}
 
     def answer(self, request_xml: str) -> str:
         """The QBXML response document for a QBXML request document."""
-        root = parse_xml(request_xml)
-        rs_root = etree.Element("QBXML")
-        msgs = etree.SubElement(rs_root, "QBXMLMsgsRs")
-        rq_msgs = root.find("QBXMLMsgsRq")
-        for rq in rq_msgs if rq_msgs is not None else []:
-            if isinstance(rq.tag, str):
-                msgs.append(self._one(rq))
-        return '<?xml version="1.0" ?>\n' + etree.tostring(rs_root, encoding="unicode")
+        return answer(self.company, request_xml)
 
-    def _one(self, rq: etree._Element) -> etree._Element:
-        tag = rq.tag
-        rs_tag = tag[:-2] + "Rs" if tag.endswith("Rq") else tag + "Rs"
-        rs = etree.Element(rs_tag)
-        if rq.get("requestID") is not None:
-            rs.set("requestID", rq.get("requestID", ""))
-        if tag == "CompanyQueryRq":
-            _status(rs, 0)
-            ret = etree.SubElement(rs, "CompanyRet")
-            _sub(ret, "CompanyName", self.company.name)
-            return rs
-        if tag in ("TxnDeletedQueryRq", "ListDeletedQueryRq"):
-            return self._deleted(rq, rs, tag.startswith("Txn"))
-        kind = REQUEST_KINDS.get(tag)
-        if kind is None:
-            _status(rs, 3000, "Error", f'The request "{tag}" is not supported.')
-            return rs
-        return self._query(rq, rs, kind)
 
-    def _query(self, rq: etree._Element, rs: etree._Element, kind: str) -> etree._Element:
-        iterator = rq.get("iterator")
-        max_returned = int(rq.findtext("MaxReturned") or 0) or None
-        if iterator == "Continue":
-            it_id = rq.get("iteratorID", "")
-            if it_id not in self.iterators:
-                _status(rs, 3391, "Error",
-                        f'Could not find the iterator with iteratorID "{it_id}".')
-                return rs
-            ids = self.iterators[it_id]
+def answer(company: FakeCompany, request_xml: str | bytes) -> str:
+    """The QBXML response document for a QBXML request document, as QuickBooks 13 answers."""
+    root = parse_safe(request_xml)
+    msgs_rq = root.find("QBXMLMsgsRq")
+    if root.tag != "QBXML" or msgs_rq is None:
+        raise QbxmlRequestError("(no QBXML/QBXMLMsgsRq)")
+    stop_on_error = msgs_rq.get("onError", "stopOnError") != "continueOnError"
+    out = etree.Element("QBXML")
+    msgs_rs = etree.SubElement(out, "QBXMLMsgsRs")
+    for rq in msgs_rq:
+        if not isinstance(rq.tag, str):
+            continue
+        if not rq.tag.endswith("Rq"):
+            raise QbxmlRequestError(f"(unexpected element {rq.tag})")
+        rs = _answer_one(company, rq)
+        msgs_rs.append(rs)
+        # stopOnError (and rollbackOnError, for queries): later requests go unanswered.
+        if stop_on_error and rs.get("statusSeverity") == "Error":
+            break
+    return '<?xml version="1.0" ?>\n' + etree.tostring(out, encoding="unicode")
+
+
+def hcp_response(company: FakeCompany) -> str:
+    """What QBWC passes as strHCPResponse: HostQuery and CompanyQuery answers."""
+    return answer(company, "<QBXML><QBXMLMsgsRq onError=\"continueOnError\"><HostQueryRq/>"
+                           "<CompanyQueryRq/></QBXMLMsgsRq></QBXML>")
+
+
+def _answer_one(company: FakeCompany, rq: etree._Element) -> etree._Element:
+    rs = etree.Element(rq.tag[:-2] + "Rs")
+    if rq.get("requestID") is not None:
+        rs.set("requestID", rq.get("requestID", ""))
+    try:
+        if rq.tag == "HostQueryRq":
+            _ok(rs, [_host()])
+        elif rq.tag == "CompanyQueryRq":
+            _ok(rs, [_company(company)])
+        elif rq.tag in ("TxnDeletedQueryRq", "ListDeletedQueryRq"):
+            _deleted(company, rq, rs)
+        elif rq.tag in REQUEST_KINDS:
+            _query(company, rq, rs, REQUEST_KINDS[rq.tag])
         else:
-            ids = self._matching(rq, kind)
-            it_id = "{" + str(uuid.uuid4()).upper() + "}" if iterator == "Start" else ""
-        page = ids[:max_returned] if (iterator and max_returned) else ids
-        rest = ids[len(page):]
-        if iterator:
-            self.iterators[it_id] = rest
-            rs.set("iteratorRemainingCount", str(len(rest)))
-            rs.set("iteratorID", it_id)
-        records = [self.company.records[i] for i in page if i in self.company.records]
-        if not records:
-            _status(rs, 1, "Info", NO_MATCH)
-            return rs
-        _status(rs, 0)
-        with_lines = (rq.findtext("IncludeLineItems") or "").lower() == "true"
-        for rec in records:
-            rs.append(RENDERERS[kind](self.company, rec, with_lines))
-        return rs
-
-    def _matching(self, rq: etree._Element, kind: str) -> list[str]:
-        since = rq.findtext("FromModifiedDate") or rq.findtext(
-            "ModifiedDateRangeFilter/FromModifiedDate"
-        )
-        until = rq.findtext("ToModifiedDate") or rq.findtext(
-            "ModifiedDateRangeFilter/ToModifiedDate"
-        )
-        active = rq.findtext("ActiveStatus") or "ActiveOnly"
-        lo, hi = _wall(since), _wall(until)
-        out = []
-        for rec in self.company.records.values():
-            if rec.kind != kind:
-                continue
-            vendor_filtered = rec.is_list and kind == "Vendor" and active != "All"
-            if vendor_filtered and rec.is_active != (active == "ActiveOnly"):
-                continue
-            if lo and rec.time_modified < lo:  # FromModifiedDate is inclusive
-                continue
-            if hi and rec.time_modified > hi:
-                continue
-            out.append(rec)
-        out.sort(key=lambda r: (r.time_modified, r.object_id))
-        return [r.object_id for r in out]
-
-    def _deleted(self, rq: etree._Element, rs: etree._Element, txn: bool) -> etree._Element:
-        types = {e.text for e in rq.iterchildren("TxnDelType" if txn else "ListDelType")}
-        lo = _wall(rq.findtext("DeletedDateRangeFilter/FromDeletedDate"))
-        found = [
-            d for d in self.company.deletions
-            if d.kind in types and (lo is None or d.time_deleted >= lo)
-        ]
-        if not found:
-            _status(rs, 1, "Info", NO_MATCH)
-            return rs
-        _status(rs, 0)
-        for d in found:
-            ret = etree.SubElement(rs, "TxnDeletedRet" if txn else "ListDeletedRet")
-            _sub(ret, "TxnDelType" if txn else "ListDelType", d.kind)
-            _sub(ret, "TxnID" if txn else "ListID", d.object_id)
-            _sub(ret, "TimeCreated", self.company.qb_time(d.time_created))
-            _sub(ret, "TimeDeleted", self.company.qb_time(d.time_deleted))
-            if txn and d.ref_number:
-                _sub(ret, "RefNumber", d.ref_number)
-            if not txn and d.full_name:
-                _sub(ret, "FullName", d.full_name)
-        return rs
+            _status(rs, 3250, "Error", f"The request {rq.tag} is not supported by this "
+                    "fake QuickBooks.")
+    except ValueError as exc:
+        # A value QuickBooks' parser would reject: the whole document fails.
+        raise QbxmlRequestError(f"({rq.tag}: {exc})") from None
+    only = {e.text for e in rq.iterchildren("IncludeRetElement")}
+    if only:
+        for ret in rs:
+            for child in list(ret):
+                if child.tag not in only:
+                    ret.remove(child)
+    return rs
 
 
-def answer(company: FakeCompany, request_xml: str) -> str:
-    """Answer one request with a fresh iterator table (single-request convenience)."""
-    return Answerer(company).answer(request_xml)
-
-
-def _wall(text: str | None) -> dt.datetime | None:
-    # QuickBooks compares in its own local time; the offset (often wrong in DST) is ignored.
-    return dt.datetime.strptime(text[:19], WALL) if text else None
+def _ok(rs: etree._Element, rets: Iterable[etree._Element]) -> None:
+    rets = list(rets)
+    if not rets:
+        _status(rs, 1, "Info", NO_MATCH)
+        return
+    _status(rs, 0)
+    rs.extend(rets)
 
 
 def _status(rs: etree._Element, code: int, severity: str = "Info", msg: str = "Status OK") -> None:
@@ -156,164 +137,296 @@ def _status(rs: etree._Element, code: int, severity: str = "Info", msg: str = "S
     rs.set("statusMessage", msg)
 
 
-def _sub(parent: etree._Element, tag: str, value: object) -> etree._Element:
-    el = etree.SubElement(parent, tag)
-    el.text = str(value)
-    return el
+def _query(company: FakeCompany, rq: etree._Element, rs: etree._Element, kind: str) -> None:
+    iterator = rq.get("iterator")
+    max_text = rq.findtext("MaxReturned")
+    max_returned = int(max_text) if max_text else None
+    if iterator == "Continue":
+        it_id = rq.get("iteratorID", "")
+        if it_id not in company.iterators:
+            _status(rs, 3391, "Error", f'Could not find the iterator with iteratorID "{it_id}".'
+                    " The iterator may have expired or been released.")
+            return
+        ids = company.iterators.pop(it_id)
+    elif iterator in (None, "Start"):
+        it_id = "{" + str(uuid.uuid4()).upper() + "}"
+        ids = _matching(company, rq, kind)
+    else:
+        raise ValueError(f"bad iterator {iterator!r}")
+    page, rest = (ids[:max_returned], ids[max_returned:]) if max_returned else (ids, [])
+    if iterator:
+        if rest:  # an exhausted iterator is released
+            company.iterators[it_id] = rest
+        rs.set("iteratorRemainingCount", str(len(rest)))
+        rs.set("iteratorID", it_id)
+    lines = rq.findtext("IncludeLineItems") == "true"
+    linked = rq.findtext("IncludeLinkedTxns") == "true"
+    records = (company.records[i] for i in page if i in company.records)
+    _ok(rs, (RENDERERS[r.kind](company, r, lines, linked) for r in records))
 
 
-def _ref(parent: etree._Element, tag: str, name: str | None) -> None:
-    if name:
-        _sub(etree.SubElement(parent, tag), "FullName", name)
+def _matching(company: FakeCompany, rq: etree._Element, kind: str) -> list[str]:
+    """Ids of the objects the request's filters select, by TimeModified ascending."""
+    wanted_ids = {e.text for e in rq.iterchildren("ListID", "TxnID")}
+    wanted_names = {e.text for e in rq.iterchildren("FullName", "RefNumber")}
+    wanted_exact = {e.text for e in rq.iterchildren("RefNumberCaseSensitive")}
+    folded = {n.lower() for n in wanted_names if n}
+    by_id = bool(wanted_ids or wanted_names or wanted_exact)
+    mdf = rq.find("ModifiedDateRangeFilter")
+    src = mdf if mdf is not None else rq
+    lo = _instant(company, src.findtext("FromModifiedDate"), end=False)
+    hi = _instant(company, src.findtext("ToModifiedDate"), end=True)
+    tdf = rq.find("TxnDateRangeFilter")
+    t_lo = tdf.findtext("FromTxnDate") if tdf is not None else None
+    t_hi = tdf.findtext("ToTxnDate") if tdf is not None else None
+    active = rq.findtext("ActiveStatus") or "ActiveOnly"  # every list query's default
+    if active not in ACTIVE:
+        raise ValueError(f"bad ActiveStatus {active!r}")
+    paid = rq.findtext("PaidStatus") or "All"
+    entity = rq.findtext("EntityFilter/FullName") or rq.findtext("EntityFilter/ListID")
+    out = []
+    for rec in company.records.values():
+        if rec.kind != kind:
+            continue
+        f = rec.fields
+        if by_id:
+            # FullName and RefNumber match case-insensitively, RefNumberCaseSensitive exactly.
+            name = f.get("name") if rec.is_list else f.get("ref_number")
+            if not (rec.object_id in wanted_ids or name in wanted_exact
+                    or (name or "").lower() in folded):
+                continue
+        else:
+            if rec.is_list and active != "All" and rec.is_active != (active == "ActiveOnly"):
+                continue
+            when = _record_instant(company, rec.time_modified)
+            if (lo and when < lo) or (hi and when > hi):  # both ends inclusive
+                continue
+            if (t_lo and f.get("txn_date", "") < t_lo) or (t_hi and f.get("txn_date", "") > t_hi):
+                continue
+            if paid != "All" and (_open(rec) <= 0) != (paid == "PaidOnly"):
+                continue
+            party = f.get("vendor") or f.get("customer")
+            if entity and entity not in (party, company.list_id("Vendor", party or "")):
+                continue
+        out.append(rec)
+    out.sort(key=lambda r: (r.time_modified, r.object_id))
+    return [r.object_id for r in out]
 
 
-def _core(company: FakeCompany, rec: QbRecord, tag: str) -> etree._Element:
-    ret = etree.Element(tag)
-    _sub(ret, "ListID" if rec.is_list else "TxnID", rec.object_id)
-    _sub(ret, "TimeCreated", company.qb_time(rec.time_created))
-    _sub(ret, "TimeModified", company.qb_time(rec.time_modified))
-    _sub(ret, "EditSequence", rec.edit_sequence)
-    return ret
+def _instant(company: FakeCompany, text: str | None, *, end: bool) -> dt.datetime | None:
+    """A filter time as an aware instant; without an offset it is the company's wall clock."""
+    if not text:
+        return None
+    text = text.strip()
+    if _DATE.fullmatch(text):  # a date alone covers the whole day
+        text += "T23:59:59" if end else "T00:00:00"
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return _record_instant(company, value)
+    return value
 
 
-def _vendor(company: FakeCompany, rec: QbRecord, _lines: bool) -> etree._Element:
-    ret = _core(company, rec, "VendorRet")
-    _sub(ret, "Name", rec.fields["name"][:41])
-    _sub(ret, "IsActive", str(rec.is_active).lower())
-    _sub(ret, "CompanyName", rec.fields["name"][:41])
-    _sub(ret, "Balance", "0.00")
-    return ret
+def _record_instant(company: FakeCompany, wall: dt.datetime) -> dt.datetime:
+    # The instant QuickBooks' own text names (with its offset, right or wrong).
+    return wall.replace(tzinfo=dt.timezone(company.reported_offset(wall)))
 
 
-def _account(company: FakeCompany, rec: QbRecord, _lines: bool) -> etree._Element:
-    ret = _core(company, rec, "AccountRet")
-    _sub(ret, "Name", rec.fields["name"])
-    _sub(ret, "FullName", rec.fields["name"])
-    _sub(ret, "IsActive", str(rec.is_active).lower())
-    _sub(ret, "Sublevel", 0)
-    _sub(ret, "AccountType", rec.fields.get("account_type", "Expense"))
-    return ret
+def _deleted(company: FakeCompany, rq: etree._Element, rs: etree._Element) -> None:
+    txn = rq.tag == "TxnDeletedQueryRq"
+    types = {e.text for e in rq.iterchildren("TxnDelType" if txn else "ListDelType")}
+    if not types:
+        raise ValueError("a deleted query needs at least one type")
+    lo = _instant(company, rq.findtext("DeletedDateRangeFilter/FromDeletedDate"), end=False)
+    hi = _instant(company, rq.findtext("DeletedDateRangeFilter/ToDeletedDate"), end=True)
+    kept = company.now - DELETIONS_KEPT
+
+    def wanted(d: Deletion) -> bool:
+        when = _record_instant(company, d.time_deleted)
+        return (d.kind in types and d.time_deleted >= kept and not (lo and when < lo)
+                and not (hi and when > hi))
+
+    found = sorted((d for d in company.deletions if wanted(d)), key=lambda d: d.time_deleted)
+    _ok(rs, (_deleted_ret(company, d, txn) for d in found))
 
 
-def _employee(company: FakeCompany, rec: QbRecord, _lines: bool) -> etree._Element:
-    ret = _core(company, rec, "EmployeeRet")
-    _sub(ret, "Name", rec.fields["name"])
-    _sub(ret, "IsActive", str(rec.is_active).lower())
-    return ret
+def _deleted_ret(company: FakeCompany, d: Deletion, txn: bool) -> etree._Element:
+    prefix = "Txn" if txn else "List"
+    return _put(etree.Element(f"{prefix}DeletedRet"), (f"{prefix}DelType", d.kind),
+                (f"{prefix}ID", d.object_id), ("TimeCreated", company.qb_time(d.time_created)),
+                ("TimeDeleted", company.qb_time(d.time_deleted)),
+                ("RefNumber" if txn else "FullName", d.ref_number if txn else d.full_name))
 
 
-def _bill(company: FakeCompany, rec: QbRecord, lines: bool) -> etree._Element:
+# -- rendering: element order follows qbxml130 (qbxmlops130.xsd validates it) ------------
+
+class Ref(NamedTuple):
+    """A reference element (VendorRef, AccountRef, ...): FullName, and ListID when known."""
+
+    name: str | None
+    list_id: str | None = None
+
+
+Row = tuple[str, object]  # (tag, value): None and "" are left out, as QuickBooks does
+
+
+def _put(parent: etree._Element, *rows: Row) -> etree._Element:
+    for tag, value in rows:
+        if value is None or value == "" or (isinstance(value, Ref) and not value.name):
+            continue
+        el = etree.SubElement(parent, tag)
+        if isinstance(value, Ref):
+            _put(el, ("ListID", value.list_id), ("FullName", value.name))
+        else:
+            el.text = str(value).lower() if isinstance(value, bool) else str(value)
+    return parent
+
+
+VERSIONS = ("1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0", "6.0", "7.0", "8.0", "9.0",
+            "10.0", "11.0", "12.0", "13.0")
+
+
+def _host() -> etree._Element:
+    return _put(etree.Element("HostRet"), ("ProductName", "QuickBooks Pro 2014"),
+                ("MajorVersion", 24), ("MinorVersion", 0), ("Country", "US"),
+                *(("SupportedQBXMLVersion", v) for v in VERSIONS), ("IsAutomaticLogin", False),
+                ("QBFileMode", "SingleUser"))
+
+
+def _company(company: FakeCompany) -> etree._Element:
+    return _put(etree.Element("CompanyRet"), ("IsSampleCompany", False),
+                ("CompanyName", company.name), ("LegalCompanyName", company.name))
+
+
+def _core(c: FakeCompany, rec: QbRecord, *rows: Row) -> etree._Element:
+    return _put(etree.Element(rec.kind + "Ret"),
+                ("ListID" if rec.is_list else "TxnID", rec.object_id),
+                ("TimeCreated", c.qb_time(rec.time_created)),
+                ("TimeModified", c.qb_time(rec.time_modified)),
+                ("EditSequence", rec.edit_sequence), ("TxnNumber", rec.txn_number), *rows)
+
+
+def _open(rec: QbRecord) -> Decimal:
+    return Decimal(rec.fields["amount"]) - Decimal(rec.fields.get("paid", "0"))
+
+
+def _vendor_ref(c: FakeCompany, name: str) -> Ref:
+    return Ref(name, c.list_id("Vendor", name))
+
+
+def _list_ret(c: FakeCompany, rec: QbRecord, _lines: bool, _linked: bool) -> etree._Element:
+    f, name, active = rec.fields, rec.fields["name"], ("IsActive", rec.is_active)
+    if rec.kind == "Vendor":
+        return _core(c, rec, ("Name", name[:41]), active,
+                     ("CompanyName", f.get("company_name") or name[:41]),
+                     ("Email", f.get("email")), ("TermsRef", Ref(f.get("terms"))),
+                     ("Balance", f.get("balance", "0.00")))
+    if rec.kind == "Account":
+        return _core(c, rec, ("Name", name), ("FullName", name), active, ("Sublevel", 0),
+                     ("AccountType", f.get("account_type", "Expense")),
+                     ("AccountNumber", f.get("number")), ("Balance", f.get("balance", "0.00")))
+    return _core(c, rec, ("Name", name), active, ("Email", f.get("email")))
+
+
+def _linked_txns(ret: etree._Element, rec: QbRecord) -> None:
+    for x in rec.fields.get("links", []):
+        _put(etree.SubElement(ret, "LinkedTxn"), ("TxnID", x["txn_id"]), ("TxnType", x["type"]),
+             ("TxnDate", x["txn_date"]), ("RefNumber", x.get("ref")), ("LinkType", "AMTTYPE"),
+             ("Amount", x["amount"]))
+
+
+def _item_line(ret: etree._Element, tag: str, line: dict, rate_tag: str) -> None:
+    _put(etree.SubElement(ret, tag), ("TxnLineID", line["id"]),
+         ("ItemRef", Ref(line.get("item"))), ("Desc", line.get("desc")),
+         ("Quantity", line.get("quantity")), (rate_tag, line.get("rate")),
+         ("Amount", line["amount"]))
+
+
+def _bill(c: FakeCompany, rec: QbRecord, lines: bool, linked: bool) -> etree._Element:
     f = rec.fields
-    ret = _core(company, rec, "BillRet")
-    _ref(ret, "VendorRef", f["vendor"])
-    _sub(ret, "TxnDate", f["txn_date"])
-    _sub(ret, "DueDate", f["due_date"])
-    _sub(ret, "AmountDue", f["amount"])
-    if f.get("ref_number"):
-        _sub(ret, "RefNumber", f["ref_number"])
-    _ref(ret, "TermsRef", f.get("terms"))
-    if f.get("memo"):
-        _sub(ret, "Memo", f["memo"])
-    open_amount = Decimal(f["amount"]) - Decimal(f.get("paid", "0"))
-    _sub(ret, "IsPaid", str(open_amount <= 0).lower())
+    ret = _core(c, rec, ("VendorRef", _vendor_ref(c, f["vendor"])),
+                ("APAccountRef", Ref("Accounts Payable")), ("TxnDate", f["txn_date"]),
+                ("DueDate", f.get("due_date")), ("AmountDue", f["amount"]),
+                ("RefNumber", f.get("ref_number")), ("TermsRef", Ref(f.get("terms"))),
+                ("Memo", f.get("memo")), ("IsPaid", _open(rec) <= 0))
+    if linked:
+        _linked_txns(ret, rec)
     if lines:
-        for line in f.get("lines", []):
-            el = etree.SubElement(ret, "ExpenseLineRet")
-            _sub(el, "TxnLineID", f"{rec.object_id}-L")
-            _ref(el, "AccountRef", line.get("account"))
-            _sub(el, "Amount", line["amount"])
-            if line.get("memo"):
-                _sub(el, "Memo", line["memo"])
-    _sub(ret, "OpenAmount", f"{open_amount:.2f}")
-    return ret
+        for line in (x for x in f.get("lines", []) if "item" not in x):
+            account = line.get("account")
+            _put(etree.SubElement(ret, "ExpenseLineRet"), ("TxnLineID", line["id"]),
+                 ("AccountRef", Ref(account, c.list_id("Account", account or ""))),
+                 ("Amount", line["amount"]), ("Memo", line.get("memo")))
+        for line in (x for x in f.get("lines", []) if "item" in x):
+            _item_line(ret, "ItemLineRet", line, "Cost")
+    return _put(ret, ("OpenAmount", f"{_open(rec):.2f}"))
 
 
-def _purchase_order(company: FakeCompany, rec: QbRecord, lines: bool) -> etree._Element:
+def _purchase_order(c: FakeCompany, rec: QbRecord, lines: bool, linked: bool) -> etree._Element:
     f = rec.fields
-    ret = _core(company, rec, "PurchaseOrderRet")
-    _ref(ret, "VendorRef", f["vendor"])
-    _sub(ret, "TxnDate", f["txn_date"])
-    if f.get("ref_number"):
-        _sub(ret, "RefNumber", f["ref_number"])
-    _sub(ret, "TotalAmount", f["amount"])
-    _sub(ret, "IsFullyReceived", "false")
-    if lines:
-        _item_lines(ret, "PurchaseOrderLineRet", rec)
+    ret = _core(c, rec, ("VendorRef", _vendor_ref(c, f["vendor"])), ("TxnDate", f["txn_date"]),
+                ("RefNumber", f.get("ref_number")), ("TotalAmount", f["amount"]),
+                ("IsManuallyClosed", bool(f.get("closed", False))),
+                ("IsFullyReceived", bool(f.get("received", False))), ("Memo", f.get("memo")))
+    if linked:
+        _linked_txns(ret, rec)
+    for line in f.get("lines", []) if lines else []:
+        _item_line(ret, "PurchaseOrderLineRet", line, "Rate")
     return ret
 
 
-def _bill_payment(company: FakeCompany, rec: QbRecord, _lines: bool) -> etree._Element:
-    f = rec.fields
-    tag = rec.kind + "Ret"
-    ret = _core(company, rec, tag)
-    _ref(ret, "PayeeEntityRef", f["vendor"])
-    _sub(ret, "TxnDate", f["txn_date"])
-    _ref(ret, "BankAccountRef" if rec.kind == "BillPaymentCheck" else "CreditCardAccountRef",
-         "Checking" if rec.kind == "BillPaymentCheck" else "Visa")
-    _sub(ret, "Amount", f["amount"])
-    _applied(ret, f)
-    return ret
-
-
-def _receive_payment(company: FakeCompany, rec: QbRecord, _lines: bool) -> etree._Element:
-    f = rec.fields
-    ret = _core(company, rec, "ReceivePaymentRet")
-    _ref(ret, "CustomerRef", f["customer"])
-    _sub(ret, "TxnDate", f["txn_date"])
-    _sub(ret, "TotalAmount", f["amount"])
-    _applied(ret, f)
-    return ret
-
-
-def _item_lines(ret: etree._Element, tag: str, rec: QbRecord) -> None:
-    """Item lines (PurchaseOrderLineRet, InvoiceLineRet): ItemRef, Desc, Quantity, Amount."""
-    for line in rec.fields.get("lines", []):
-        el = etree.SubElement(ret, tag)
-        _sub(el, "TxnLineID", f"{rec.object_id}-L")
-        _ref(el, "ItemRef", line.get("item"))
-        _sub(el, "Desc", line.get("desc", ""))
-        _sub(el, "Quantity", line.get("quantity", "1"))
-        _sub(el, "Amount", line["amount"])
-
-
-def _applied(ret: etree._Element, f: dict) -> None:
+def _applied(ret: etree._Element, f: dict) -> etree._Element:
+    # QuickBooks returns what a payment paid even without IncludeLineItems.
     for a in f.get("applied", []):
-        el = etree.SubElement(ret, "AppliedToTxnRet")
-        _sub(el, "TxnID", a["txn_id"])
-        _sub(el, "TxnType", a["type"])
-        _sub(el, "TxnDate", a["txn_date"])
-        if a.get("ref"):
-            _sub(el, "RefNumber", a["ref"])
-        _sub(el, "Amount", a["amount"])
-
-
-def _invoice(company: FakeCompany, rec: QbRecord, lines: bool) -> etree._Element:
-    f = rec.fields
-    ret = _core(company, rec, "InvoiceRet")
-    _ref(ret, "CustomerRef", f["customer"])
-    _sub(ret, "TxnDate", f["txn_date"])
-    if f.get("ref_number"):
-        _sub(ret, "RefNumber", f["ref_number"])
-    _sub(ret, "DueDate", f["due_date"])
-    paid = Decimal(f.get("paid", "0"))
-    _sub(ret, "Subtotal", f["amount"])
-    _sub(ret, "AppliedAmount", f"{-paid:.2f}")
-    remaining = Decimal(f["amount"]) - paid
-    _sub(ret, "BalanceRemaining", f"{remaining:.2f}")
-    _sub(ret, "IsPaid", str(remaining <= 0).lower())
-    if lines:
-        _item_lines(ret, "InvoiceLineRet", rec)
+        _put(etree.SubElement(ret, "AppliedToTxnRet"), ("TxnID", a["txn_id"]),
+             ("TxnType", a["type"]), ("TxnDate", a.get("txn_date")), ("RefNumber", a.get("ref")),
+             ("BalanceRemaining", a.get("balance")), ("Amount", a["amount"]))
     return ret
 
 
-RENDERERS: dict[str, Callable[[FakeCompany, QbRecord, bool], etree._Element]] = {
-    "Vendor": _vendor,
-    "Account": _account,
-    "Employee": _employee,
-    "Bill": _bill,
-    "PurchaseOrder": _purchase_order,
-    "BillPaymentCheck": _bill_payment,
-    "BillPaymentCreditCard": _bill_payment,
-    "ReceivePayment": _receive_payment,
+def _bill_payment(c: FakeCompany, rec: QbRecord, _lines: bool, _linked: bool) -> etree._Element:
+    f, check = rec.fields, rec.kind == "BillPaymentCheck"
+    return _applied(_core(
+        c, rec, ("PayeeEntityRef", _vendor_ref(c, f["vendor"])),
+        ("APAccountRef", Ref("Accounts Payable")), ("TxnDate", f["txn_date"]),
+        ("BankAccountRef" if check else "CreditCardAccountRef",
+         Ref(f.get("account") or ("Checking" if check else "Visa"))),
+        ("Amount", f["amount"]), ("RefNumber", f.get("ref_number")), ("Memo", f.get("memo")),
+        ("IsToBePrinted", False if check else None)), f)
+
+
+def _receive_payment(c: FakeCompany, rec: QbRecord, _lines: bool, _linked: bool
+                     ) -> etree._Element:
+    f = rec.fields
+    return _applied(_core(
+        c, rec, ("CustomerRef", Ref(f["customer"])), ("ARAccountRef", Ref("Accounts Receivable")),
+        ("TxnDate", f["txn_date"]), ("RefNumber", f.get("ref_number")),
+        ("TotalAmount", f["amount"]), ("PaymentMethodRef", Ref(f.get("method", "Check"))),
+        ("Memo", f.get("memo")), ("DepositToAccountRef", Ref("Undeposited Funds")),
+        ("UnusedPayment", "0.00"), ("UnusedCredits", "0.00")), f)
+
+
+def _invoice(c: FakeCompany, rec: QbRecord, lines: bool, linked: bool) -> etree._Element:
+    f = rec.fields
+    ret = _core(c, rec, ("CustomerRef", Ref(f["customer"])),
+                ("ARAccountRef", Ref("Accounts Receivable")), ("TxnDate", f["txn_date"]),
+                ("RefNumber", f.get("ref_number")), ("IsPending", False),
+                ("TermsRef", Ref(f.get("terms", "Net 30"))), ("DueDate", f.get("due_date")),
+                ("Subtotal", f["amount"]), ("SalesTaxPercentage", "0.00"),
+                ("SalesTaxTotal", "0.00"),
+                ("AppliedAmount", f"{-Decimal(f.get('paid', '0')):.2f}"),
+                ("BalanceRemaining", f"{_open(rec):.2f}"), ("Memo", f.get("memo")),
+                ("IsPaid", _open(rec) <= 0))
+    if linked:
+        _linked_txns(ret, rec)
+    for line in f.get("lines", []) if lines else []:
+        _item_line(ret, "InvoiceLineRet", line, "Rate")
+    return ret
+
+
+RENDERERS: dict[str, Callable[[FakeCompany, QbRecord, bool, bool], etree._Element]] = {
+    "Vendor": _list_ret, "Account": _list_ret, "Employee": _list_ret, "Bill": _bill,
+    "PurchaseOrder": _purchase_order, "BillPaymentCheck": _bill_payment,
+    "BillPaymentCreditCard": _bill_payment, "ReceivePayment": _receive_payment,
     "Invoice": _invoice,
 }
+__all__ = ["WALL", "Answerer", "QbxmlRequestError", "answer", "hcp_response", "parse_safe"]
