@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 
 from app.runtime import Runtime
 from jobs.queue import RQJobQueue
-from jobs.sweeper import SWEEP_EVERY, sweep
+from jobs.sweeper import STALE_AFTER, SWEEP_EVERY, sweep
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +19,11 @@ PROMOTE_EVERY = 0.05
 class Background:
     """A daemon thread: promote due delayed jobs (RQ) and sweep every SWEEP_EVERY seconds."""
 
-    def __init__(self, runtime: Runtime, *, sweep_every: float = SWEEP_EVERY) -> None:
+    def __init__(self, runtime: Runtime, *, sweep_every: float = SWEEP_EVERY,
+                 stale_after: dt.timedelta = STALE_AFTER) -> None:
         self.runtime = runtime
         self.sweep_every = sweep_every
+        self.stale_after = stale_after
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qbslack-background",
                                         daemon=True)
@@ -29,6 +32,11 @@ class Background:
         """Start the loop."""
         self._thread.start()
         return self
+
+    @property
+    def running(self) -> bool:
+        """True while the loop's thread is alive."""
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop the loop and wait for it."""
@@ -49,7 +57,7 @@ class Background:
                     # One sweeper at a time across all workers.
                     token = coordinator(self.runtime).lock("sweeper", self.sweep_every * 0.9)
                     if token is not None:
-                        sweep(self.runtime)
+                        sweep(self.runtime, stale_after=self.stale_after)
             except Exception:
                 log.exception("background loop error (will retry)")
                 self._stop.wait(1.0)

@@ -13,6 +13,10 @@ from typing import Protocol
 
 from redis import Redis
 
+# Due times come from the clocks of different machines: a run noted as due within this many
+# seconds counts as the one that is starting.
+CLOCK_SLACK = 1.0
+
 # Reserve the next post slot of a channel atomically. KEYS[1] = slot key; ARGV[1] = interval
 # in ms. Returns 0 when the caller may post now (the slot is taken), else ms to wait.
 _SLOT_SCRIPT = """
@@ -30,6 +34,20 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local want = now + tonumber(ARGV[1])
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 if want > nxt then redis.call('SET', KEYS[1], want, 'PX', tonumber(ARGV[1]) + 60000) end
+return 0
+"""
+# Note that a run of a channel's drain is due at ARGV[1] (epoch ms) unless one is already due
+# no later. KEYS[1] mark key; ARGV[2] ttl ms. Returns 1 if the caller should enqueue.
+_WANT_SCRIPT = """
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) <= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+"""
+# Forget a noted run that is due by ARGV[1] (epoch ms); a later one stays noted.
+_STARTED_SCRIPT = """
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) <= tonumber(ARGV[1]) then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 _UNLOCK_SCRIPT = """
@@ -53,11 +71,15 @@ class Coordinator(Protocol):
     def unlock(self, key: str, token: str) -> None:
         """Release a lock we hold."""
 
-    def mark(self, key: str, ttl: float) -> bool:
-        """Set a short-lived mark; True if it was not set (dedupes enqueues)."""
+    def want_run(self, key: str, due: float, ttl: float) -> bool:
+        """Note a run due at `due` (epoch s); False if one is already due no later.
 
-    def unmark(self, key: str) -> None:
-        """Clear a mark."""
+        Dedupes enqueues: N kicks make one job, yet an earlier need is never held up by a
+        run scheduled later (the mark expires after `ttl` in case its job was lost).
+        """
+
+    def started(self, key: str) -> None:
+        """A noted run has started: forget it unless a later one is noted."""
 
 
 class RedisCoordinator:
@@ -69,6 +91,8 @@ class RedisCoordinator:
         self._slot = connection.register_script(_SLOT_SCRIPT)
         self._defer = connection.register_script(_DEFER_SCRIPT)
         self._unlock = connection.register_script(_UNLOCK_SCRIPT)
+        self._want = connection.register_script(_WANT_SCRIPT)
+        self._started = connection.register_script(_STARTED_SCRIPT)
 
     def take_slot(self, key: str, interval: float) -> float:
         wait_ms = int(self._slot(keys=[self.prefix + "slot:" + key], args=[int(interval * 1000)]))
@@ -85,11 +109,13 @@ class RedisCoordinator:
     def unlock(self, key: str, token: str) -> None:
         self._unlock(keys=[self.prefix + "lock:" + key], args=[token])
 
-    def mark(self, key: str, ttl: float) -> bool:
-        return bool(self.r.set(self.prefix + "mark:" + key, "1", nx=True, px=int(ttl * 1000)))
+    def want_run(self, key: str, due: float, ttl: float) -> bool:
+        return bool(self._want(keys=[self.prefix + "mark:" + key],
+                               args=[int(due * 1000), max(1, int(ttl * 1000))]))
 
-    def unmark(self, key: str) -> None:
-        self.r.delete(self.prefix + "mark:" + key)
+    def started(self, key: str) -> None:
+        due_by = time.time() + CLOCK_SLACK
+        self._started(keys=[self.prefix + "mark:" + key], args=[int(due_by * 1000)])
 
 
 class LocalCoordinator:
@@ -99,7 +125,7 @@ class LocalCoordinator:
         self._lock = threading.Lock()
         self._slots: dict[str, float] = {}
         self._locks: dict[str, tuple[str, float]] = {}
-        self._marks: dict[str, float] = {}
+        self._marks: dict[str, tuple[float, float]] = {}  # key -> (due, expires)
 
     def take_slot(self, key: str, interval: float) -> float:
         with self._lock:
@@ -130,14 +156,16 @@ class LocalCoordinator:
             if self._locks.get(key, ("", 0))[0] == token:
                 del self._locks[key]
 
-    def mark(self, key: str, ttl: float) -> bool:
+    def want_run(self, key: str, due: float, ttl: float) -> bool:
         with self._lock:
-            now = time.monotonic()
-            if self._marks.get(key, 0.0) > now:
+            current = self._marks.get(key)
+            if current and current[1] > time.monotonic() and current[0] <= due:
                 return False
-            self._marks[key] = now + ttl
+            self._marks[key] = (due, time.monotonic() + ttl)
             return True
 
-    def unmark(self, key: str) -> None:
+    def started(self, key: str) -> None:
         with self._lock:
-            self._marks.pop(key, None)
+            current = self._marks.get(key)
+            if current and current[0] <= time.time() + CLOCK_SLACK:
+                del self._marks[key]

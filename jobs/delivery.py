@@ -1,15 +1,29 @@
 """Delivery: posting outbox events to Slack, once each, in order, one per second per channel.
 
-Design. The events table is the truth; queued jobs are only hints. Each (workspace,
-channel) pair has one *drain* job at a time (a Redis lock): it takes the oldest pending
-event of the channel (QuickBooks modification order), reserves the channel's next
-one-second slot in Redis, posts, and records the answer in the same transaction that marks
-the event posted. When the channel must wait (slot taken, 429 Retry-After, backoff after a
-5xx) the drain does not sleep: it releases the lock and re-enqueues itself for the moment
-the channel is free, so a worker always serves whichever channel is ready. The RQ queue
-keeps delayed jobs in a Redis sorted set promoted every 50 ms (jobs.queue), finer than RQ's
-one-second scheduler, which would otherwise halve the rate. A sweeper (jobs.sweeper)
+Design. The events table is the truth; queued jobs are only hints. An event is routed when
+it is scheduled (channel_id stored; or parked as unrouted/skipped/paused). Each (workspace,
+channel) pair then has one *drain* job at a time (a lock in Redis): it takes the oldest
+pending event of the channel (QuickBooks modification order, then id), reserves the
+channel's next one-second slot in the shared limiter (jobs.coordination), posts without
+holding a DB transaction, and stores Slack's ts in the transaction that marks the event
+posted. When the channel must wait (slot taken, 429 Retry-After, backoff after a 5xx) the
+drain does not sleep: it releases the lock and schedules itself for the moment the channel
+is free, so a worker always serves whichever channel is ready. Waits under TINY_WAIT are
+slept, since re-queueing would cost more than they do.
+
+Exactly once: before posting, the drain leases the event in the database (next_attempt_at
+= now + CLAIM, a conditional UPDATE), so even a drain that got the channel after its Redis
+lock was lost (flush, expiry) cannot post it a second time; the answer clears the lease in
+the transaction that stores the ts. A crash after Slack took the post and before that
+commit is the only window for a duplicate (the lease expires, the event is posted again).
+
+Kicks are deduplicated by a per-channel mark holding the due time of the next run
+(immediate or delayed alike): N new events, a sweep and a pending retry make one job, yet a
+need sooner than the noted run still enqueues. RQ's own scheduler polls about once a second,
+which would halve a channel's rate; delayed jobs therefore wait in a Redis sorted set that
+every worker promotes every 50 ms (jobs.queue, jobs.background). The sweeper (jobs.sweeper)
 re-kicks channels whose events are pending but whose hint was lost (Redis flush, crash).
+Embedded mode runs the same functions on the in-process queue with an in-memory coordinator.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -41,8 +55,11 @@ log = logging.getLogger(__name__)
 POST_INTERVAL = 1.0  # Slack: about one message per second per channel
 MAX_ATTEMPTS = 6  # 5xx / network errors before an event is marked failed
 LOCK_TTL = 60.0
-RUN_BUDGET = 20.0  # a drain yields its worker after this long, then continues in a new job
+RUN_BUDGET = 10.0  # a drain yields its worker after this long, then continues in a new job
 TINY_WAIT = 0.25  # waits shorter than this are slept, not rescheduled
+BUSY_RETRY = 0.5  # another drain holds the channel: look again this much later
+MARK_TTL = 30.0  # a queued mark outlives its job's due time by this much (lost-job safety)
+CLAIM = dt.timedelta(seconds=60)  # an event being posted is not due for others this long
 
 
 def coordinator(runtime: Runtime) -> Coordinator:
@@ -52,6 +69,11 @@ def coordinator(runtime: Runtime) -> Coordinator:
         co = RedisCoordinator(runtime.redis) if runtime.redis is not None else LocalCoordinator()
         runtime.extras["coordinator"] = co
     return co
+
+
+def post_interval(runtime: Runtime) -> float:
+    """Seconds between posts to one channel: Slack's 1 s, or extras["post_interval"] (tests)."""
+    return float(runtime.extras.get("post_interval", POST_INTERVAL))
 
 
 def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
@@ -81,12 +103,14 @@ def route_events(event_ids: list[int], *, db_session: Session) -> set[tuple[int,
     return channels
 
 
-def kick(runtime: Runtime, tenant_id: int, channel: str, *, delay: float = 0.0) -> None:
-    """Enqueue the drain of a channel (deduplicated while one is already queued)."""
+def kick(runtime: Runtime, tenant_id: int, channel: str, *, delay: float = 0.0) -> bool:
+    """Enqueue the drain of a channel unless one is already queued; True if enqueued."""
     key = f"{tenant_id}:{channel}"
-    if delay <= 0 and not coordinator(runtime).mark("queued:" + key, 30.0):
-        return
+    delay = max(delay, 0.0)
+    if not coordinator(runtime).want_run("queued:" + key, time.time() + delay, delay + MARK_TTL):
+        return False  # a drain due no later will see the new events
     runtime.jobs.enqueue(drain_channel, tenant_id, channel, delay=delay, queue=DELIVERY_QUEUE)
+    return True
 
 
 def drain_channel(tenant_id: int, channel: str) -> str:
@@ -94,13 +118,12 @@ def drain_channel(tenant_id: int, channel: str) -> str:
     runtime = current_runtime()
     co = coordinator(runtime)
     key = f"{tenant_id}:{channel}"
-    co.unmark("queued:" + key)
+    co.started("queued:" + key)  # kicks from now on may need a new job
     token = co.lock("drain:" + key, LOCK_TTL)
     if token is None:
-        # Another drain is running; look again shortly in case it finished just before
-        # the events that woke us were committed.
-        runtime.jobs.enqueue(drain_channel, tenant_id, channel, delay=1.0,
-                             queue=DELIVERY_QUEUE)
+        # Another drain is running; look again shortly in case it checked for work just
+        # before the events that woke us were committed.
+        kick(runtime, tenant_id, channel, delay=BUSY_RETRY)
         return "busy"
     try:
         state, wait = _drain(runtime, co, tenant_id, channel)
@@ -141,12 +164,15 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str
                 pause_tenant(tenant_id, db_session=db)
                 return "stopped", 0.0
             prepared = _Prepared(head.id, *threads.message_for(head, db_session=db), token)
-        wait = co.take_slot(key, POST_INTERVAL)
+        interval = post_interval(runtime)
+        wait = co.take_slot(key, interval)
         if 0 < wait <= TINY_WAIT:
             time.sleep(wait)
-            wait = co.take_slot(key, POST_INTERVAL)
+            wait = co.take_slot(key, interval)
         if wait > 0:
             return "wait", wait
+        if not _claim(runtime, prepared.event_id):
+            return "wait", BUSY_RETRY  # another drain is posting it (its lock was lost)
         client = make_client(runtime.settings.slack_api_url, prepared.token)
         args: dict[str, Any] = {"channel": channel, "unfurl_links": False, **prepared.body}
         if prepared.thread_ts:
@@ -166,15 +192,30 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str
 
 
 def _head(tenant_id: int, channel: str, *, db_session: Session) -> Event | None:
-    """The oldest pending event of a channel (locked against a concurrent drain)."""
+    """The oldest pending event of a channel."""
     return db_session.scalar(
         select(Event)
         .where(Event.tenant_id == tenant_id, Event.channel_id == channel,
                Event.status == PENDING)
         .order_by(Event.sort_key, Event.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
     )
+
+
+def _claim(runtime: Runtime, event_id: int) -> bool:
+    """Lease the event for one post, in the DB: the guard if the Redis lock was lost.
+
+    A crash while posting leaves the lease to expire (CLAIM), then the event is retried.
+    """
+    now = utcnow()
+    with runtime.transaction() as db:
+        result = db.execute(
+            update(Event).where(
+                Event.id == event_id, Event.status == PENDING,
+                or_(Event.next_attempt_at.is_(None), Event.next_attempt_at <= now),
+            ).values(next_attempt_at=now + CLAIM)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 def _join_and_retry(client: Any, co: Coordinator, key: str, args: dict[str, Any],
@@ -186,10 +227,11 @@ def _join_and_retry(client: Any, co: Coordinator, key: str, args: dict[str, Any]
                  args["channel"], error=joined.error)
     if joined.kind != "ok":
         return Outcome("permanent", error="not_in_channel")
-    wait = co.take_slot(key, POST_INTERVAL)
+    interval = post_interval(runtime)
+    wait = co.take_slot(key, interval)
     if wait > 0:
-        time.sleep(min(wait, POST_INTERVAL))
-        co.take_slot(key, POST_INTERVAL)
+        time.sleep(min(wait, interval))
+        co.take_slot(key, interval)
     retry = call(client, "chat.postMessage", **args)
     if retry.kind == "not_in_channel":
         return Outcome("permanent", error="not_in_channel")
@@ -204,6 +246,13 @@ def record_outcome(event_id: int, outcome: Outcome, channel: str, *, db_session:
     now = utcnow()
     replay = event.replay_count > 0
     metrics.record_delivery(outcome.kind if outcome.kind != "ok" else "posted")
+    event.next_attempt_at = None  # the claim ends here
+    if event.status == POSTED or (event.status != PENDING and outcome.kind != "ok"):
+        # Someone else settled it meanwhile (only after a lost lock): audit, keep theirs.
+        _attempt(db_session, event_id, "duplicate" if outcome.kind == "ok" else outcome.kind,
+                 channel, ts=outcome.ts, status=outcome.http_status, error=outcome.error,
+                 replay=replay)
+        return None
     if outcome.kind == "ok":
         event.status, event.slack_ts, event.posted_at = POSTED, outcome.ts, now
         event.last_error, event.next_attempt_at = None, None
@@ -245,6 +294,8 @@ def record_outcome(event_id: int, outcome: Outcome, channel: str, *, db_session:
     event.status, event.last_error = FAILED, outcome.reason
     _attempt(db_session, event_id, "failed", channel, status=outcome.http_status,
              error=f"{outcome.error}: {outcome.reason}", replay=replay)
+    log.warning("delivery failed: %s", outcome.error,
+                extra={"tenant": event.tenant_id, "event_id": event_id, "channel": channel})
     return None
 
 

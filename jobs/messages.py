@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jobs.models import Event
 
 MAX_BLOCKS = 50
-MAX_SECTION = 3000
+MAX_SECTION = 3000  # characters of a section's text
+MAX_FIELD = 2000  # characters of one section field
+MAX_FIELDS = 10
 MAX_HEADER = 150
+MAX_TEXT = 3900  # the top-level fallback (Slack truncates past 40,000; keep it readable)
 MAX_LINES = 5
 
 LABELS = {
@@ -20,14 +27,45 @@ LABELS = {
     "Invoice": "invoice",
     "Account": "account",
     "Employee": "employee",
+    "Customer": "customer",
 }
-COUNTERPARTY_WORD = {"ReceivePayment": "from", "Invoice": "to", "Vendor": "", "Account": "",
-                     "Employee": ""}
+# How the fallback names the other party: "New bill from Acme", "New invoice to Jane".
+COUNTERPARTY_WORD = {
+    "Bill": "from", "ReceivePayment": "from", "Invoice": "to", "PurchaseOrder": "to",
+    "BillPaymentCheck": "to", "BillPaymentCreditCard": "to",
+}
+CUSTOMER_SIDE = {"Invoice", "ReceivePayment", "Customer"}
+# QuickBooks names currencies in full (CurrencyRef/FullName); show the ISO code when known.
+CURRENCY_CODES = {
+    "us dollar": "USD", "canadian dollar": "CAD", "euro": "EUR", "british pound sterling": "GBP",
+    "pound sterling": "GBP", "australian dollar": "AUD", "new zealand dollar": "NZD",
+    "mexican peso": "MXN", "japanese yen": "JPY", "swiss franc": "CHF", "indian rupee": "INR",
+    "south african rand": "ZAR", "singapore dollar": "SGD", "hong kong dollar": "HKD",
+}
 
 
 def escape(text: Any) -> str:
     """Escape Slack's control characters in QuickBooks text."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to Slack's limit with an ellipsis, never inside an &entity;."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]  # a half entity would show as garbage
+    return cut + "…"
+
+
+def currency_code(currency: Any) -> str | None:
+    """"US Dollar" -> "USD"; unknown names stay as QuickBooks wrote them."""
+    if not currency:
+        return None
+    name = str(currency).strip()
+    return CURRENCY_CODES.get(name.lower(), name)
 
 
 def money(amount: Any, currency: str | None = None) -> str | None:
@@ -38,15 +76,18 @@ def money(amount: Any, currency: str | None = None) -> str | None:
         value = Decimal(str(amount))
     except InvalidOperation:
         return escape(amount)
+    if not value.is_finite():
+        return escape(amount)
     text = f"{value:,.2f}"
-    return f"{text} {currency}" if currency else text
+    code = currency_code(currency)
+    return f"{text} {escape(code)}" if code else text
 
 
 def action_title(action: str, object_type: str, company: str | None = None) -> str:
     """"New bill", "Bill updated", "Bill deleted", "Payment received", "Connected to X"."""
     if action == "connected":
         return f"Connected to {company or 'QuickBooks'}"
-    label = LABELS.get(object_type, object_type)
+    label = LABELS.get(object_type) or object_type or "QuickBooks change"
     if object_type == "ReceivePayment":
         return {"created": "Payment received", "updated": "Received payment updated",
                 "deleted": "Received payment deleted"}.get(action, "Payment received")
@@ -58,50 +99,108 @@ def action_title(action: str, object_type: str, company: str | None = None) -> s
     return f"{label[0].upper()}{label[1:]} {action}"
 
 
-def fallback_text(p: dict[str, Any], action: str, object_type: str, *, company: str | None
-                  ) -> str:
+def fallback_text(p: Mapping[str, Any], action: str, object_type: str, *,
+                  company: str | None) -> str:
     """Top-level text: action, counterparty, ref number, amount (and the company)."""
     if action == "connected":
-        return f"qbslack is connected to {p.get('company') or 'QuickBooks'}"
-    parts = [action_title(action, object_type)]
+        text = f"Connected to {p.get('company') or 'QuickBooks'}"
+        if p.get("company_file"):
+            text += f" · {p['company_file']}"
+        return clip(escape(text), MAX_TEXT)
+    head = action_title(action, object_type)
     name = p.get("name")
     if name:
-        word = COUNTERPARTY_WORD.get(object_type, "from" if object_type != "Invoice" else "to")
-        parts[0] += f" {word} {name}".replace("  ", " ") if word else f": {name}"
+        word = COUNTERPARTY_WORD.get(object_type)
+        head += f" {word} {name}" if word else f": {name}"
+    parts = [head]
     if p.get("ref_number"):
         parts.append(f"#{p['ref_number']}")
-    amount = money(p.get("amount"), p.get("currency"))
+    parts = [escape(x) for x in parts]
+    amount = money(p.get("amount"), p.get("currency"))  # already escaped
     if amount:
         parts.append(amount)
     if company:
-        parts.append(f"({company})")
-    return escape(" · ".join(parts))
+        parts.append(f"({escape(company)})")
+    return clip(" · ".join(parts), MAX_TEXT)
+
+
+def _inputs(event: Event | Mapping[str, Any], action: str | None, object_type: str | None,
+            replay: bool | None) -> tuple[dict[str, Any], str, str, bool]:
+    """Payload, action, object type and replay flag from an Event row or a payload dict."""
+    if isinstance(event, Mapping):
+        p = dict(event)
+        return (p, action or p.get("action") or "created",
+                object_type or p.get("object_type") or "", bool(replay))
+    p = dict(event.payload or {})
+    # The row's columns fill what an older or thinner payload lacks.
+    for key, value in (("name", event.counterparty), ("ref_number", event.ref_number),
+                       ("amount", event.amount)):
+        if p.get(key) in (None, "") and value:
+            p[key] = value
+    return (p, action or event.action, object_type or event.object_type,
+            event.replay_count > 0 if replay is None else replay)
 
 
 def build_message(
-    payload: dict[str, Any], *, action: str, object_type: str, multi_company: bool,
-    state: str | None = None, replay: bool = False,
+    event: Event | Mapping[str, Any], *, multi_company: bool, action: str | None = None,
+    object_type: str | None = None, state: str | None = None, replay: bool | None = None,
 ) -> dict[str, Any]:
-    """The chat.postMessage/chat.update body (text + blocks) for one event."""
-    p = payload
+    """The chat.postMessage/chat.update body (text + blocks) for an event or its payload.
+
+    `state` ("Paid", "Deleted"...) is shown in the header of a thread parent that a later
+    event changed; `replay` marks a re-post.
+    """
+    p, action, object_type, replay = _inputs(event, action, object_type, replay)
     company = p.get("company") if multi_company else None
     title = action_title(action, object_type, p.get("company"))
     if state:
         title += f" · {state}"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:MAX_HEADER],
+        {"type": "header", "text": {"type": "plain_text", "text": clip(escape(title), MAX_HEADER),
                                     "emoji": False}}
     ]
     if action == "connected":
-        blocks.append(_section(
-            f"qbslack now posts changes from *{escape(p.get('company') or '')}* here."
-            + (f"\nCompany file: `{escape(p['company_file'])}`" if p.get("company_file") else "")
-        ))
+        text = f"qbslack now posts changes from *{escape(p.get('company') or 'QuickBooks')}* here."
+        if p.get("company_file"):
+            text += f"\nCompany file: `{escape(p['company_file'])}`"
+        blocks.append(_section(text))
         return {"text": fallback_text(p, action, object_type, company=None), "blocks": blocks}
+    fields = _fields(p, object_type, company)
+    if fields:
+        blocks.append({"type": "section", "fields": [
+            {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in fields[:MAX_FIELDS]
+        ]})
+    if p.get("memo"):
+        blocks.append(_section(f"*Memo:* {escape(p['memo'])}"))
+    lines = [x for x in p.get("line_items") or [] if isinstance(x, Mapping)]
+    if lines:
+        shown = [_line(item, p.get("currency")) for item in lines[:MAX_LINES]]
+        if len(lines) > MAX_LINES:
+            shown.append(f"+{len(lines) - MAX_LINES} more")
+        blocks.append(_section("*Lines*\n" + "\n".join(shown)))
+    applied = [x for x in p.get("applied_to") or [] if isinstance(x, Mapping)]
+    if applied:
+        shown = [_applied(a, p.get("currency")) for a in applied[:MAX_LINES]]
+        if len(applied) > MAX_LINES:
+            shown.append(f"+{len(applied) - MAX_LINES} more")
+        blocks.append(_section("*Applied to*\n" + "\n".join(shown)))
+    context = [f"QuickBooks {escape(LABELS.get(object_type) or object_type or 'change')}"]
+    if company:
+        context.append(escape(company))
+    if replay:
+        context.append("re-posted")
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": clip(" · ".join(context), MAX_SECTION)}
+    ]})
+    return {"text": fallback_text(p, action, object_type, company=company),
+            "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _fields(p: Mapping[str, Any], object_type: str, company: str | None) -> list[str]:
     fields = []
     if p.get("name"):
-        who = "Customer" if object_type in ("Invoice", "ReceivePayment") else (
-            "Vendor" if object_type not in ("Account", "Employee") else "Name")
+        who = "Customer" if object_type in CUSTOMER_SIDE else (
+            "Name" if object_type in ("Account", "Employee") else "Vendor")
         fields.append(f"*{who}*\n{escape(p['name'])}")
     amount = money(p.get("amount"), p.get("currency"))
     if amount:
@@ -114,66 +213,50 @@ def build_message(
         fields.append(f"*Due*\n{escape(p['due_date'])}")
     if p.get("terms"):
         fields.append(f"*Terms*\n{escape(p['terms'])}")
-    status = _status_line(p, object_type)
+    status = status_line(p, object_type)
     if status:
         fields.append(f"*Status*\n{status}")
     if company:
         fields.append(f"*Company*\n{escape(company)}")
-    if fields:
-        blocks.append({"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f[:2000]} for f in fields[:10]
-        ]})
-    if p.get("memo"):
-        blocks.append(_section(f"*Memo:* {escape(p['memo'])}"))
-    lines = p.get("line_items") or []
-    if lines:
-        shown = [_line(item) for item in lines[:MAX_LINES]]
-        more = len(lines) - MAX_LINES
-        if more > 0:
-            shown.append(f"+{more} more")
-        blocks.append(_section("*Lines*\n" + "\n".join(shown)))
-    applied = p.get("applied_to") or []
-    if applied:
-        blocks.append(_section("*Applied to*\n" + "\n".join(
-            _applied(a) for a in applied[:MAX_LINES]
-        )))
-    context = [f"QuickBooks {escape(LABELS.get(object_type, object_type))}"]
-    if company:
-        context.append(escape(company))
-    if replay:
-        context.append("re-posted")
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": " · ".join(context)}
-    ]})
-    return {"text": fallback_text(p, action, object_type, company=company),
-            "blocks": blocks[:MAX_BLOCKS]}
+    return fields
 
 
-def _status_line(p: dict[str, Any], object_type: str) -> str | None:
+def status_line(p: Mapping[str, Any], object_type: str) -> str | None:
+    """"Paid", "Open balance 1,250.00" or "Inactive", from what QuickBooks said."""
     if p.get("is_paid") is True:
         return "Paid"
-    open_amount = p.get("open_amount")
+    open_amount = p.get("open_amount", p.get("balance_remaining"))
     if open_amount not in (None, "") and object_type in ("Bill", "Invoice"):
+        try:
+            if Decimal(str(open_amount)) == 0:
+                return "Paid"
+        except InvalidOperation:
+            pass
         return f"Open balance {money(open_amount, p.get('currency'))}"
     if p.get("is_active") is False:
         return "Inactive"
     return None
 
 
-def _line(item: dict[str, Any]) -> str:
+def _line(item: Mapping[str, Any], currency: str | None) -> str:
     what = item.get("description") or item.get("item") or item.get("account") or "Line"
-    qty = f" × {escape(item['quantity'])}" if item.get("quantity") not in (None, "", "1") else ""
-    amount = money(item.get("amount"))
-    return f"• {escape(what)}{qty}" + (f" — {amount}" if amount else "")
+    qty = item.get("quantity")
+    qty_text = f" × {escape(qty)}" if qty not in (None, "", "1", "1.0", "1.00") else ""
+    amount = money(item.get("amount"), currency)
+    return f"• {escape(what)}{qty_text}" + (f" — {amount}" if amount else "")
 
 
-def _applied(a: dict[str, Any]) -> str:
-    ref = escape(a.get("ref_number") or a.get("txn_id") or "")
-    amount = money(a.get("amount"))
-    return f"• {escape(a.get('txn_type', 'Txn'))} #{ref}" + (f" — {amount}" if amount else "")
+def _applied(a: Mapping[str, Any], currency: str | None) -> str:
+    ref = a.get("ref_number") or a.get("txn_id") or ""
+    text = f"• {escape(a.get('txn_type') or 'Transaction')} #{escape(ref)}"
+    amount = money(a.get("amount"), currency)
+    if amount:
+        text += f" — {amount}"
+    remaining = a.get("balance_remaining")
+    if remaining not in (None, ""):
+        text += f" (balance {money(remaining, currency)})"
+    return text
 
 
 def _section(text: str) -> dict[str, Any]:
-    if len(text) > MAX_SECTION:
-        text = text[: MAX_SECTION - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}

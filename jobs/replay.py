@@ -8,27 +8,48 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from jobs.models import FAILED, PAUSED, POSTED, UNROUTED, DeliveryAttempt, Event
+from jobs.models import (
+    BASELINE,
+    FAILED,
+    PENDING,
+    POSTED,
+    SKIPPED,
+    UNROUTED,
+    DeliveryAttempt,
+    Event,
+)
 
 REPLAYABLE = (FAILED, POSTED, UNROUTED)
+# Naming an object asks for it even if it was never posted (first-sync or opt-in type).
+NAMED_REPLAYABLE = (*REPLAYABLE, SKIPPED, BASELINE)
 
 
-def replay_event_ids(ids: list[int], *, db_session: Session, reason: str) -> list[int]:
-    """Mark events for re-posting (a new message or reply); returns the ids marked."""
+def replay_event_ids(ids: list[int], *, db_session: Session, reason: str = "replay",
+                     tenant_id: int | None = None,
+                     allowed: tuple[str, ...] = NAMED_REPLAYABLE) -> list[int]:
+    """Mark events for re-posting (a new message or reply); returns the ids marked.
+
+    Each is routed again by the current routes (a failed channel may have been replaced),
+    gets replay_count + 1 and a "replay_requested" audit row; the caller schedules the ids
+    after its commit. Pending and paused events are left alone: they are on their way.
+    """
+    if not ids:
+        return []
+    stmt = select(Event).where(Event.id.in_(ids), Event.status.in_(allowed))
+    if tenant_id is not None:
+        stmt = stmt.where(Event.tenant_id == tenant_id)
     marked = []
-    for event in db_session.scalars(select(Event).where(Event.id.in_(ids)).with_for_update()):
-        previous = event.status
-        if previous == PAUSED or previous not in REPLAYABLE:
-            continue
-        event.status = "pending"
+    for event in db_session.scalars(stmt.order_by(Event.sort_key, Event.id).with_for_update()):
+        db_session.add(DeliveryAttempt(event_id=event.id, result="replay_requested",
+                                       channel_id=event.channel_id, error=reason[:200],
+                                       replay=True))
+        event.status = PENDING
         event.replay_count += 1
         event.attempts = 0
         event.next_attempt_at = None
         event.last_error = None
-        if previous == UNROUTED:
-            event.channel_id = None  # routed again: a route may exist now
-        db_session.add(DeliveryAttempt(event_id=event.id, result="replay_requested",
-                                       channel_id=event.channel_id, error=reason, replay=True))
+        event.channel_id = None  # routed again when scheduled
+        event.thread_ts = None
         marked.append(event.id)
     db_session.flush()
     return marked
@@ -40,22 +61,25 @@ def replay_failed(tenant_id: int, *, db_session: Session) -> list[int]:
         select(Event.id).where(Event.tenant_id == tenant_id,
                                Event.status.in_((FAILED, UNROUTED))).order_by(Event.sort_key)
     ))
-    return replay_event_ids(ids, db_session=db_session, reason="/qb-replay failed")
+    return replay_event_ids(ids, db_session=db_session, reason="replay failed",
+                            tenant_id=tenant_id)
 
 
 def replay_object(tenant_id: int, key: str, *, db_session: Session) -> list[int]:
     """The latest event of the object with that TxnID, ListID or RefNumber."""
     key = key.strip()
+    if not key:
+        return []
     event = db_session.scalar(
         select(Event).where(
-            Event.tenant_id == tenant_id,
-            Event.status.in_(REPLAYABLE),
+            Event.tenant_id == tenant_id, Event.event_type != "notice",
             or_(Event.object_id == key, Event.ref_number == key),
         ).order_by(Event.sort_key.desc(), Event.id.desc()).limit(1)
     )
     if event is None:
-        return []
-    return replay_event_ids([event.id], db_session=db_session, reason=f"/qb-replay {key}")
+        return []  # unknown; or its latest event is still on its way (pending, paused)
+    return replay_event_ids([event.id], db_session=db_session, reason=f"replay {key}",
+                            tenant_id=tenant_id)
 
 
 def replay_since(tenant_id: int, since: dt.date, *, db_session: Session) -> list[int]:
@@ -67,4 +91,5 @@ def replay_since(tenant_id: int, since: dt.date, *, db_session: Session) -> list
         select(Event.id).where(Event.tenant_id == tenant_id, Event.created_at >= start,
                                Event.status.in_(REPLAYABLE)).order_by(Event.sort_key, Event.id)
     ))
-    return replay_event_ids(ids, db_session=db_session, reason=f"/qb-replay since {since}")
+    return replay_event_ids(ids, db_session=db_session, reason=f"replay since {since}",
+                            tenant_id=tenant_id, allowed=REPLAYABLE)

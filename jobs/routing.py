@@ -17,11 +17,15 @@ def channel_for(event: Event, *, db_session: Session) -> str | None:
                                db_session=db_session)
         if choice is not None:
             return choice.channel_id
-        # No default channel: the notice goes where the first route of the tenant points.
-        first = db_session.scalar(
-            select(Route.channel_id).where(Route.tenant_id == event.tenant_id).order_by(Route.id)
-        )
-        return first
+        # No default channel: the first route of the workspace, preferring routes that
+        # apply to this company file (its own or workspace-wide) over other companies'.
+        routes = db_session.execute(
+            select(Route.channel_id, Route.connection_id)
+            .where(Route.tenant_id == event.tenant_id).order_by(Route.id)
+        ).all()
+        mine = [c for c, conn in routes if conn in (None, event.connection_id)]
+        candidates: list[str] = mine or [c for c, _ in routes]
+        return candidates[0] if candidates else None
     choice = resolve_route(event.tenant_id, event.connection_id, event.event_type,
                            db_session=db_session)
     return choice.channel_id if choice else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import urllib.error
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def call(client: WebClient, method: str, **kwargs: Any) -> Outcome:
         if error == "not_in_channel":
             return Outcome("not_in_channel", error=error, http_status=status)
         return Outcome("permanent", error=error or f"http_{status}", http_status=status)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
         return Outcome("transient", error=f"connection error: {type(exc).__name__}")
 
 

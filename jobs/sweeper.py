@@ -27,17 +27,16 @@ def sweep(runtime: Runtime, *, stale_after: dt.timedelta = STALE_AFTER) -> int:
             select(Event.id).where(Event.status == PENDING, Event.channel_id.is_(None),
                                    Event.updated_at <= cutoff).limit(5000)
         ))
-        if unrouted:
-            route_events(unrouted, db_session=db)
-        channels = db.execute(
+        # Routing bumps updated_at: the channels it picked are kicked along with the rest.
+        channels = route_events(unrouted, db_session=db) if unrouted else set()
+        channels |= {(t, c) for t, c in db.execute(
             select(Event.tenant_id, Event.channel_id).where(
                 Event.status == PENDING, Event.channel_id.is_not(None),
                 Event.updated_at <= cutoff,
             ).distinct()
-        ).all()
-    for tenant_id, channel in channels:
-        if channel:
-            kick(runtime, tenant_id, channel)
+        ) if c}
+    for tenant_id, channel in sorted(channels):
+        kick(runtime, tenant_id, channel)
     if channels:
         log.info("sweeper re-kicked %d channel(s)", len(channels))
     return len(channels)

@@ -1,4 +1,8 @@
-"""Slack threads per QuickBooks object: the first message is the parent, later ones reply."""
+"""Slack threads per QuickBooks object: the first message is the parent, later ones reply.
+
+A thread lives in one channel: a payment is threaded under the bill or invoice it pays
+when both were routed to the same channel (otherwise it is a message of its own there).
+"""
 
 from __future__ import annotations
 
@@ -11,51 +15,123 @@ from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
 from jobs.messages import build_message
-from jobs.models import Event, SlackThread
+from jobs.models import ACTION_CONNECTED, ACTION_DELETED, POSTED, Event, SlackThread
 from jobs.slack_client import call
 
 log = logging.getLogger(__name__)
 
+# What a deletion record lacks and the object's earlier events knew.
+KEPT_ON_DELETE = ("name", "amount", "currency", "ref_number", "txn_date", "due_date")
 
-def _parent_for(event: Event, *, db_session: Session) -> tuple[SlackThread | None, str | None]:
-    """The thread this event belongs in, and the state its parent should show."""
-    own = db_session.scalar(select(SlackThread).where(
-        SlackThread.connection_id == event.connection_id,
-        SlackThread.object_id == event.object_id,
-        SlackThread.channel_id == event.channel_id,
+
+def _thread(connection_id: int, object_id: str | None, channel: str | None, *,
+            db_session: Session) -> SlackThread | None:
+    if not object_id or not channel:
+        return None
+    return db_session.scalar(select(SlackThread).where(
+        SlackThread.connection_id == connection_id, SlackThread.object_id == object_id,
+        SlackThread.channel_id == channel,
     ))
-    if own is not None and own.parent_event_id != event.id:
-        state = {"deleted": "Deleted", "updated": "Updated"}.get(event.action)
-        return own, state
-    if own is not None:
-        return None, None  # a replay of the parent itself posts as a new message
-    # A payment is threaded under the first bill/invoice it pays that we posted.
-    for applied in (event.payload or {}).get("applied_to") or []:
-        parent = db_session.scalar(select(SlackThread).where(
-            SlackThread.connection_id == event.connection_id,
-            SlackThread.object_id == applied.get("txn_id"),
-            SlackThread.channel_id == event.channel_id,
-        ))
-        if parent is not None:
-            return parent, _paid_state(applied)
-    return None, None
 
 
-def _paid_state(applied: dict[str, Any]) -> str:
+def _decimal(value: Any) -> Decimal | None:
     try:
-        remaining = Decimal(str(applied.get("balance_remaining")))
-    except (InvalidOperation, ValueError):
-        return "Payment applied"
-    return "Paid" if remaining <= 0 else "Partially paid"
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _balance_state(remaining: Decimal | None, total: Decimal | None) -> str | None:
+    if remaining is None:
+        return None
+    if remaining <= 0:
+        return "Paid"
+    return "Partially paid" if total is None or remaining < total else None
+
+
+def parent_for(event: Event, *, db_session: Session
+               ) -> tuple[SlackThread | None, str | None, dict[str, Any]]:
+    """The thread this event replies in, the parent's new state, and payload overrides."""
+    own = _thread(event.connection_id, event.object_id, event.channel_id, db_session=db_session)
+    if own is not None:
+        if own.parent_event_id == event.id:
+            return None, None, {}  # a replay of the parent itself posts as a new message
+        if event.action == ACTION_DELETED:
+            return own, "Deleted", {}
+        p = event.payload or {}
+        total = _decimal(p.get("amount"))
+        state = "Paid" if p.get("is_paid") is True else _balance_state(
+            _decimal(p.get("open_amount")), total)
+        return own, state or "Updated", {}
+    # A payment replies under the first bill/invoice it pays that was posted here.
+    for applied in (event.payload or {}).get("applied_to") or []:
+        if not isinstance(applied, dict):
+            continue
+        parent = _thread(event.connection_id, applied.get("txn_id"), event.channel_id,
+                         db_session=db_session)
+        if parent is None:
+            continue
+        remaining = _decimal(applied.get("balance_remaining"))
+        if remaining is None:
+            remaining = _remaining_from_history(event, parent, applied, db_session=db_session)
+        state = _balance_state(remaining, None) or "Payment applied"
+        overrides: dict[str, Any] = {}
+        if remaining is not None:
+            overrides["open_amount"] = str(max(remaining, Decimal(0)))
+            overrides["is_paid"] = remaining <= 0
+        return parent, state, overrides
+    return None, None, {}
+
+
+def _remaining_from_history(event: Event, parent: SlackThread, applied: dict[str, Any], *,
+                            db_session: Session) -> Decimal | None:
+    """Open balance when QuickBooks did not say: the bill's, less the payments posted to it."""
+    origin = db_session.get(Event, parent.parent_event_id) if parent.parent_event_id else None
+    if origin is None:
+        return None
+    p = origin.payload or {}
+    balance = _decimal(p.get("open_amount"))
+    balance = balance if balance is not None else _decimal(p.get("amount"))
+    paid_now = _decimal(applied.get("amount"))
+    if balance is None or paid_now is None:
+        return None
+    earlier = db_session.scalars(select(Event).where(
+        Event.connection_id == event.connection_id, Event.channel_id == parent.channel_id,
+        Event.thread_ts == parent.parent_ts, Event.status == POSTED, Event.id != event.id,
+    ))
+    for other in earlier:
+        for a in (other.payload or {}).get("applied_to") or []:
+            if isinstance(a, dict) and a.get("txn_id") == parent.object_id:
+                balance -= _decimal(a.get("amount")) or Decimal(0)
+    return balance - paid_now
+
+
+def _with_history(event: Event, *, db_session: Session) -> dict[str, Any]:
+    """The event's payload; a deletion borrows name, amount and dates from earlier events."""
+    payload = dict(event.payload or {})
+    if event.action != ACTION_DELETED:
+        return payload
+    earlier = db_session.scalar(
+        select(Event).where(Event.connection_id == event.connection_id,
+                            Event.object_id == event.object_id,
+                            Event.action != ACTION_DELETED, Event.id != event.id)
+        .order_by(Event.sort_key.desc(), Event.id.desc()).limit(1)
+    )
+    if earlier is not None:
+        for key in KEPT_ON_DELETE:
+            if payload.get(key) in (None, "") and (earlier.payload or {}).get(key):
+                payload[key] = earlier.payload[key]
+    return payload
 
 
 def message_for(event: Event, *, db_session: Session) -> tuple[dict[str, Any], str | None]:
     """The message body for an event and the thread_ts to post it under (if any)."""
     from jobs.delivery import multi_company
 
-    parent, _ = _parent_for(event, db_session=db_session)
+    parent, _, _ = parent_for(event, db_session=db_session)
     body = build_message(
-        event.payload or {}, action=event.action, object_type=event.object_type,
+        _with_history(event, db_session=db_session), action=event.action,
+        object_type=event.object_type,
         multi_company=multi_company(event.tenant_id, db_session=db_session),
         replay=event.replay_count > 0,
     )
@@ -64,17 +140,13 @@ def message_for(event: Event, *, db_session: Session) -> tuple[dict[str, Any], s
 
 def remember(event: Event, ts: str, channel: str, *, db_session: Session) -> None:
     """Record a posted event; the first message about an object becomes its thread parent."""
-    parent, state = _parent_for(event, db_session=db_session)
+    parent, state, _ = parent_for(event, db_session=db_session)
     if parent is not None:
         event.thread_ts = parent.parent_ts
         parent.state = state or parent.state
         return
-    exists = db_session.scalar(select(SlackThread).where(
-        SlackThread.connection_id == event.connection_id,
-        SlackThread.object_id == event.object_id,
-        SlackThread.channel_id == channel,
-    ))
-    if exists is None and event.action != "connected":
+    exists = _thread(event.connection_id, event.object_id, channel, db_session=db_session)
+    if exists is None and event.action != ACTION_CONNECTED:
         db_session.add(SlackThread(
             tenant_id=event.tenant_id, connection_id=event.connection_id,
             object_id=event.object_id, channel_id=channel, parent_ts=ts,
@@ -99,13 +171,15 @@ def update_parent(runtime: Runtime, client: Any, event_id: int, channel: str) ->
         parent_event = db.get(Event, parent.parent_event_id)
         if parent_event is None:
             return
+        _, state, overrides = parent_for(event, db_session=db)
         # An edit shows the object's new content; anything else keeps the parent's.
-        same_object = event.object_id == parent.object_id and event.action == "updated"
-        source = event if same_object else parent_event
+        same_object = event.object_id == parent.object_id and event.action != ACTION_DELETED
+        payload = dict((event if same_object else parent_event).payload or {})
+        payload.update(overrides)
         body = build_message(
-            source.payload or {}, action=parent_event.action,
-            object_type=parent_event.object_type,
-            multi_company=multi_company(event.tenant_id, db_session=db), state=parent.state,
+            payload, action=parent_event.action, object_type=parent_event.object_type,
+            multi_company=multi_company(event.tenant_id, db_session=db),
+            state=state or parent.state, replay=False,
         )
         ts = parent.parent_ts
     outcome = call(client, "chat.update", channel=channel, ts=ts, **body)

@@ -64,3 +64,66 @@ def test_line_items_are_capped_and_limits_hold():
         text = block.get("text", {}).get("text", "")
         assert len(text) <= 3000
     assert len(msg["blocks"][0]["text"]["text"]) <= 150
+
+
+def test_built_from_an_event_row_with_currency_codes_and_replay_mark():
+    from jobs.models import Event
+
+    event = Event(action="created", object_type="Bill", counterparty="Acme Supply",
+                  ref_number="INV-77", amount="1250.00", replay_count=1,
+                  payload={"currency": "US Dollar", "due_date": "2026-12-20"})
+    msg = build_message(event, multi_company=False)
+    assert msg["text"] == "New bill from Acme Supply · #INV-77 · 1,250.00 USD"
+    assert "re-posted" in str(msg["blocks"][-1]) and "2026-12-20" in str(msg["blocks"])
+    assert money("5", "Zorkmid") == "5.00 Zorkmid" and money("abc") == "abc"
+    assert money("NaN") == "NaN" and money("1e3") == "1,000.00"
+
+
+def test_escaping_everywhere_and_no_half_entities():
+    nasty = "<!channel> & <@U123> > x"
+    msg = build_message({"name": nasty, "memo": nasty, "ref_number": "<1>",
+                         "line_items": [{"description": nasty, "amount": "1"}],
+                         "company": "A&B <Books>", "object_type": "Bill", "action": "created"},
+                        multi_company=True)
+    flat = str(msg)
+    assert "<!channel>" not in flat and "<@U123>" not in flat and "<1>" not in flat
+    assert "&lt;!channel&gt; &amp; &lt;@U123&gt; &gt; x" in msg["text"]
+    assert "(A&amp;B &lt;Books&gt;)" in msg["text"]
+    notice = build_message({"company": "A&B <Books>", "action": "connected",
+                            "object_type": "Company"}, multi_company=False)
+    assert notice["blocks"][0]["text"]["text"] == "Connected to A&amp;B &lt;Books&gt;"
+    long_memo = build_message({"memo": "&" * 4000, "object_type": "Bill"},
+                              multi_company=False)
+    memo = long_memo["blocks"][1]["text"]["text"]
+    assert len(memo) <= 3000 and memo.endswith("&amp;…")
+
+
+def test_every_event_kind_and_missing_keys():
+    cases = {
+        ("created", "Vendor"): "New vendor: Acme",
+        ("updated", "Vendor"): "Vendor updated: Acme",
+        ("created", "PurchaseOrder"): "New purchase order to Acme",
+        ("created", "BillPaymentCreditCard"): "Bill paid to Acme",
+        ("deleted", "ReceivePayment"): "Received payment deleted from Acme",
+        ("updated", "Invoice"): "Invoice updated to Acme",
+        ("created", "Account"): "New account: Acme",
+        ("created", "Employee"): "New employee: Acme",
+    }
+    for (action, object_type), text in cases.items():
+        msg = build_message({"name": "Acme"}, action=action, object_type=object_type,
+                            multi_company=False)
+        assert msg["text"] == text
+    bare = build_message({}, multi_company=True)  # nothing known: still a valid message
+    assert bare["text"] and bare["blocks"][0]["type"] == "header"
+    odd = build_message({"line_items": ["junk", {"quantity": "3", "amount": "2"}],
+                         "applied_to": [{"txn_id": f"T{i}", "amount": "1"} for i in range(7)],
+                         "is_active": False, "object_type": "Vendor"}, multi_company=False)
+    body = str(odd["blocks"])
+    assert "Line × 3 — 2.00" in body and "+2 more" in body and "Inactive" in body
+
+
+def test_paid_and_open_status_lines():
+    paid = build_message(bill_payload(open_amount="0.00"), multi_company=False)
+    assert "*Status*\\nPaid" in str(paid["blocks"])
+    partly = build_message(bill_payload(open_amount="250"), multi_company=False)
+    assert "Open balance 250.00" in str(partly["blocks"])
