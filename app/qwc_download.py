@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Flask, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -21,6 +23,12 @@ def qwc_link(settings: Settings, conn: Connection) -> str:
     """A link to the connection's .qwc that works for ten minutes."""
     token = _serializer(settings).dumps({"c": conn.id, "t": conn.tenant_id})
     return f"{settings.public_url}/qwc/{token}"
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header with an ASCII fallback name and the UTF-8 one (RFC 6266)."""
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def register(app: Flask, runtime: Runtime) -> None:
@@ -44,7 +52,7 @@ def register(app: Flask, runtime: Runtime) -> None:
                             run_every_minutes=runtime.settings.qbwc_run_every_minutes)
             name = qwc_filename(conn)
         resp = Response(xml, mimetype="application/xml")
-        resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        resp.headers["Content-Disposition"] = content_disposition(name)
         resp.headers["Cache-Control"] = "no-store"
         return resp
 

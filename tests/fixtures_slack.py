@@ -1,18 +1,21 @@
-"""Fixtures for the Slack app: the app on the fake Slack, and signed requests."""
+"""Fixtures for the Slack app: the app on the fake Slack, signed requests, an installer."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import select
 
 from app import create_app
 from app.runtime import Runtime
+from tenants.models import Connection, Tenant
 from tests.conftest import SIGNING_SECRET, make_settings
 
 
@@ -25,9 +28,9 @@ class SlackHarness:
     runtime: Runtime
     fake: Any
 
-    def post(self, body: str, *, content_type: str, ts: int | None = None,
+    def post(self, body: str | bytes, *, content_type: str, ts: int | None = None,
              headers: dict[str, str] | None = None, sign: bool = True) -> Any:
-        """POST /slack/events with Slack's signature headers."""
+        """POST /slack/events with Slack's signature headers (the real HMAC)."""
         ts = int(time.time()) if ts is None else ts
         hdrs = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts)}
         if sign:
@@ -60,6 +63,63 @@ class SlackHarness:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, content_type="application/x-www-form-urlencoded")
 
+    def click(self, action_id: str, value: str | None = None, *, user: str = "UADMIN",
+              team: str = "T1", trigger: str = "1.2.3") -> Any:
+        """A button click in App Home."""
+        action: dict[str, Any] = {"action_id": action_id, "type": "button", "block_id": "b"}
+        if value is not None:
+            action["value"] = value
+        return self.interaction({"type": "block_actions", "team": {"id": team},
+                                 "user": {"id": user}, "trigger_id": trigger,
+                                 "api_app_id": "A0QBSLACK", "container": {"type": "view"},
+                                 "actions": [action]})
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any], *, user: str = "UADMIN",
+               team: str = "T1") -> Any:
+        """Submit a modal the app opened, with the user's input."""
+        submitted = dict(view, id=view.get("id", "V1"), state={"values": values})
+        return self.interaction({"type": "view_submission", "team": {"id": team},
+                                 "user": {"id": user}, "api_app_id": "A0QBSLACK",
+                                 "view": submitted})
+
+    def responses(self, count: int = 1) -> list[str]:
+        """The texts sent to commands' response_url so far, after `count` arrived."""
+        return [c.params.get("text", "") for c in self.fake.wait_for("response.hook", count)]
+
+    def install(self, team: str = "T1", code: str = "code-1",
+                installer: str = "UINSTALLER") -> str:
+        """The whole OAuth install over HTTP; returns the state used."""
+        self.fake.add_oauth_code(code, team_id=team, team_name=f"Firm {team}",
+                                 bot_token=f"xoxb-{team}", authed_user_id=installer)
+        resp = self.client.get("/slack/install")
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        state = parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0]
+        done = self.client.get(f"/slack/oauth_redirect?code={code}&state={state}")
+        assert done.status_code == 200, done.get_data(as_text=True)
+        return state
+
+    def tenant(self, team: str = "T1") -> Tenant | None:
+        """The workspace's tenant row, detached."""
+        with self.runtime.transaction() as db:
+            return db.scalar(select(Tenant).where(Tenant.team_id == team))
+
+    def connections(self, team: str = "T1") -> list[Connection]:
+        """The workspace's connections, detached."""
+        with self.runtime.transaction() as db:
+            return list(db.scalars(select(Connection).join(Tenant).where(
+                Tenant.team_id == team).order_by(Connection.id)))
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Wait until check() is truthy (a listener's commit, seen from the test) and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, "condition not reached in time"
+            return result
+        time.sleep(0.02)
+
 
 @pytest.fixture
 def slack(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
@@ -72,3 +132,15 @@ def slack(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
     app.config["TESTING"] = True
     fake_slack.client_id, fake_slack.client_secret = "111.222", "client-secret-for-tests"
     yield SlackHarness(app, app.test_client(), rt, fake_slack)
+    # Listeners still running (a Home refresh after an ack) finish before the fake stops.
+    rt.extras["slack_executor"].shutdown(wait=True)
+
+
+@pytest.fixture
+def installed(slack):  # type: ignore[no-untyped-def]
+    """Workspace T1 installed by UINSTALLER, with an admin UADMIN and a member UMEMBER."""
+    slack.install()
+    slack.fake.add_user("UADMIN", team_id="T1", is_admin=True)
+    slack.fake.add_user("UMEMBER", team_id="T1")
+    slack.fake.reset()  # the install's calls are the install tests' business
+    return slack

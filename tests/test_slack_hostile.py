@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from tenants.models import Route, SlackEventReceipt
 
@@ -42,3 +44,20 @@ def test_oversize_payload_is_413(slack):
     body = "payload=" + "a" * 1_100_000
     resp = slack.post(body, content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 413
+
+
+def test_oversize_body_without_content_length_is_413(slack):
+    """A chunked upload has no Content-Length; the limit still holds."""
+    limit = slack.runtime.settings.max_slack_body_bytes
+    environ = EnvironBuilder(path="/slack/events", method="POST",
+                             input_stream=io.BytesIO(b"payload=" + b"a" * (limit + 100_000)),
+                             headers={"Content-Type": "application/x-www-form-urlencoded",
+                                      "Transfer-Encoding": "chunked",
+                                      "X-Slack-Request-Timestamp": "1",
+                                      "X-Slack-Signature": "v0=00"}).get_environ()
+    # What a server gives the app for a chunked request: no length, a terminated stream.
+    del environ["CONTENT_LENGTH"]
+    environ["wsgi.input_terminated"] = True
+    body, status, _ = run_wsgi_app(slack.app, environ, buffered=True)
+    assert status.startswith("413"), (status, b"".join(body)[:200])
+    assert counts(slack) == (0, 0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
@@ -11,8 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.runtime import Runtime
+from app.slack.installation_store import DbAuthorize, DbInstallationStore
 from app.slack.listeners import register_listeners
-from app.slack.stores import DbInstallationStore, DbOAuthStateStore
+from app.slack.state_store import DbOAuthStateStore
+from tenants import service
 
 log = logging.getLogger(__name__)
 
@@ -22,28 +26,54 @@ log = logging.getLogger(__name__)
 BOT_SCOPES = ["chat:write", "channels:join", "channels:read", "groups:read", "users:read",
               "commands"]
 
+LISTENER_THREADS = 8  # per web process: listeners mostly wait on Slack and the database
+
 WELCOME = (
     "Thanks for installing *qbslack*! Next steps:\n"
-    "1. Open qbslack's *Home* tab and click *Reset QBWC password* to reveal your "
-    "QuickBooks Web Connector password (shown once) and *Download .qwc*.\n"
+    "1. Click *Get the .qwc file and password* below (or *Reset QBWC password* in qbslack's "
+    "*Home* tab): it shows your QuickBooks Web Connector password once, in a pop-up, with "
+    "the link to download your .qwc file.\n"
     "2. Open the .qwc file with QuickBooks Web Connector on the computer that runs "
     "QuickBooks, and enter the password.\n"
     "3. Choose channels with `/qb-routes` (or *Edit routes* in the Home tab).\n"
-    "Keeping books for several clients? Use *Add a company file* for each one."
+    "Keeping books for several clients? Use *Add a company file* in the Home tab for each one."
 )
+
+
+def welcome_blocks(connection_id: int | None, company: str) -> list[dict[str, Any]]:
+    """The installer's DM: the next steps and a button that reveals the password in a modal."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": WELCOME}}]
+    if connection_id is not None:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "action_id": "reset_password", "value": str(connection_id),
+            "style": "primary", "text": {"type": "plain_text",
+                                         "text": "Get the .qwc file and password"},
+            "confirm": {"title": {"type": "plain_text", "text": "Set a QBWC password?"},
+                        "text": {"type": "plain_text", "text":
+                                 f"A new password for {company[:100]} is set and shown once."},
+                        "confirm": {"type": "plain_text", "text": "Show it"},
+                        "deny": {"type": "plain_text", "text": "Cancel"}}}]})
+    return blocks
 
 
 def build_bolt_app(runtime: Runtime) -> App:
     """A Bolt App whose every Web API call (OAuth included) goes through SLACK_API_URL."""
     settings = runtime.settings
+    # Bolt's OAuthFlow uses the App's client for oauth.v2.access, and every listener gets a
+    # copy of it (same base_url) with the workspace's token.
     client = WebClient(base_url=settings.slack_api_url, timeout=10)
     installation_store = DbInstallationStore(runtime)
 
     def success(args: SuccessArgs) -> BoltResponse:
         inst = args.installation
+        with runtime.transaction() as db:
+            tenant = service.get_tenant(inst.team_id or "", db_session=db)
+            first = tenant.connections[0] if tenant and tenant.connections else None
+            conn_id, company = (first.id, first.company_name) if first else (None, "")
         try:
             WebClient(token=inst.bot_token, base_url=settings.slack_api_url).chat_postMessage(
-                channel=inst.user_id, text=WELCOME)
+                channel=inst.user_id, text=WELCOME, blocks=welcome_blocks(conn_id, company))
         except SlackApiError as exc:
             log.warning("could not DM the installer: %s", exc.response.get("error"))
         return args.default.success(args)
@@ -64,13 +94,22 @@ def build_bolt_app(runtime: Runtime) -> App:
         install_page_rendering_enabled=False,
         callback_options=CallbackOptions(success=success, failure=failure),
     )
+    # Listeners run here after their ack; kept on the runtime so it can be drained on shutdown.
+    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
+    runtime.extras["slack_executor"] = executor
     app = App(
+        listener_executor=executor,
         signing_secret=settings.slack_signing_secret,
         client=client,
         oauth_settings=oauth,
         installation_store=installation_store,
+        # Bolt types this as returning AuthorizeResult, but None (not installed) is handled.
+        authorize=DbAuthorize(installation_store),  # type: ignore[arg-type]
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
+        user_facing_authorize_error_message=(
+            "qbslack is not installed in this workspace any more. An admin can reinstall it "
+            f"from {settings.public_url}/slack/install (routes and history are kept)."),
         logger=log,
     )
     register_listeners(app, runtime)

@@ -23,7 +23,9 @@ ROUTES_USAGE = (
 )
 REPLAY_USAGE = ("Usage: `/qb-replay failed` · `/qb-replay <TxnID | ListID | RefNumber>` · "
                 "`/qb-replay since YYYY-MM-DD`")
+NOT_INSTALLED = "qbslack is not installed in this workspace."
 _CHANNEL_ESCAPED = re.compile(r"^<#([CG][A-Z0-9]+)(\|[^>]*)?>$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 
 
@@ -43,7 +45,7 @@ def parse_channel(client: WebClient, arg: str) -> Channel:
     elif _CHANNEL_ID.match(arg):
         channel_id = arg
     elif arg.startswith("#"):
-        channel_id = _find_by_name(client, arg[1:])
+        channel_id = _find_by_name(client, arg[1:].lower())
         if channel_id is None:
             return Channel(None)
     else:
@@ -53,6 +55,8 @@ def parse_channel(client: WebClient, arg: str) -> Channel:
     except SlackApiError:
         return Channel(channel_id, "I can't see that channel yet. If it is private, invite "
                        "me first with `/invite @qbslack`.")
+    if info.get("is_archived"):
+        return Channel(channel_id, f"<#{channel_id}> is archived: nothing can be posted there.")
     if info.get("is_private") and not info.get("is_member"):
         return Channel(channel_id, f"<#{channel_id}> is private and I'm not in it: invite me "
                        "with `/invite @qbslack` in that channel, or nothing can be posted there.")
@@ -74,45 +78,59 @@ def _find_by_name(client: WebClient, name: str) -> str | None:
     return None
 
 
+def event_type_arg(word: str) -> str | None:
+    """An event-type argument -> its route key ("bills", "Bill-Payment" are understood)."""
+    key = word.lower().replace("-", "_")
+    if key not in ROUTE_KEYS and key.endswith("s") and key[:-1] in ROUTE_KEYS:
+        key = key[:-1]
+    return key if key in ROUTE_KEYS else None
+
+
 def routes_command(runtime: Runtime, client: WebClient, team_id: str, user_id: str,
                    words: list[str]) -> str:
     """Run `/qb-routes list|set|clear`; returns the ephemeral answer."""
     sub = words[0].lower() if words else ""
+    if sub == "list":
+        with runtime.transaction() as db:
+            tenant = service.get_tenant(team_id, db_session=db)
+            return routes_text(tenant, db_session=db) if tenant else NOT_INSTALLED
+    if sub not in ("set", "clear") or len(words) < (3 if sub == "set" else 2):
+        return ROUTES_USAGE
+    event_type = event_type_arg(words[1])
+    if event_type is None:
+        return f"Unknown event type `{words[1]}`.\n{ROUTES_USAGE}"
+    company = " ".join(words[3:] if sub == "set" else words[2:]) or None
+    channel = Channel(None)
+    if sub == "set":
+        # Slack calls first, outside the database transaction.
+        channel = parse_channel(client, words[2])
+        if channel.channel_id is None:
+            return (f"I couldn't find the channel `{words[2]}`. Pick it with `#` so Slack "
+                    "completes it; a private channel must invite me first "
+                    f"(`/invite @qbslack` there).\n{ROUTES_USAGE}")
     with runtime.transaction() as db:
         tenant = service.get_tenant(team_id, db_session=db)
         if tenant is None:
-            return "qbslack is not installed in this workspace."
-        if sub == "list":
-            return routes_text(tenant, db_session=db)
-        if sub not in ("set", "clear") or len(words) < 2:
-            return ROUTES_USAGE
-        event_type = words[1].lower().replace("-", "_")
-        if event_type not in ROUTE_KEYS:
-            return f"Unknown event type `{words[1]}`.\n{ROUTES_USAGE}"
-        company_words = words[3:] if sub == "set" else words[2:]
+            return NOT_INSTALLED
         conn = None
-        if company_words:
-            conn = service.find_connection(tenant, " ".join(company_words), db_session=db)
+        if company:
+            conn = service.find_connection(tenant, company, db_session=db)
             if conn is None:
                 names = ", ".join(c.company_name for c in tenant.connections)
-                return f"No company named `{' '.join(company_words)}`. Companies: {names}"
+                return f"No company named `{company}`. Companies: {names}"
         scope = f" for {conn.company_name}" if conn else ""
         label = ROUTE_LABELS[event_type]
+        conn_id = conn.id if conn else None
         if sub == "clear":
-            removed = routes.clear_route(tenant.id, event_type,
-                                         connection_id=conn.id if conn else None, db_session=db)
+            removed = routes.clear_route(tenant.id, event_type, connection_id=conn_id,
+                                         db_session=db)
             return (f"Removed the route for {label}{scope}." if removed
                     else f"There was no route for {label}{scope}.")
-        if len(words) < 3:
-            return ROUTES_USAGE
-        channel = parse_channel(client, words[2])
-        if channel.channel_id is None:
-            return f"I couldn't find the channel `{words[2]}`.\n{ROUTES_USAGE}"
-        routes.set_route(tenant.id, event_type, channel.channel_id,
-                         connection_id=conn.id if conn else None, user_id=user_id,
-                         db_session=db)
-        answer = f"{label}{scope} now go to <#{channel.channel_id}>."
-        return answer + (f"\n:warning: {channel.warning}" if channel.warning else "")
+        assert channel.channel_id is not None
+        routes.set_route(tenant.id, event_type, channel.channel_id, connection_id=conn_id,
+                         user_id=user_id, db_session=db)
+    answer = f"{label}{scope} now go to <#{channel.channel_id}>."
+    return answer + (f"\n:warning: {channel.warning}" if channel.warning else "")
 
 
 def replay_command(runtime: Runtime, team_id: str, words: list[str]) -> str:
@@ -122,14 +140,17 @@ def replay_command(runtime: Runtime, team_id: str, words: list[str]) -> str:
     with runtime.transaction() as db:
         tenant = service.get_tenant(team_id, db_session=db)
         if tenant is None:
-            return "qbslack is not installed in this workspace."
+            return NOT_INSTALLED
         if words[0].lower() == "failed" and len(words) == 1:
             ids, what = replay.replay_failed(tenant.id, db_session=db), "failed or unrouted"
+            if not ids:
+                return "Nothing to post again: no delivery has failed."
         elif words[0].lower() == "since" and len(words) == 2:
-            try:
-                since = dt.date.fromisoformat(words[1])
-            except ValueError:
+            since = _date(words[1])
+            if since is None:
                 return f"`{words[1]}` is not a date like 2026-11-01.\n{REPLAY_USAGE}"
+            if since > dt.datetime.now(dt.UTC).date():
+                return f"{since} is in the future: nothing to post again."
             ids, what = replay.replay_since(tenant.id, since, db_session=db), f"since {since}"
         elif len(words) == 1:
             ids, what = replay.replay_object(tenant.id, words[0], db_session=db), words[0]
@@ -139,3 +160,13 @@ def replay_command(runtime: Runtime, team_id: str, words: list[str]) -> str:
             return REPLAY_USAGE
     schedule_events(runtime, ids)
     return f"Queued {len(ids)} event(s) to post again ({what})."
+
+
+def _date(word: str) -> dt.date | None:
+    """A YYYY-MM-DD date, or None."""
+    if not _ISO_DATE.match(word):
+        return None
+    try:
+        return dt.date.fromisoformat(word)
+    except ValueError:
+        return None

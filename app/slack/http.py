@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Response, request
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.flask.handler import to_flask_response
+from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from app.runtime import Runtime
@@ -42,16 +45,36 @@ def register(app: Flask, runtime: Runtime) -> None:
     def events() -> Response:
         if (request.content_length or 0) > limit:
             return Response("payload too large", status=413)
-        body = request.get_data()
+        # A chunked body has no Content-Length: read at most one byte past the limit.
+        body = _read_at_most(request.stream, limit + 1)
+        if len(body) > limit:
+            return Response("payload too large", status=413)
         # Signature and 5-minute window first (Bolt checks them again), then the shape:
         # a signed but unreadable body must be a 400, not a crash inside Bolt's parser.
         if not verifier.is_valid_request(body, dict(request.headers)):
             return Response("invalid request signature", status=401)
         if not _readable(body, request.content_type or ""):
             return Response("malformed payload", status=400)
-        return handler.handle(request)
+        # Bolt gets the bytes read above (the stream is spent), through the adapter's own
+        # response conversion.
+        bolt_request = BoltRequest(body=body.decode("utf-8"),
+                                   query=request.query_string.decode("utf-8"),
+                                   headers=dict(request.headers))
+        return to_flask_response(bolt.dispatch(bolt_request))
 
     app.register_blueprint(bp)
+
+
+def _read_at_most(stream: Any, size: int) -> bytes:
+    """Read until EOF or `size` bytes (a socket read may return less than asked)."""
+    chunks, total = [], 0
+    while total < size:
+        chunk = stream.read(min(65536, size - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _readable(body: bytes, content_type: str) -> bool:

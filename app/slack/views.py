@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -55,10 +54,16 @@ def delivery_problems(conn: Connection, *, db_session: Session, limit: int = 3) 
 
 def status_words(conn: Connection) -> str:
     """Connected / not yet polled / error, in plain words."""
+    now = dt.datetime.now(dt.UTC)
+    if conn.status == "disabled":
+        return ":no_entry: Disabled by the operator"
+    if conn.locked_until is not None and conn.locked_until > now:
+        return (f":lock: Locked after repeated wrong QBWC passwords until {_ts(conn.locked_until)}"
+                " — check the password in QuickBooks Web Connector, or reset it")
     if conn.last_poll_at is None:
         return ":hourglass: Not yet polled — add the .qwc file to QuickBooks Web Connector"
     if conn.status == "error":
-        return ":warning: Error"
+        return ":warning: Error — see the last QuickBooks error below"
     return ":white_check_mark: Connected"
 
 
@@ -125,28 +130,72 @@ def routes_text(tenant: Tenant, *, db_session: Session) -> str:
     return "\n".join(lines)
 
 
-def routes_modal(tenant: Tenant, *, db_session: Session) -> dict[str, Any]:
-    """The /qb-routes modal: optional company scope and one channel picker per type."""
+def routes_modal(tenant: Tenant, *, scope: int | None, metadata: str,
+                 db_session: Session) -> dict[str, Any]:
+    """The /qb-routes modal: a company selector and one channel picker per event type.
+
+    `scope` is a connection id (that company's own routes) or None (workspace-wide).
+    """
     current = {r.event_type: r.channel_id for r in db_session.scalars(
-        select(Route).where(Route.tenant_id == tenant.id, Route.connection_id.is_(None)))}
+        select(Route).where(Route.tenant_id == tenant.id, Route.connection_id == scope
+                            if scope is not None else Route.connection_id.is_(None)))}
     blocks: list[dict[str, Any]] = []
     if len(tenant.connections) > 1:
         options = [_option("All companies (workspace-wide)", "workspace")] + [
             _option(c.company_name[:75], str(c.id)) for c in tenant.connections]
-        blocks.append({"type": "input", "block_id": "scope", "label": _plain("Applies to"),
-                       "element": {"type": "static_select", "action_id": "value",
-                                   "options": options, "initial_option": options[0]}})
+        initial = next((o for o in options if o["value"] == str(scope)), options[0])
+        # dispatch_action: choosing a company reloads the pickers with its own routes.
+        blocks.append({"type": "input", "block_id": "scope", "dispatch_action": True,
+                       "label": _plain("Applies to"),
+                       "element": {"type": "static_select", "action_id": "routes_scope",
+                                   "options": options, "initial_option": initial}})
+        hint = ("Empty = this company uses the workspace-wide channel." if scope is not None
+                else "Empty = the Default channel is used. A company's own routes win.")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]})
+    # The block ids carry the scope, so Slack does not keep the other scope's choices.
+    suffix = str(scope) if scope is not None else "all"
     for key in ROUTE_KEYS:
         element: dict[str, Any] = {"type": "conversations_select", "action_id": "value",
                                    "filter": {"include": ["public", "private"],
                                               "exclude_bot_users": True}}
         if key in current:
             element["initial_conversation"] = current[key]
-        blocks.append({"type": "input", "block_id": f"route_{key}", "optional": True,
+        blocks.append({"type": "input", "block_id": f"route_{key}.{suffix}", "optional": True,
                        "label": _plain(ROUTE_LABELS[key]), "element": element})
     return {"type": "modal", "callback_id": "routes_modal", "title": _plain("qbslack routes"),
             "submit": _plain("Save"), "close": _plain("Cancel"), "blocks": blocks,
-            "private_metadata": json.dumps({"team": tenant.team_id})}
+            "private_metadata": metadata}
+
+
+def submitted_routes(values: dict[str, Any], scope: int | None) -> dict[str, str | None] | None:
+    """The channel chosen per route key (None = cleared) in a submitted routes modal.
+
+    None when the pickers belong to another scope than the one submitted (the modal had
+    not reloaded yet after a company was chosen).
+    """
+    suffix = str(scope) if scope is not None else "all"
+    chosen: dict[str, str | None] = {}
+    for block_id, actions in values.items():
+        if not block_id.startswith("route_"):
+            continue
+        key, _, block_scope = block_id.removeprefix("route_").partition(".")
+        if block_scope != suffix:
+            return None
+        if key in ROUTE_KEYS:
+            chosen[key] = ((actions or {}).get("value") or {}).get("selected_conversation")
+    return chosen
+
+
+def submitted_scope(values: dict[str, Any]) -> str | None:
+    """The company chosen in a submitted routes modal ("workspace", a connection id, None)."""
+    selected = ((values.get("scope") or {}).get("routes_scope") or {}).get("selected_option")
+    return str(selected["value"]) if selected else None
+
+
+def message_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (a refusal, a result)."""
+    return {"type": "modal", "title": _plain(title[:24]), "close": _plain("Close"),
+            "blocks": [_text(text)]}
 
 
 def credentials_modal(company: str, username: str, password: str, link: str) -> dict[str, Any]:
@@ -162,9 +211,9 @@ def credentials_modal(company: str, username: str, password: str, link: str) -> 
             ]}
 
 
-def add_company_modal() -> dict[str, Any]:
+def add_company_modal(metadata: str) -> dict[str, Any]:
     """Ask for the name of a new company file."""
-    return {"type": "modal", "callback_id": "add_company_modal",
+    return {"type": "modal", "callback_id": "add_company_modal", "private_metadata": metadata,
             "title": _plain("Add a company file"), "submit": _plain("Add"),
             "close": _plain("Cancel"), "blocks": [
                 {"type": "input", "block_id": "company", "label": _plain("Company name"),

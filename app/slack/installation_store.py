@@ -1,24 +1,20 @@
-"""Bolt's installation and OAuth-state stores over our database (tokens encrypted)."""
+"""Bolt's InstallationStore over our database: tenants, encrypted tokens, first company."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import secrets
 from typing import Any
 
+from slack_bolt import BoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
-from slack_sdk.oauth.state_store import OAuthStateStore
-from sqlalchemy import delete
 
-from app.db import utcnow
 from app.runtime import Runtime
 from tenants import installations, service
-from tenants.models import TENANT_ACTIVE, OAuthState
+from tenants.models import TENANT_ACTIVE
 
 log = logging.getLogger(__name__)
-
-STATE_TTL = dt.timedelta(minutes=10)
 
 
 class DbInstallationStore(InstallationStore):
@@ -100,27 +96,22 @@ class DbInstallationStore(InstallationStore):
                         team_id=kwargs.get("team_id"))
 
 
-class DbOAuthStateStore(OAuthStateStore):
-    """OAuth states kept server-side, single use, expiring after ten minutes."""
+class DbAuthorize(Authorize):
+    """Bolt's per-request authorize from our database alone.
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    Bolt's default calls auth.test on every request before the listener can ack; the bot's
+    ids were stored at install, so no Slack round trip is needed within the 3 seconds.
+    """
 
-    @property
-    def logger(self) -> logging.Logger:
-        return log
+    def __init__(self, store: DbInstallationStore) -> None:
+        self.store = store
 
-    def issue(self, *args: Any, **kwargs: Any) -> str:
-        state = secrets.token_urlsafe(32)
-        with self.runtime.transaction() as db:
-            db.execute(delete(OAuthState).where(OAuthState.expires_at < utcnow()))
-            db.add(OAuthState(state=state, expires_at=utcnow() + STATE_TTL))
-        return state
-
-    def consume(self, state: str) -> bool:
-        with self.runtime.transaction() as db:
-            row = db.get(OAuthState, state or "")
-            if row is None:
-                return False
-            db.delete(row)
-            return row.expires_at > utcnow()
+    def __call__(self, *, context: BoltContext, enterprise_id: str | None,
+                 team_id: str | None, user_id: str | None,
+                 **_actor: Any) -> AuthorizeResult | None:
+        inst = self.store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
+        if inst is None or not inst.bot_token:
+            return None
+        return AuthorizeResult(enterprise_id=inst.enterprise_id, team_id=inst.team_id,
+                               bot_user_id=inst.bot_user_id, bot_id=inst.bot_id,
+                               bot_token=inst.bot_token, bot_scopes=inst.bot_scopes)

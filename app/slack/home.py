@@ -1,0 +1,88 @@
+"""App Home: the status page per company file, and its buttons."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from app.qwc_download import qwc_link
+from app.runtime import Runtime
+from app.slack import views
+from app.slack.modals import open_add_company_modal, open_routes_modal
+from app.slack.permissions import REFUSAL, is_admin
+from tenants import service
+from tenants.models import Connection
+
+log = logging.getLogger(__name__)
+
+NOT_HERE = "That company file is not connected to this workspace."
+
+
+def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) -> None:
+    """Build and publish a user's App Home (admins see the set-up buttons)."""
+    admin = is_admin(runtime, client, team_id, user_id)
+    with runtime.transaction() as db:
+        tenant = service.get_tenant(team_id, db_session=db)
+        if tenant is None:
+            return
+        links = {c.id: qwc_link(runtime.settings, c) for c in tenant.connections} if admin else {}
+        view = views.home_view(tenant, admin=admin, links=links, db_session=db)
+    client.views_publish(user_id=user_id, view=view)
+
+
+def register_home(app: App, runtime: Runtime) -> None:
+    """Attach App Home's event and button listeners."""
+
+    def admin_or_refuse(client: WebClient, body: dict[str, Any]) -> bool:
+        """Admins pass; anyone else sees the refusal in a modal (nothing stays in history)."""
+        if is_admin(runtime, client, body["team"]["id"], body["user"]["id"]):
+            return True
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=views.message_modal("qbslack", REFUSAL))
+        return False
+
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            publish_home(runtime, client, body["team_id"], event["user"])
+
+    @app.action("download_qwc")
+    def download_qwc(ack: Ack) -> None:
+        ack()  # a link button: the browser does the download
+
+    @app.action("edit_routes")
+    def edit_routes(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if admin_or_refuse(client, body):
+            open_routes_modal(runtime, client, body["team"]["id"], body["user"]["id"],
+                              body["trigger_id"])
+
+    @app.action("add_company")
+    def add_company(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if admin_or_refuse(client, body):
+            open_add_company_modal(runtime, client, body["team"]["id"], body["user"]["id"],
+                                   body["trigger_id"])
+
+    @app.action("reset_password")
+    def reset_password(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if not admin_or_refuse(client, body):
+            return
+        value = str(body["actions"][0].get("value") or "")
+        with runtime.transaction() as db:
+            tenant = service.require_tenant(body["team"]["id"], db_session=db)
+            conn = db.get(Connection, int(value)) if value.isdigit() else None
+            if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+                view = views.message_modal("qbslack", NOT_HERE)
+            else:
+                creds = service.credentials(conn, reset=True, db_session=db)
+                assert creds.password is not None
+                view = views.credentials_modal(creds.company, creds.username, creds.password,
+                                               qwc_link(runtime.settings, conn))
+            # Shown once, in a modal (never in a message); opened before the commit, so a
+            # modal that cannot be shown leaves the old password in place.
+            client.views_open(trigger_id=body["trigger_id"], view=view)
