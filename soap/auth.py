@@ -65,6 +65,7 @@ def check_credentials(
         verify_password(password or "", None)  # spend the same time as a real check
         return _fail(None, "unknown_user", username)
     if conn.locked_until is not None and conn.locked_until > now:
+        verify_password(password or "", None)  # a locked name answers no faster
         return _fail(None, "locked", username)
     if not _password_ok(conn.qbwc_username, password or "", conn.password_hash):
         if conn.first_failed_at is None or now - conn.first_failed_at > FAILURE_WINDOW:

@@ -4,68 +4,125 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Flask, Response, request
+from lxml import etree
 from spyne.server.wsgi import WsgiApplication
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WsgiResponse
 
 from app.runtime import Runtime
 from soap.qbxml.safe_xml import QbxmlError, parse_xml
-from soap.service import build_application
+from soap.service import NS, build_application
 
 log = logging.getLogger(__name__)
+
+BLUEPRINT = "qbwc"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
+# spyne's own fault texts echo the input; QBWC (and anyone else) gets these instead.
+FAULT_TEXT = {
+    "Client.ResourceNotFound": "unknown QBWC method",
+    "Client.ValidationError": "a parameter has the wrong type",
+    "Client.SchemaValidationError": "a parameter has the wrong type",
+}
 
 
 def soap_fault(message: str, *, code: str = "Client", status: int = 500) -> Response:
     """A SOAP 1.1 Fault with a short message and no traceback."""
     body = (
         "<?xml version='1.0' encoding='UTF-8'?>"
-        '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/">'
+        f'<soap11env:Envelope xmlns:soap11env="{SOAP_ENV}">'
         "<soap11env:Body><soap11env:Fault>"
-        f"<faultcode>soap11env:{code}</faultcode><faultstring>{escape(message)}</faultstring>"
+        f"<faultcode>soap11env:{escape(code)}</faultcode>"
+        f"<faultstring>{escape(message)}</faultstring>"
         "</soap11env:Fault></soap11env:Body></soap11env:Envelope>"
     )
     return Response(body, status=status, mimetype="text/xml")
 
 
+def _clean_fault(resp: WsgiResponse) -> Response:
+    """Replace spyne's fault (which may quote the input) with a short one of ours."""
+    try:
+        root = etree.fromstring(resp.get_data())  # spyne's own output: trusted XML
+        code = (root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultcode") or "")
+    except etree.XMLSyntaxError:
+        code = ""
+    code = code.split(":", 1)[-1]
+    if code.startswith("Client"):
+        return soap_fault(FAULT_TEXT.get(code, "the SOAP request could not be read"),
+                          code=code if code in FAULT_TEXT else "Client")
+    return soap_fault("qbslack could not process this call", code="Server")
+
+
+def _fix_wsdl(wsdl: bytes, location: str) -> bytes:
+    """Intuit's soapAction values (namespace + operation) and our public endpoint URL."""
+    root = etree.fromstring(wsdl)  # spyne's own output: trusted XML
+    for op in root.iter(f"{{{WSDL_SOAP}}}operation"):
+        action = op.get("soapAction")
+        if action and not action.startswith(NS):
+            op.set("soapAction", NS + action)
+    for address in root.iter(f"{{{WSDL_SOAP}}}address"):
+        address.set("location", location)  # not the Host header: behind TLS it is https
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def register(app: Flask, runtime: Runtime) -> None:
-    """Serve POST /qbwc (SOAP) and GET /qbwc?wsdl from this app."""
+    """Serve POST /qbwc (SOAP) and GET /qbwc?wsdl from this app (once per app)."""
+    if BLUEPRINT in app.blueprints:
+        return
+    # Our handlers log what matters; spyne would log a traceback per malformed request.
+    logging.getLogger("spyne").setLevel(logging.CRITICAL)
     wsgi = WsgiApplication(build_application(runtime))
     limit = runtime.settings.max_soap_body_bytes
-    bp = Blueprint("qbwc", __name__)
+    location = runtime.settings.public_url.rstrip("/") + "/qbwc"
+    wsdl_doc: list[bytes] = []  # built on first request, then served as is
+    wsdl_lock = threading.Lock()
+    bp = Blueprint(BLUEPRINT, __name__)
+
+    def wsdl() -> Response:
+        with wsdl_lock:
+            if not wsdl_doc:
+                environ = dict(request.environ, QUERY_STRING="wsdl")
+                resp = Response.from_app(wsgi, environ)
+                if resp.status_code != 200:
+                    return soap_fault("the WSDL is not available", code="Server")
+                wsdl_doc.append(_fix_wsdl(resp.get_data(), location))
+        return Response(wsdl_doc[0], mimetype="text/xml")
 
     @bp.route("/qbwc", methods=["GET", "POST"])
     def qbwc() -> WsgiResponse:
         if request.method == "GET":
-            if "wsdl" not in {k.lower() for k in request.args}:
-                return Response("qbslack QBWC endpoint: GET /qbwc?wsdl for the WSDL\n",
-                                mimetype="text/plain")
-            return Response.from_app(wsgi, request.environ)
+            if "wsdl" in {k.lower() for k in request.args}:
+                return wsdl()
+            return Response("qbslack QBWC endpoint: GET /qbwc?wsdl for the WSDL\n",
+                            mimetype="text/plain")
         if request.content_length is not None and request.content_length > limit:
             return soap_fault("request body too large", status=413)
-        body = request.stream.read(limit + 1)
+        try:
+            body = request.stream.read(limit + 1)
+        except RequestEntityTooLarge:
+            return soap_fault("request body too large", status=413)
         if len(body) > limit:
             return soap_fault("request body too large", status=413)
         try:
-            # Refuse DOCTYPE/entities/XInclude and malformed or non-UTF-8 bodies before spyne.
+            # DOCTYPE/entities/XInclude, malformed or non-UTF-8 bodies never reach spyne.
             envelope = parse_xml(body, max_bytes=limit)
         except QbxmlError as exc:
-            return soap_fault(str(exc))
-        if envelope.tag != "{http://schemas.xmlsoap.org/soap/envelope/}Envelope":
+            log.info("refused a QBWC request: %s", exc)
+            return soap_fault(str(exc)[:200])
+        if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
             return soap_fault("not a SOAP 1.1 envelope")
         environ = dict(request.environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["CONTENT_TYPE"] = request.content_type or "text/xml; charset=utf-8"
-        environ["PATH_INFO"] = "/"
         environ["QUERY_STRING"] = ""
         resp = Response.from_app(wsgi, environ)
-        if resp.status_code >= 500:
-            # spyne puts exception text in faultstring; keep our own short message instead.
-            text = resp.get_data(as_text=True)
-            if "Traceback" in text:
-                return soap_fault("qbslack could not process this call", code="Server")
+        if resp.status_code >= 400:
+            return _clean_fault(resp)
         return resp
 
     app.register_blueprint(bp)

@@ -1,9 +1,10 @@
-"""Turning parsed QuickBooks objects into outbox events, exactly once per version."""
+"""Turning parsed QuickBooks objects into outbox events, exactly once per object version."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,11 +25,21 @@ from soap.qbxml.entities import ENTITIES
 from soap.qbxml.responses import QbObject
 from tenants.models import Connection
 
+# The unique key of events: one object version (EditSequence) is one event, ever.
 DEDUPE_KEY = ["tenant_id", "connection_id", "object_type", "object_id", "edit_sequence"]
+NOTICE = "notice"  # event_type of the "connected to <company>" message
 
 
-def insert_events(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[tuple[int, str]]:
-    """Insert event rows, skipping any already there; returns (id, status) of the new ones."""
+class Created(NamedTuple):
+    """An event this call inserted (not one that was already there)."""
+
+    id: int
+    status: str
+    event_type: str
+
+
+def insert_rows(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[Created]:
+    """INSERT ... ON CONFLICT DO NOTHING on the dedupe key; returns the rows really added."""
     if not rows:
         return []
     dialect = db_session.get_bind().dialect.name
@@ -37,9 +48,14 @@ def insert_events(rows: Sequence[dict[str, Any]], *, db_session: Session) -> lis
         insert(Event)
         .values(list(rows))
         .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
-        .returning(Event.id, Event.status)
+        .returning(Event.id, Event.status, Event.event_type)
     )
-    return [(row.id, row.status) for row in db_session.execute(stmt)]
+    return [Created(r.id, r.status, r.event_type) for r in db_session.execute(stmt)]
+
+
+def insert_events(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[tuple[int, str]]:
+    """Insert event rows, skipping any already there; returns (id, status) of the new ones."""
+    return [(c.id, c.status) for c in insert_rows(rows, db_session=db_session)]
 
 
 def events_for_objects(
@@ -49,39 +65,36 @@ def events_for_objects(
     window_from: str | None,
     baseline: bool,
     db_session: Session,
-) -> list[tuple[int, str]]:
-    """Create the events of one page of objects; returns the new (id, status) pairs."""
+) -> list[Created]:
+    """Create the events of one page of objects; returns the ones that are new."""
     if not objects:
         return []
-    ids = {o.object_id for o in objects}
-    seen = set(
-        db_session.scalars(
-            select(Event.object_id).where(
-                Event.connection_id == conn.id, Event.object_id.in_(ids)
-            ).distinct()
-        )
-    )
+    seen = set(db_session.scalars(
+        select(Event.object_id).where(
+            Event.connection_id == conn.id,
+            Event.object_id.in_({o.object_id[:64] for o in objects}),
+        ).distinct()
+    ))
     now = utcnow()
     rows = []
     for obj in objects:
-        rows.append(_row(conn, obj, seen, window_from, baseline, now))
-        seen.add(obj.object_id)  # a second version in the same page is an update
-    return insert_events(rows, db_session=db_session)
+        rows.append(event_row(conn, obj, seen=obj.object_id[:64] in seen,
+                              window_from=window_from, baseline=baseline, now=now))
+        seen.add(obj.object_id[:64])  # a second version in the same page is an update
+    return insert_rows(rows, db_session=db_session)
 
 
-def _row(
-    conn: Connection,
-    obj: QbObject,
-    seen: set[str],
-    window_from: str | None,
-    baseline: bool,
-    now: Any,
+def event_row(
+    conn: Connection, obj: QbObject, *, seen: bool, window_from: str | None, baseline: bool,
+    now: dt.datetime,
 ) -> dict[str, Any]:
+    """The events-table row of one QuickBooks object (or deletion record)."""
     entity = ENTITIES.get(obj.entity)
+    # Deletions carry their object's entity, so they route where their type goes.
     event_type = entity.event_type if entity else obj.entity
     if obj.is_deleted:
         action = ACTION_DELETED
-    elif obj.object_id not in seen and _created_in_window(obj, window_from):
+    elif not seen and _created_in_window(obj, window_from):
         action = ACTION_CREATED
     else:
         action = ACTION_UPDATED
@@ -101,13 +114,14 @@ def _row(
         "connection_id": conn.id,
         "event_type": event_type,
         "action": action,
-        "object_type": obj.object_type,
+        "object_type": obj.object_type[:48],
         "object_id": obj.object_id[:64],
         "edit_sequence": obj.edit_sequence[:64],
-        "ref_number": (obj.ref_number or None) and obj.ref_number[:64],
-        "counterparty": (obj.name or None) and obj.name[:255],
-        "amount": obj.amount,
-        "qb_time_modified": obj.time_modified,
+        "ref_number": obj.ref_number[:64] if obj.ref_number else None,
+        "counterparty": obj.name[:255] if obj.name else None,
+        "amount": obj.amount[:32] if obj.amount else None,
+        "qb_time_modified": obj.time_modified[:40] if obj.time_modified else None,
+        # Per-channel order is QuickBooks' own modification order, in UTC.
         "sort_key": to_utc(obj.time_modified) or now,
         "payload": payload,
         "status": BASELINE if baseline else PENDING,
@@ -117,7 +131,7 @@ def _row(
 
 
 def _created_in_window(obj: QbObject, window_from: str | None) -> bool:
-    """New to us and created inside the window we asked for (not an old object edited)."""
+    """New to us, and created inside the polled window (not an old object edited)."""
     if not obj.time_created:
         return False
     if obj.time_created == obj.time_modified or window_from is None:
@@ -136,7 +150,7 @@ def connected_notice(
     row = {
         "tenant_id": conn.tenant_id,
         "connection_id": conn.id,
-        "event_type": "notice",
+        "event_type": NOTICE,
         "action": ACTION_CONNECTED,
         "object_type": "Company",
         "object_id": conn.file_id,

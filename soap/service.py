@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from importlib import metadata
+from typing import Any
 
-from spyne import Application, Fault, Integer, ServiceBase, Unicode, rpc
+from spyne import Application, Fault, ServiceBase, Unicode, rpc
 from spyne.model.complex import Array
+from spyne.model.primitive import Integer32
 from spyne.protocol.soap import Soap11
 
 from app.runtime import Runtime
@@ -16,20 +21,32 @@ from soap import session
 log = logging.getLogger(__name__)
 
 NS = "http://developer.intuit.com/"
-SERVER_VERSION = "qbslack 0.1.0"
-T = TypeVar("T")
+try:
+    SERVER_VERSION = f"qbslack {metadata.version('qbslack')}"
+except metadata.PackageNotFoundError:  # running from a bare checkout
+    SERVER_VERSION = "qbslack"
+# The WSDL's ints are xs:int and required (minOccurs=1); strings stay optional.
+Int = Integer32(min_occurs=1, nillable=False)
+StringArray = Array(Unicode, type_name="ArrayOfString")
+CLIENT_VERSION_TTL = 120  # seconds from clientVersion to its authenticate
+_VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
+
+_delivery_missing_logged = threading.Event()
 
 
-def _run(ctx: Any, name: str, work: Callable[[Any], session.CallResult | T]) -> Any:
-    """Run work(db_session) in a transaction; hand new events to delivery after commit."""
+def _runtime(ctx: Any) -> Runtime:
     runtime: Runtime = ctx.app.qbslack_runtime
+    return runtime
+
+
+def _run(ctx: Any, name: str, work: Callable[[Any], Any]) -> Any:
+    """Run work(db_session) in one transaction; hand new events to delivery after commit."""
+    runtime = _runtime(ctx)
     try:
         with runtime.transaction() as db:
             result = work(db)
-    except Fault:
-        raise
     except Exception:
-        # Logged here with the traceback; the client only learns that the server failed.
+        # The traceback goes to our log; the client only learns that the server failed.
         log.exception("QBWC %s failed", name)
         raise Fault(faultcode="Server", faultstring="qbslack could not process this call") from None
     if isinstance(result, session.CallResult):
@@ -43,7 +60,10 @@ def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
     """Hand committed events to delivery; a failure here loses nothing (the sweeper retries)."""
     try:
         from jobs.delivery import schedule_events as schedule
-    except ImportError:  # delivery not installed: events wait in the outbox
+    except ImportError:
+        if not _delivery_missing_logged.is_set():
+            _delivery_missing_logged.set()
+            log.warning("jobs.delivery is not installed: events wait in the outbox")
         return
     try:
         schedule(runtime, event_ids)
@@ -52,50 +72,96 @@ def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
                       len(event_ids))
 
 
-class QBWebConnectorSvc(ServiceBase):
-    """The operations of Intuit's QBWebConnectorSvc WSDL."""
+def _client_key(ctx: Any) -> str:
+    """Who is calling, as well as HTTP tells: the first forwarded hop, or the peer."""
+    env = getattr(ctx.transport, "req_env", None) or {}
+    forwarded = str(env.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
+    addr = forwarded or str(env.get("REMOTE_ADDR", ""))
+    agent = str(env.get("HTTP_USER_AGENT", ""))[:200]
+    return f"qbslack:qbwc-version:{addr}:{agent}"
 
-    @rpc(Unicode, _returns=Unicode, _body_style="wrapped")
-    def serverVersion(ctx, strVersion):  # noqa: N802,N803,N805 - names fixed by the WSDL
+
+def remember_client_version(runtime: Runtime, key: str, version: str) -> None:
+    """Keep clientVersion's version for the authenticate that follows (it has no ticket)."""
+    version = version.strip()
+    if not _VERSION.fullmatch(version):
+        return  # shown in App Home: only what a version number looks like
+    try:
+        if runtime.redis is not None:
+            runtime.redis.set(key, version, ex=CLIENT_VERSION_TTL)
+            return
+    except Exception:  # informational only: never fail a poll over it
+        log.warning("could not remember the QBWC version", exc_info=True)
+        return
+    local: dict[str, tuple[str, float]] = runtime.extras.setdefault("qbwc_versions", {})
+    if len(local) > 10_000:
+        local.clear()
+    local[key] = (version, time.monotonic() + CLIENT_VERSION_TTL)
+
+
+def recall_client_version(runtime: Runtime, key: str) -> str | None:
+    """The version clientVersion reported from this caller a moment ago, taken once."""
+    try:
+        if runtime.redis is not None:
+            pipe = runtime.redis.pipeline(transaction=False)
+            pipe.get(key)
+            pipe.delete(key)
+            value = pipe.execute()[0]
+            return value.decode() if isinstance(value, bytes) else value
+    except Exception:
+        log.warning("could not read the QBWC version", exc_info=True)
+        return None
+    local: dict[str, tuple[str, float]] = runtime.extras.get("qbwc_versions", {})
+    found = local.pop(key, None)
+    return found[0] if found and found[1] > time.monotonic() else None
+
+
+class QBWebConnectorSvc(ServiceBase):
+    """The operations of Intuit's QBWebConnectorSvc WSDL (names fixed by it)."""
+
+    @rpc(Unicode, _returns=Unicode)
+    def serverVersion(ctx, strVersion):  # noqa: N802,N803,N805
         return SERVER_VERSION
 
     @rpc(Unicode, _returns=Unicode)
     def clientVersion(ctx, strVersion):  # noqa: N802,N803,N805
+        if strVersion:
+            remember_client_version(_runtime(ctx), _client_key(ctx), strVersion)
         return session.client_version_answer(strVersion)
 
-    @rpc(Unicode, Unicode, _returns=Array(Unicode, type_name="ArrayOfString"))
+    @rpc(Unicode, Unicode, _returns=StringArray)
     def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
+        version = recall_client_version(_runtime(ctx), _client_key(ctx))
         return _run(ctx, "authenticate", lambda db: session.authenticate(
-            strUserName or "", strPassword or "", db_session=db))
+            strUserName or "", strPassword or "", db_session=db, client_version=version))
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
+    @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)
     def sendRequestXML(  # noqa: N802
         ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry,  # noqa: N803,N805
         qbXMLMajorVers, qbXMLMinorVers,  # noqa: N803
     ):
         return _run(ctx, "sendRequestXML", lambda db: session.send_request(
-            ticket or "", strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers,
+            ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers,
             db_session=db))
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Integer)
+    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)
     def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802,N805
         return _run(ctx, "receiveResponseXML", lambda db: session.receive_response(
-            ticket or "", response, hresult, message, db_session=db))
+            ticket, response, hresult, message, db_session=db))
 
     @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
     def connectionError(ctx, ticket, hresult, message):  # noqa: N802,N805
         return _run(ctx, "connectionError", lambda db: session.connection_error(
-            ticket or "", hresult, message, db_session=db))
+            ticket, hresult, message, db_session=db))
 
     @rpc(Unicode, _returns=Unicode)
     def getLastError(ctx, ticket):  # noqa: N802,N805
         return _run(ctx, "getLastError", lambda db: session.get_last_error(
-            ticket or "", db_session=db))
+            ticket, db_session=db))
 
     @rpc(Unicode, _returns=Unicode)
     def closeConnection(ctx, ticket):  # noqa: N802,N805
-        return _run(ctx, "closeConnection", lambda db: session.close(ticket or "",
-                                                                      db_session=db))
+        return _run(ctx, "closeConnection", lambda db: session.close(ticket, db_session=db))
 
     @rpc(Unicode, Unicode, _returns=Unicode)
     def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802,N803,N805
@@ -107,16 +173,18 @@ class QBWebConnectorSvc(ServiceBase):
 
     @rpc(Unicode, Unicode, _returns=Unicode)
     def interactiveRejected(ctx, wcTicket, reason):  # noqa: N802,N803,N805
-        return "Interactive mode is not used by qbslack."
+        return ""  # nothing was asked, so nothing to do about a refusal
 
 
 def build_application(runtime: Runtime) -> Application:
-    """The spyne Application for one runtime (carried on the app, not in a global)."""
+    """The spyne Application for one runtime (carried on the app, never in a global)."""
     application = Application(
         [QBWebConnectorSvc],
         tns=NS,
         name="QBWebConnectorSvc",
-        in_protocol=Soap11(validator=None),
+        # Bodies are checked by soap.http first; these keep spyne's own parser hardened too.
+        in_protocol=Soap11(validator=None, resolve_entities=False, load_dtd=False,
+                           no_network=True, dtd_validation=False, huge_tree=False),
         out_protocol=Soap11(),
     )
     application.qbslack_runtime = runtime

@@ -13,15 +13,19 @@ from app import metrics
 from jobs.models import PENDING
 from soap import ingest
 from soap.qbtime import later, server_window, window_start
-from soap.qbxml.entities import CORE_KEYS, DELETED_KEYS, ENTITIES, LIST_DELETED
+from soap.qbxml.entities import COMPANY, CORE_KEYS, DELETED_KEYS, ENTITIES, LIST_DELETED
 from soap.qbxml.requests import LIST_DELETE_TYPES, Query, build_batch
 from soap.qbxml.responses import STATUS_ITERATOR_GONE, QueryResult
 from tenants.models import Connection, Watermark
 
 log = logging.getLogger(__name__)
 
-FIRST_SYNC_DAYS = 2  # the first cycle looks this far back, records a baseline, posts nothing
+# The first sync looks this far back by the server clock (QuickBooks' zone is unknown, so a
+# wide margin), records what it finds as the baseline and posts nothing but one notice.
+FIRST_SYNC_DAYS = 2
 PENDING_STATE, DONE_STATE, FAILED_STATE = "pending", "done", "failed"
+ITERATOR_RESTARTS = 1  # per entity and session, after status 3391 (iterator gone)
+MAX_ITERATOR_ID = 100  # QuickBooks' are GUIDs in braces (38 characters)
 
 
 @dataclass
@@ -30,41 +34,42 @@ class PageOutcome:
 
     new_pending_ids: list[int] = field(default_factory=list)
     new_events: int = 0
-    company_name: str | None = None
+    stale: bool = False  # the answer was to an earlier request: nothing was taken from it
 
 
 def new_plan(
     conn: Connection, *, version: str, opt_in: set[str], company_file: str | None,
-    company_name: str | None, db_session: Session,
+    company_name: str | None, ask_company: bool, db_session: Session,
 ) -> dict[str, Any]:
-    """A fresh plan from the connection's watermarks."""
-    marks = {
-        w.entity: w.value
-        for w in db_session.scalars(select(Watermark).where(Watermark.connection_id == conn.id))
-    }
+    """A fresh plan from the connection's watermarks (JSON, kept on the session row)."""
+    marks = {entity: value for entity, value in db_session.execute(
+        select(Watermark.entity, Watermark.value).where(Watermark.connection_id == conn.id))}
     baseline = not conn.baseline_done
-    fallback_days = conn.backfill_days or FIRST_SYNC_DAYS
+    fallback_days = (conn.backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
     keys = [*CORE_KEYS, *sorted(k for k in opt_in if k in ENTITIES), *DELETED_KEYS]
     entities = {}
     for key in keys:
-        mark = marks.get(key)
-        start = window_start(mark) if (mark and not baseline) else server_window(fallback_days)
+        mark = None if baseline else marks.get(key)
+        # A watermark's wall clock minus the overlap; without one (first sync, or nothing
+        # seen yet) a window by the server clock.
+        start = window_start(mark) or server_window(fallback_days)
         entities[key] = {"from": start, "it": None, "restarts": 0, "max": None,
                          "state": PENDING_STATE, "error": None}
     return {
         "version": version,
         "baseline": baseline,
-        "backfill": bool(conn.backfill_days) and baseline,
+        "backfill": baseline and bool(conn.backfill_days),
         "company_file": company_file,
         "company_name": company_name,
-        "opt_in": sorted(opt_in),
+        "ask_company": ask_company,
+        "opt_in": sorted(k for k in opt_in if k in ENTITIES),
         "entities": entities,
         "sent": [],
     }
 
 
-def next_request(plan: dict[str, Any]) -> str:
-    """The qbXML batch for every entity still pending (Start or Continue)."""
+def next_request(plan: dict[str, Any], *, seq: int) -> str:
+    """One qbXML batch for every entity still pending (Start or Continue), numbered seq."""
     queries = []
     for key, st in plan["entities"].items():
         if st["state"] != PENDING_STATE:
@@ -75,13 +80,15 @@ def next_request(plan: dict[str, Any]) -> str:
             iterator = "Continue" if st["it"] else "Start"
         deleted_types: tuple[str, ...] = ()
         if key == LIST_DELETED:
-            extra = tuple(ENTITIES[k].object_type for k in plan["opt_in"])
-            deleted_types = LIST_DELETE_TYPES + extra
-        queries.append(
-            Query(key, key, st["from"], iterator, st["it"], deleted_types=deleted_types)
-        )
+            deleted_types = LIST_DELETE_TYPES + tuple(
+                ENTITIES[k].object_type for k in plan["opt_in"])
+        # requestID "<entity>.<seq>": an answer to an earlier request is recognised as stale.
+        queries.append(Query(key, f"{key}.{seq}", st["from"], iterator, st["it"],
+                             deleted_types=deleted_types))
     plan["sent"] = [q.entity for q in queries]
-    return build_batch(queries, version=plan["version"], with_company=not plan["company_name"])
+    with_company = bool(plan.get("ask_company")) and not plan.get("company_name")
+    plan["ask_company"] = False  # asked once per session at most
+    return build_batch(queries, version=plan["version"], with_company=with_company)
 
 
 def progress(plan: dict[str, Any]) -> int:
@@ -93,27 +100,44 @@ def progress(plan: dict[str, Any]) -> int:
     return min(99, int(100 * finished / len(states)))
 
 
+def _request_key(result: QueryResult, seq: int) -> tuple[str | None, int]:
+    """The entity key and request number an answer carries in its requestID."""
+    key, _, number = (result.request_id or "").rpartition(".")
+    if key and number.isdigit():
+        return key, int(number)
+    # No requestID echoed: trust the element name, as for the current request.
+    return result.entity, seq
+
+
 def apply_results(
-    plan: dict[str, Any], results: list[QueryResult], conn: Connection, *, db_session: Session
+    plan: dict[str, Any], results: list[QueryResult], conn: Connection, *, seq: int,
+    db_session: Session,
 ) -> PageOutcome:
-    """Record the answers of one batch: events, iterator positions, watermarks."""
+    """Record the answers to request number seq: events, iterator positions, watermarks."""
     out = PageOutcome()
-    answered = set()
+    answered: set[str] = set()
+    stale = 0
     for result in results:
-        if result.entity == "company":
-            out.company_name = result.company_name or out.company_name
+        if result.entity == COMPANY:
+            if result.company_name and not plan.get("company_name"):
+                plan["company_name"] = result.company_name
             continue
-        key = (result.request_id if result.request_id in plan["entities"]
-               else result.entity) or ""
-        st = plan["entities"].get(key)
-        if st is None or st["state"] != PENDING_STATE:
-            continue  # an answer we did not ask for (or a duplicate): ignore its data
+        key, number = _request_key(result, seq)
+        if number != seq:
+            stale += 1
+            continue
+        st = plan["entities"].get(key or "")
+        if key is None or st is None or key not in plan["sent"] or key in answered:
+            continue  # an answer we did not ask for: its data is ignored
         answered.add(key)
         _apply_one(plan, key, st, result, conn, out, db_session=db_session)
+    if stale and not answered:
+        out.stale = True
+        return out
     for key in plan["sent"]:
         st = plan["entities"][key]
         if key not in answered and st["state"] == PENDING_STATE:
-            st["state"], st["error"] = FAILED_STATE, "QuickBooks did not answer this query"
+            st["state"], st["error"] = FAILED_STATE, f"{_label(key)}: QuickBooks did not answer"
     return out
 
 
@@ -121,35 +145,44 @@ def _apply_one(
     plan: dict[str, Any], key: str, st: dict[str, Any], result: QueryResult,
     conn: Connection, out: PageOutcome, *, db_session: Session,
 ) -> None:
-    if result.status_code == STATUS_ITERATOR_GONE and st["restarts"] < 1:
-        # The iterator expired (QuickBooks keeps them briefly): start this entity over.
+    if result.status_code == STATUS_ITERATOR_GONE and st["restarts"] < ITERATOR_RESTARTS:
+        # QuickBooks dropped the iterator: start this entity over (dedupe absorbs repeats).
+        log.info("iterator of %s expired; starting it again", key)
         st["it"], st["restarts"] = None, st["restarts"] + 1
         return
     if not result.ok:
         st["state"] = FAILED_STATE
-        st["error"] = f"{key}: QuickBooks status {result.status_code}: {result.status_message}"
+        st["error"] = (f"{_label(key)}: QuickBooks answered status {result.status_code} "
+                       f"({result.status_message or 'no message'})")
         metrics.record_qbwc_error(str(result.status_code))
-        log.warning("query %s failed: %s", key, st["error"])
+        log.warning("query %s for %s failed: %s", key, conn.qbwc_username, st["error"],
+                    extra={"tenant": conn.tenant_id, "connection": conn.id})
         return
+    if result.status_severity == "Warn":
+        log.warning("query %s for %s: QuickBooks warning %s: %s", key, conn.qbwc_username,
+                    result.status_code, result.status_message,
+                    extra={"tenant": conn.tenant_id, "connection": conn.id})
     created = ingest.events_for_objects(
-        conn, result.objects, window_from=st["from"], baseline=plan["baseline"]
-        and not plan["backfill"], db_session=db_session,
+        conn, result.objects, window_from=st["from"],
+        baseline=plan["baseline"] and not plan["backfill"], db_session=db_session,
     )
     out.new_events += len(created)
-    out.new_pending_ids += [i for i, status in created if status == PENDING]
+    out.new_pending_ids += [c.id for c in created if c.status == PENDING]
+    for c in created:
+        metrics.record_events(c.event_type)
     for obj in result.objects:
         st["max"] = later(st["max"], obj.time_modified)
-    counts: dict[str, int] = {}
-    for obj in result.objects:
-        event_type = ENTITIES[obj.entity].event_type if obj.entity in ENTITIES else obj.entity
-        counts[event_type] = counts.get(event_type, 0) + 1
-    for event_type, count in counts.items():
-        metrics.record_events(event_type, count)
-    if result.iterator_id and (result.iterator_remaining or 0) > 0:
-        st["it"] = result.iterator_id
+    entity = ENTITIES.get(key)
+    if entity is not None and entity.iterator and (result.iterator_remaining or 0) > 0:
+        if result.iterator_id and len(result.iterator_id) <= MAX_ITERATOR_ID:
+            st["it"] = result.iterator_id
+            return
+        # More to come but no usable iterator: this entity cannot go on in this session.
+        st["state"], st["error"] = FAILED_STATE, f"{_label(key)}: QuickBooks gave no iterator"
         return
     st["state"], st["it"] = DONE_STATE, None
     if st["max"]:
+        # Only a finished iteration moves the watermark, in this page's transaction.
         _set_watermark(conn, key, st["max"], db_session=db_session)
 
 
@@ -159,6 +192,14 @@ def _set_watermark(conn: Connection, key: str, value: str, *, db_session: Sessio
         db_session.add(Watermark(connection_id=conn.id, entity=key, value=value))
     else:
         mark.value = later(mark.value, value)
+
+
+def _label(key: str) -> str:
+    entity = ENTITIES.get(key)
+    if entity is not None:
+        return entity.object_type
+    return {"txn_deleted": "Deleted transactions", "list_deleted": "Deleted list entries"}.get(
+        key, key)
 
 
 def plan_errors(plan: dict[str, Any]) -> list[str]:
