@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -31,7 +30,6 @@ StringArray = Array(Unicode, type_name="ArrayOfString")
 CLIENT_VERSION_TTL = 120  # seconds from clientVersion to its authenticate
 _VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
 
-_delivery_missing_logged = threading.Event()
 
 
 def _runtime(ctx: Any) -> Runtime:
@@ -58,13 +56,8 @@ def _run(ctx: Any, name: str, work: Callable[[Any], Any]) -> Any:
 
 def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
     """Hand committed events to delivery; a failure here loses nothing (the sweeper retries)."""
-    try:
-        from jobs.delivery import schedule_events as schedule
-    except ImportError:
-        if not _delivery_missing_logged.is_set():
-            _delivery_missing_logged.set()
-            log.warning("jobs.delivery is not installed: events wait in the outbox")
-        return
+    from jobs.delivery import schedule_events as schedule
+
     try:
         schedule(runtime, event_ids)
     except Exception:

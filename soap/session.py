@@ -174,10 +174,11 @@ def send_request(
     if sess.plan is None:
         version = supported_version(major or 0, minor or 0)
         if version is None:
-            return _fail(sess, conn, (
-                f"This QuickBooks supports qbXML {major or 0}.{minor or 0} at most; qbslack "
-                "needs qbXML {}.{} or newer (QuickBooks 2009 or later). Please update "
-                "QuickBooks.").format(*MIN_VERSION), code="old_qbxml")
+            least = "{}.{}".format(*MIN_VERSION)
+            return _fail(sess, conn, f"This QuickBooks supports qbXML {major or 0}."
+                         f"{minor or 0} at most; qbslack needs qbXML {least} or newer "
+                         "(QuickBooks 2009 or later). Please update QuickBooks.",
+                         code="old_qbxml")
         company_name = _hcp_company(hcp_response)
         with db_session.no_autoflush:  # one UPDATE of the session row at commit, not two
             plan = sync.new_plan(
