@@ -34,7 +34,7 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
     from app.settings import Settings
     from jobs.delivery import schedule_events
     from jobs.models import POSTED, Event
-    from soap.ingest import insert_events
+    from soap.ingest import insert_rows
     from tenants import service
     from tenants.installations import save_installation
     from tenants.routes import set_route
@@ -57,7 +57,7 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
         set_route(tenant.id, "default", "CX", db_session=db)
         for i in range(per_channel):
             for c in range(channels):
-                ids += [e for e, _ in insert_events([{
+                ids += [c.id for c in insert_rows([{
                     "tenant_id": tenant.id, "connection_id": conn.id,
                     "event_type": "bill", "action": "created", "object_type": "Bill",
                     "object_id": f"B{c}-{i}", "edit_sequence": "1", "ref_number": f"{c}-{i}",

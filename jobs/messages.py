@@ -172,18 +172,14 @@ def build_message(
         ]})
     if p.get("memo"):
         blocks.append(_section(f"*Memo:* {escape(p['memo'])}"))
-    lines = [x for x in p.get("line_items") or [] if isinstance(x, Mapping)]
-    if lines:
-        shown = [_line(item, p.get("currency")) for item in lines[:MAX_LINES]]
-        if len(lines) > MAX_LINES:
-            shown.append(f"+{len(lines) - MAX_LINES} more")
-        blocks.append(_section("*Lines*\n" + "\n".join(shown)))
-    applied = [x for x in p.get("applied_to") or [] if isinstance(x, Mapping)]
-    if applied:
-        shown = [_applied(a, p.get("currency")) for a in applied[:MAX_LINES]]
-        if len(applied) > MAX_LINES:
-            shown.append(f"+{len(applied) - MAX_LINES} more")
-        blocks.append(_section("*Applied to*\n" + "\n".join(shown)))
+    for title, key, render in (("Lines", "line_items", _line), ("Applied to", "applied_to",
+                                                                _applied)):
+        items = [x for x in p.get(key) or [] if isinstance(x, Mapping)]
+        if items:
+            shown = [render(x, p.get("currency")) for x in items[:MAX_LINES]]
+            if len(items) > MAX_LINES:
+                shown.append(f"+{len(items) - MAX_LINES} more")
+            blocks.append(_section(f"*{title}*\n" + "\n".join(shown)))
     context = [f"QuickBooks {escape(LABELS.get(object_type) or object_type or 'change')}"]
     if company:
         context.append(escape(company))

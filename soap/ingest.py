@@ -53,11 +53,6 @@ def insert_rows(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[
     return [Created(r.id, r.status, r.event_type) for r in db_session.execute(stmt)]
 
 
-def insert_events(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[tuple[int, str]]:
-    """Insert event rows, skipping any already there; returns (id, status) of the new ones."""
-    return [(c.id, c.status) for c in insert_rows(rows, db_session=db_session)]
-
-
 def events_for_objects(
     conn: Connection,
     objects: Sequence[QbObject],
@@ -144,7 +139,7 @@ def _created_in_window(obj: QbObject, window_from: str | None) -> bool:
 
 def connected_notice(
     conn: Connection, company: str, company_file: str | None, *, db_session: Session
-) -> list[tuple[int, str]]:
+) -> list[Created]:
     """The one "connected to <company>" event of a connection's first sync."""
     now = utcnow()
     row = {
@@ -168,4 +163,4 @@ def connected_notice(
         "created_at": now,
         "updated_at": now,
     }
-    return insert_events([row], db_session=db_session)
+    return insert_rows([row], db_session=db_session)

@@ -272,7 +272,7 @@ def _finish(sess: QbwcSession, conn: Connection, plan: dict, *, db_session: Sess
         conn.backfill_days = None
         created = connected_notice(conn, company or conn.company_name, plan.get("company_file"),
                                    db_session=db_session)
-        new_ids += [event_id for event_id, _ in created]
+        new_ids += [c.id for c in created]
     metrics.record_poll("ok")
     return new_ids
 

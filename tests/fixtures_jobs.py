@@ -19,7 +19,7 @@ from app.runtime import Runtime
 from jobs.context import use_runtime
 from jobs.models import PENDING, DeliveryAttempt, Event
 from jobs.queue import QUEUE_NAMES, RQJobQueue
-from soap.ingest import insert_events
+from soap.ingest import insert_rows
 from tenants import service
 from tenants.installations import save_installation
 from tenants.routes import set_route
@@ -140,7 +140,7 @@ def add_events(runtime: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]
     ids = []
     with runtime.transaction() as db:
         for row in rows:  # one by one: sort order follows insertion
-            ids += [i for i, _ in insert_events([row], db_session=db)]
+            ids += [c.id for c in insert_rows([row], db_session=db)]
     return ids
 
 
