@@ -211,3 +211,14 @@ def edit_response(response: str, tag: str, **attributes: str) -> str:
         for name, value in attributes.items():
             rs.set(name, value)
     return etree.tostring(root, encoding="unicode")
+
+
+def paged_session(runtime: Runtime, qbwc: Any, *, bills: int) -> tuple[Any, Any, Any, str]:
+    """A connection, a company with more bills than one page, its answerer and a ticket."""
+    from soap.simulator import Answerer, FakeCompany
+
+    c = connect(runtime)
+    company = FakeCompany()
+    company.generate(vendors=2, bills=bills)
+    ticket = qbwc.authenticate(c.username, c.password)[0]
+    return c, company, Answerer(company), ticket

@@ -12,6 +12,7 @@ from tests.fixtures_soap import (
     count_events,
     edit_response,
     events,
+    paged_session,
     watermarks,
 )
 
@@ -53,11 +54,7 @@ def test_quickbooks_closed_then_recovered_loses_nothing(live_server):
 
 def test_quickbooks_failing_mid_iteration_keeps_that_entitys_watermark(live_server, qbwc):
     rt = live_server.runtime
-    c = connect(rt)
-    company = FakeCompany()
-    company.generate(vendors=2, bills=150)
-    answerer = Answerer(company)
-    ticket = qbwc.authenticate(c.username, c.password)[0]
+    c, company, answerer, ticket = paged_session(rt, qbwc, bills=150)
     assert qbwc.receive(ticket, answerer.answer(qbwc.send(ticket))) < 100
     assert qbwc.send(ticket)
     assert qbwc.receive(ticket, "", "0x80040401", "Could not access QuickBooks.") < 0

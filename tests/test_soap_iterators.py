@@ -9,8 +9,7 @@ from lxml import etree
 from soap import session
 from soap.session import MAX_REQUESTS
 from soap.simulator import FakeCompany, QBWCSimulator
-from soap.simulator.qbxml_answer import Answerer
-from tests.fixtures_soap import connect, connection, count_events, events, watermarks
+from tests.fixtures_soap import connect, connection, count_events, events, paged_session, watermarks
 from tests.qbxml_schema import assert_valid_qbxml
 
 
@@ -48,11 +47,7 @@ def test_iterators_over_hundreds_of_objects(live_server):
 
 def test_resent_response_creates_no_second_event(live_server, qbwc):
     rt = live_server.runtime
-    c = connect(rt)
-    company = FakeCompany()
-    company.generate(vendors=2, bills=130)
-    answerer = Answerer(company)
-    ticket = qbwc.authenticate(c.username, c.password)[0]
+    c, company, answerer, ticket = paged_session(rt, qbwc, bills=130)
     page1 = answerer.answer(qbwc.send(ticket))
     progress = qbwc.receive(ticket, page1)
     assert 0 <= progress < 100
@@ -68,11 +63,7 @@ def test_resent_response_creates_no_second_event(live_server, qbwc):
 
 def test_a_stale_answer_to_an_earlier_request_is_ignored(live_server, qbwc):
     rt = live_server.runtime
-    c = connect(rt)
-    company = FakeCompany()
-    company.generate(vendors=2, bills=130)
-    answerer = Answerer(company)
-    ticket = qbwc.authenticate(c.username, c.password)[0]
+    c, company, answerer, ticket = paged_session(rt, qbwc, bills=130)
     page1 = answerer.answer(qbwc.send(ticket))
     assert qbwc.receive(ticket, page1) < 100
     count = count_events(rt)
@@ -87,11 +78,7 @@ def test_a_stale_answer_to_an_earlier_request_is_ignored(live_server, qbwc):
 
 def test_iterator_gone_restarts_once_then_the_entity_fails_alone(live_server, qbwc):
     rt = live_server.runtime
-    c = connect(rt)
-    company = FakeCompany()
-    company.generate(vendors=2, bills=150)
-    answerer = Answerer(company)
-    ticket = qbwc.authenticate(c.username, c.password)[0]
+    c, company, answerer, ticket = paged_session(rt, qbwc, bills=150)
     assert qbwc.receive(ticket, answerer.answer(qbwc.send(ticket))) < 100
     company.expire_iterators()  # QuickBooks forgot the iterator: status 3391
     assert qbwc.receive(ticket, answerer.answer(qbwc.send(ticket))) < 100
