@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
-import secrets
-import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
+from soap.logins import VerifiedLogins
 from tenants.credentials import verify_password
 from tenants.models import CONNECTION_DISABLED, TENANT_DISABLED, TENANT_UNINSTALLED, Connection
 
 log = logging.getLogger(__name__)
-
-# QBWC sends the same credentials every few minutes. A success is remembered in this
-# process as an HMAC (under a per-process random key) of username, password and the
-# stored hash, so a repeat login skips scrypt; a reset (new hash) or expiry forgets it,
-# and the lockout check in the database still runs first.
-_VERIFIED_TTL = 20 * 60.0
-_VERIFIED_MAX = 50_000
-_verified_key = secrets.token_bytes(32)
-_verified: dict[bytes, float] = {}
-_verified_lock = threading.Lock()
 
 MAX_FAILURES = 10
 FAILURE_WINDOW = dt.timedelta(minutes=15)
@@ -49,9 +35,13 @@ class AuthOutcome:
 
 
 def check_credentials(
-    username: str, password: str, *, db_session: Session, now: dt.datetime | None = None
+    username: str, password: str, *, db_session: Session, now: dt.datetime | None = None,
+    logins: VerifiedLogins | None = None,
 ) -> AuthOutcome:
-    """Check QBWC credentials and update the failure counters (the caller commits)."""
+    """Check QBWC credentials and update the failure counters (the caller commits).
+
+    A login verified a moment ago (logins) skips scrypt; the lockout check still runs first.
+    """
     now = now or utcnow()
     username = (username or "").strip()[:64]
     # FOR UPDATE: concurrent logins from several web processes count every failure.
@@ -67,7 +57,7 @@ def check_credentials(
     if conn.locked_until is not None and conn.locked_until > now:
         verify_password(password or "", None)  # a locked name answers no faster
         return _fail(None, "locked", username)
-    if not _password_ok(conn.qbwc_username, password or "", conn.password_hash):
+    if not _password_ok(conn.qbwc_username, password or "", conn.password_hash, logins):
         if conn.first_failed_at is None or now - conn.first_failed_at > FAILURE_WINDOW:
             conn.first_failed_at = now
             conn.failed_logins = 0
@@ -89,21 +79,16 @@ def check_credentials(
     return AuthOutcome(conn, "ok")
 
 
-def _password_ok(username: str, password: str, stored: str) -> bool:
-    """verify_password, remembering recent successes of this process."""
-    digest = hmac.new(_verified_key, "\0".join((username, password, stored)).encode(),
-                      hashlib.sha256).digest()
-    now = time.monotonic()
-    with _verified_lock:
-        expires = _verified.get(digest)
-    if expires is not None and expires > now:
+def _password_ok(
+    username: str, password: str, stored: str, logins: VerifiedLogins | None
+) -> bool:
+    """verify_password, unless this login was verified within the last minutes."""
+    if logins is not None and logins.known(username, password, stored):
         return True
     if not verify_password(password, stored):
         return False
-    with _verified_lock:
-        if len(_verified) >= _VERIFIED_MAX:
-            _verified.clear()
-        _verified[digest] = now + _VERIFIED_TTL
+    if logins is not None:
+        logins.remember(username, password, stored)
     return True
 
 

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from spyne import Application, Fault, ServiceBase, Unicode, rpc
+from spyne import Application, Fault, ServiceBase, Unicode, const, rpc
 from spyne.model.complex import Array
 from spyne.model.primitive import Integer32
 from spyne.protocol.soap import Soap11
 
 from app.runtime import Runtime
 from soap import session
+from soap.logins import VerifiedLogins
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ _VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
 def _runtime(ctx: Any) -> Runtime:
     runtime: Runtime = ctx.app.qbslack_runtime
     return runtime
+
+
+def verified_logins(runtime: Runtime) -> VerifiedLogins:
+    """This runtime's memory of recent QBWC logins (shared through Redis when there is one)."""
+    logins: VerifiedLogins | None = runtime.extras.get("verified_logins")
+    if logins is None:
+        logins = runtime.extras.setdefault("verified_logins", VerifiedLogins(
+            secret=runtime.settings.secret_key, redis=runtime.redis))
+    return logins
 
 
 def _run(ctx: Any, name: str, work: Callable[[Any], Any]) -> Any:
@@ -125,8 +135,10 @@ class QBWebConnectorSvc(ServiceBase):
     @rpc(Unicode, Unicode, _returns=StringArray)
     def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
         version = recall_client_version(_runtime(ctx), _client_key(ctx))
+        logins = verified_logins(_runtime(ctx))
         return _run(ctx, "authenticate", lambda db: session.authenticate(
-            strUserName or "", strPassword or "", db_session=db, client_version=version))
+            strUserName or "", strPassword or "", db_session=db, client_version=version,
+            logins=logins))
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)
     def sendRequestXML(  # noqa: N802
@@ -171,6 +183,10 @@ class QBWebConnectorSvc(ServiceBase):
 
 def build_application(runtime: Runtime) -> Application:
     """The spyne Application for one runtime (carried on the app, never in a global)."""
+    # spyne runs a full gc.collect() at most once a second per process, to close uploaded
+    # files early; we take no files, and in a process holding Flask, Bolt and SQLAlchemy
+    # that collection cost a seventh of the CPU under load. Python's own GC still runs.
+    const.MIN_GC_INTERVAL = float("inf")
     application = Application(
         [QBWebConnectorSvc],
         tns=NS,
