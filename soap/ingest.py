@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from jobs.models import (
     ACTION_CONNECTED,
     ACTION_CREATED,
@@ -42,10 +41,8 @@ def insert_rows(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[
     """INSERT ... ON CONFLICT DO NOTHING on the dedupe key; returns the rows really added."""
     if not rows:
         return []
-    dialect = db_session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(Event)
+        dialect_insert(db_session)(Event)
         .values(list(rows))
         .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
         .returning(Event.id, Event.status, Event.event_type)

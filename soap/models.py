@@ -17,8 +17,9 @@ class QbwcSession(Base):
 
     ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    # One row per connection: a new authenticate replaces the old session (upsert).
     connection_id: Mapped[int] = mapped_column(
-        ForeignKey("connections.id", ondelete="CASCADE"), index=True
+        ForeignKey("connections.id", ondelete="CASCADE"), index=True, unique=True
     )
     state: Mapped[str] = mapped_column(String(24))
     qbxml_version: Mapped[str | None] = mapped_column(String(8))
@@ -31,4 +32,5 @@ class QbwcSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_call_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # Set by closeConnection; state keeps how the session ended (for its closing message).
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -9,21 +9,21 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from app import metrics
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from soap import sync
 from soap.auth import check_credentials
 from soap.ingest import connected_notice
+from soap.logins import VerifiedLogins
 from soap.models import QbwcSession
 from soap.qbxml.requests import MIN_VERSION, supported_version
 from soap.qbxml.responses import parse_company, parse_response
 from soap.qbxml.safe_xml import QbxmlError
 from tenants.models import CONNECTION_ERROR, CONNECTION_OK, TENANT_DISCONNECTED, Connection
-from tenants.routes import routes_opt_in
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ AWAITING = "awaiting_response"  # receiveResponseXML (a repeated sendRequestXML 
 DONE = "done"  # receiveResponseXML returned 100: closeConnection
 FAILED = "failed"  # "" or a negative number was returned: getLastError, closeConnection
 IDLE = "idle"  # authenticate said "none": closeConnection
-CLOSED = "closed"
+# closeConnection sets closed_at and leaves the state as it ended.
 
 # Plain words for the hresults QuickBooks' request processor reports through QBWC.
 HRESULT_TEXT = {
@@ -97,38 +97,50 @@ def quickbooks_error(hresult: str | None, message: str | None) -> str:
 
 def authenticate(
     username: str, password: str, *, db_session: Session, now: dt.datetime | None = None,
-    client_version: str | None = None,
+    client_version: str | None = None, logins: VerifiedLogins | None = None,
 ) -> list[str]:
     """[ticket, ""] to use the open company file, [ticket, "none"], or ["", "nvu"]."""
     now = now or utcnow()
-    outcome = check_credentials(username, password, db_session=db_session, now=now)
+    outcome = check_credentials(username, password, db_session=db_session, now=now,
+                                logins=logins)
     if not outcome.ok or outcome.connection is None:
         metrics.record_poll("nvu")
         return ["", "nvu"]
     conn = outcome.connection
-    # QBWC authenticates again only when it restarted the session: the old one is over, and
-    # the new one starts from the watermarks. Deleting (not just closing) keeps one row or
-    # none per connection; an old ticket is refused either way.
-    db_session.execute(
-        delete(QbwcSession).where(QbwcSession.connection_id == conn.id),
-        execution_options={"synchronize_session": False},
-    )
     if client_version and conn.qbwc_version != client_version[:32]:
         conn.qbwc_version = client_version[:32]
     ticket = secrets.token_urlsafe(32)
     # A workspace whose Slack token was revoked cannot be posted to: nothing to do now, and
     # the watermarks keep our place in QuickBooks until it reconnects.
     idle = conn.tenant.status == TENANT_DISCONNECTED
-    db_session.add(QbwcSession(
-        ticket_hash=ticket_hash(ticket), tenant_id=conn.tenant_id, connection_id=conn.id,
-        state=IDLE if idle else AUTHENTICATED, created_at=now, last_call_at=now,
-        expires_at=now + TICKET_TTL, requests_sent=0, events_created=0,
-    ))
+    _open_session(conn, ticket, IDLE if idle else AUTHENTICATED, now, db_session=db_session)
     if idle:
         conn.last_poll_at = now
         metrics.record_poll("none")
         return [ticket, "none"]
     return [ticket, ""]
+
+
+def _open_session(
+    conn: Connection, ticket: str, state: str, now: dt.datetime, *, db_session: Session
+) -> None:
+    """Replace the connection's session row with a fresh one for this ticket (one upsert).
+
+    QBWC authenticates again only when it restarted the session: the old one is over, and
+    the new one starts from the watermarks; its ticket is refused from now on.
+    """
+    values = {
+        "ticket_hash": ticket_hash(ticket), "tenant_id": conn.tenant_id,
+        "connection_id": conn.id, "state": state, "qbxml_version": None, "plan": null(),
+        "last_request": None, "requests_sent": 0, "events_created": 0, "last_error": None,
+        "created_at": now, "last_call_at": now, "expires_at": now + TICKET_TTL,
+        "closed_at": None,
+    }
+    insert = dialect_insert(db_session)(QbwcSession).values(values)
+    db_session.execute(insert.on_conflict_do_update(
+        index_elements=[QbwcSession.connection_id],
+        set_={key: insert.excluded[key] for key in values if key != "connection_id"},
+    ))
 
 
 def _load(
@@ -147,7 +159,7 @@ def _load(
     if row is None:
         return None
     sess, conn = row
-    if sess.state == CLOSED or sess.expires_at <= now:
+    if sess.closed_at is not None or sess.expires_at <= now:
         return None  # refused without touching anything
     # Slide the expiry (and note the call) once a minute: spares a write on most calls.
     if now - sess.last_call_at >= dt.timedelta(minutes=1):
@@ -183,7 +195,6 @@ def send_request(
         with db_session.no_autoflush:  # one UPDATE of the session row at commit, not two
             plan = sync.new_plan(
                 conn, version=version,
-                opt_in=routes_opt_in(conn.tenant_id, conn.id, db_session=db_session),
                 company_file=company_file or None, company_name=company_name,
                 ask_company=company_name is None and not (conn.baseline_done
                                                           and conn.qb_company_name),
@@ -312,16 +323,25 @@ def get_last_error(ticket: str | None, *, db_session: Session) -> str:
 
 
 def close(ticket: str | None, *, db_session: Session) -> str:
-    """End the session; the text shows in QBWC's status column."""
-    found = _load(ticket, db_session=db_session)
-    if found is None:
+    """End the session (one UPDATE); the text shows in QBWC's status column."""
+    if not ticket:
         return "OK"
-    sess = found[0]
-    state, sess.state, sess.closed_at = sess.state, CLOSED, utcnow()
+    now = utcnow()
+    ended = db_session.execute(
+        update(QbwcSession)
+        .where(QbwcSession.ticket_hash == ticket_hash(ticket), QbwcSession.closed_at.is_(None),
+               QbwcSession.expires_at > now)
+        .values(closed_at=now)
+        .returning(QbwcSession.state, QbwcSession.events_created, QbwcSession.last_error),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if ended is None:
+        return "OK"
+    state, events_created, last_error = ended
     if state == IDLE:
         return "Nothing to do: reconnect qbslack in Slack to resume (no change is lost)."
-    if state == DONE and not sess.last_error:
-        return f"OK: {sess.events_created} change(s) sent to Slack"
+    if state == DONE and not last_error:
+        return f"OK: {events_created} change(s) sent to Slack"
     return "Finished with an error: see qbslack's App Home in Slack"
 
 

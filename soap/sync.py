@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -16,7 +16,8 @@ from soap.qbtime import later, server_window, window_start
 from soap.qbxml.entities import COMPANY, CORE_KEYS, DELETED_KEYS, ENTITIES, LIST_DELETED
 from soap.qbxml.requests import LIST_DELETE_TYPES, Query, build_batch
 from soap.qbxml.responses import STATUS_ITERATOR_GONE, QueryResult
-from tenants.models import Connection, Watermark
+from tenants.models import Connection, Route, Watermark
+from tenants.routes import opt_in_query
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,31 @@ class PageOutcome:
     stale: bool = False  # the answer was to an earlier request: nothing was taken from it
 
 
+def plan_inputs(
+    conn: Connection, *, db_session: Session
+) -> tuple[dict[str, str | None], set[str]]:
+    """The connection's watermarks and its opt-in routes, in one round trip."""
+    marks = select(literal_column("'mark'", String), Watermark.entity, Watermark.value).where(
+        Watermark.connection_id == conn.id)
+    routes = opt_in_query(conn.tenant_id, conn.id).with_only_columns(
+        literal_column("'route'", String), Route.event_type, literal_column("NULL", String))
+    found: dict[str, str | None] = {}
+    opt_in: set[str] = set()
+    rows: list[Any] = list(db_session.execute(union_all(marks, routes)))
+    for kind, key, value in rows:
+        if kind == "mark":
+            found[key] = value
+        else:
+            opt_in.add(key)
+    return found, opt_in
+
+
 def new_plan(
-    conn: Connection, *, version: str, opt_in: set[str], company_file: str | None,
+    conn: Connection, *, version: str, company_file: str | None,
     company_name: str | None, ask_company: bool, db_session: Session,
 ) -> dict[str, Any]:
     """A fresh plan from the connection's watermarks (JSON, kept on the session row)."""
-    marks = {entity: value for entity, value in db_session.execute(
-        select(Watermark.entity, Watermark.value).where(Watermark.connection_id == conn.id))}
+    marks, opt_in = plan_inputs(conn, db_session=db_session)
     baseline = not conn.baseline_done
     fallback_days = (conn.backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
     keys = [*CORE_KEYS, *sorted(k for k in opt_in if k in ENTITIES), *DELETED_KEYS]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tenants.models import EVENT_TYPES, OPT_IN_EVENT_TYPES, ROUTE_KEYS, Route
@@ -85,13 +86,16 @@ def resolve_route(
 
 def routes_opt_in(tenant_id: int, connection_id: int, *, db_session: Session) -> set[str]:
     """Which opt-in event types (account, employee) have a route for this connection."""
-    return set(db_session.scalars(
-        select(Route.event_type).where(
-            Route.tenant_id == tenant_id,
-            Route.event_type.in_(OPT_IN_EVENT_TYPES),
-            (Route.connection_id == connection_id) | (Route.connection_id.is_(None)),
-        )
-    ))
+    return set(db_session.scalars(opt_in_query(tenant_id, connection_id)))
+
+
+def opt_in_query(tenant_id: int, connection_id: int) -> Select[Any]:
+    """The event types of routes_opt_in, as a query to run or combine with another."""
+    return select(Route.event_type).where(
+        Route.tenant_id == tenant_id,
+        Route.event_type.in_(OPT_IN_EVENT_TYPES),
+        (Route.connection_id == connection_id) | (Route.connection_id.is_(None)),
+    )
 
 
 def _find(
@@ -113,6 +117,7 @@ __all__ = [
     "clear_route",
     "list_routes",
     "resolve_route",
+    "opt_in_query",
     "routes_opt_in",
     "set_route",
 ]

@@ -9,9 +9,8 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.runtime import Runtime
 from tenants import installations, service
 from tenants.models import SlackEventReceipt
@@ -58,8 +57,7 @@ def revoke(runtime: Runtime, team_id: str, reason: str) -> None:
 def first_time(runtime: Runtime, event_id: str, team_id: str | None) -> bool:
     """Record an event id; False when it was already handled."""
     with runtime.transaction() as db:
-        insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(SlackEventReceipt).values(event_id=event_id[:64], team_id=team_id)
+        stmt = dialect_insert(db)(SlackEventReceipt).values(event_id=event_id[:64], team_id=team_id)
         inserted = db.execute(stmt.on_conflict_do_nothing().returning(
             SlackEventReceipt.event_id)).first()
         if secrets.randbelow(200) == 0:  # now and then, not on every event
