@@ -93,13 +93,16 @@ def route_events(event_ids: list[int], *, db_session: Session) -> set[tuple[int,
         select(Event).where(Event.id.in_(event_ids), Event.status == PENDING)
     ).all()
     tenants: dict[int, Tenant] = {}
-    for event in events:
-        tenant = tenants.get(event.tenant_id) or db_session.get(Tenant, event.tenant_id)
-        assert tenant is not None
-        tenants[event.tenant_id] = tenant
-        channel = routing.route(event, tenant, db_session=db_session)
-        if channel:
-            channels.add((event.tenant_id, channel))
+    cache: routing.RouteCache = {}
+    # No flush per event: the changed rows go out together (one executemany) at the end.
+    with db_session.no_autoflush:
+        for event in events:
+            tenant = tenants.get(event.tenant_id) or db_session.get(Tenant, event.tenant_id)
+            assert tenant is not None
+            tenants[event.tenant_id] = tenant
+            channel = routing.route(event, tenant, db_session=db_session, cache=cache)
+            if channel:
+                channels.add((event.tenant_id, channel))
     return channels
 
 

@@ -41,13 +41,15 @@ def insert_rows(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[
     """INSERT ... ON CONFLICT DO NOTHING on the dedupe key; returns the rows really added."""
     if not rows:
         return []
+    # One cached statement, executed over all rows (SQLAlchemy batches them into multi-row
+    # INSERTs): a VALUES list built per page would be compiled anew every time.
     stmt = (
         dialect_insert(db_session)(Event)
-        .values(list(rows))
         .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
         .returning(Event.id, Event.status, Event.event_type)
     )
-    return [Created(r.id, r.status, r.event_type) for r in db_session.execute(stmt)]
+    return [Created(r.id, r.status, r.event_type)
+            for r in db_session.execute(stmt, list(rows))]
 
 
 def events_for_objects(

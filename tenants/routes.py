@@ -61,19 +61,31 @@ def list_routes(tenant_id: int, *, db_session: Session) -> list[Route]:
     return sorted(routes, key=lambda r: (r.connection_id or 0, r.event_type))
 
 
+# (connection id or None for workspace-wide, event type) -> channel id
+RouteMap = dict[tuple[int | None, str], str]
+
+
 def resolve_route(
     tenant_id: int, connection_id: int, event_type: str, *, db_session: Session
 ) -> RouteChoice | None:
     """Pick the channel: connection route, workspace route, then the defaults."""
-    routes = {
-        (r.connection_id, r.event_type): r.channel_id
-        for r in db_session.scalars(
-            select(Route).where(
-                Route.tenant_id == tenant_id,
-                (Route.connection_id == connection_id) | (Route.connection_id.is_(None)),
-            )
+    return choose_route(route_map(tenant_id, connection_id, db_session=db_session),
+                        connection_id, event_type)
+
+
+def route_map(tenant_id: int, connection_id: int, *, db_session: Session) -> RouteMap:
+    """Every route that applies to one connection (its own and the workspace's)."""
+    rows = db_session.execute(
+        select(Route.connection_id, Route.event_type, Route.channel_id).where(
+            Route.tenant_id == tenant_id,
+            (Route.connection_id == connection_id) | (Route.connection_id.is_(None)),
         )
-    }
+    )
+    return {(conn, event_type): channel for conn, event_type, channel in rows}
+
+
+def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> RouteChoice | None:
+    """resolve_route's rules over routes already loaded."""
     order: list[tuple[int | None, str]] = [(connection_id, event_type), (None, event_type)]
     # Opt-in types (chart of accounts, employees) go only where a route names them.
     if event_type not in OPT_IN_EVENT_TYPES:
@@ -114,10 +126,13 @@ def _find(
 __all__ = [
     "EVENT_TYPES",
     "RouteChoice",
+    "RouteMap",
+    "choose_route",
     "clear_route",
     "list_routes",
-    "resolve_route",
     "opt_in_query",
+    "resolve_route",
+    "route_map",
     "routes_opt_in",
     "set_route",
 ]
