@@ -169,7 +169,8 @@ def _known(tag: str) -> str | None:
     return BY_RESPONSE[tag].key if tag in BY_RESPONSE else None
 
 
-def _object(ret: etree._Element, entity: Entity) -> QbObject | None:
+def _object(el: etree._Element, entity: Entity) -> QbObject | None:
+    ret = _index(el)
     object_id = _text(ret, entity.id_field)
     edit_sequence = _text(ret, "EditSequence")
     if not object_id or not edit_sequence:
@@ -180,9 +181,9 @@ def _object(ret: etree._Element, entity: Entity) -> QbObject | None:
     payload.update(_fields(ret, TYPE_FIELDS.get(entity.object_type, {})))
     payload.update({k: _bool(_text(ret, path)) for k, path in BOOL_FIELDS.items()})
     if not entity.is_list:
-        payload["line_items"] = _lines(ret)
-        payload["applied_to"] = [_linked(a) for a in ret.iterchildren("AppliedToTxnRet")]
-        payload["linked_txns"] = [_linked(a) for a in ret.iterchildren("LinkedTxn")]
+        payload["line_items"] = _lines(el)
+        payload["applied_to"] = [_linked(a) for a in el.iterchildren("AppliedToTxnRet")]
+        payload["linked_txns"] = [_linked(a) for a in el.iterchildren("LinkedTxn")]
     return QbObject(
         entity=entity.key,
         object_type=entity.object_type,
@@ -198,7 +199,8 @@ def _object(ret: etree._Element, entity: Entity) -> QbObject | None:
     )
 
 
-def _deleted(ret: etree._Element, kind: DeletedKind) -> QbObject | None:
+def _deleted(el: etree._Element, kind: DeletedKind) -> QbObject | None:
+    ret = _index(el)
     object_type = _text(ret, kind.type_tag)
     object_id = _text(ret, kind.id_field)
     time_deleted = _text(ret, "TimeDeleted")
@@ -225,9 +227,10 @@ def _deleted(ret: etree._Element, kind: DeletedKind) -> QbObject | None:
 
 def _lines(ret: etree._Element) -> list[dict[str, Any]]:
     lines = []
-    for line in ret:
-        if line.tag not in LINE_TAGS:
+    for el in ret:
+        if el.tag not in LINE_TAGS:
             continue  # group lines are listed once, with their total, not item by item
+        line = _index(el)
         lines.append(_compact({
             "description": _text(line, "Desc") or _text(line, "Memo"),
             "item": _text(line, "ItemRef/FullName") or _text(line, "ItemGroupRef/FullName"),
@@ -238,7 +241,8 @@ def _lines(ret: etree._Element) -> list[dict[str, Any]]:
     return lines
 
 
-def _linked(el: etree._Element) -> dict[str, Any]:
+def _linked(linked: etree._Element) -> dict[str, Any]:
+    el = _index(linked)
     return _compact({
         "txn_id": _text(el, "TxnID"),
         "txn_type": _text(el, "TxnType"),
@@ -251,7 +255,7 @@ def _linked(el: etree._Element) -> dict[str, Any]:
     })
 
 
-def _amount(ret: etree._Element, entity: Entity) -> str | None:
+def _amount(ret: Index, entity: Entity) -> str | None:
     values = [_decimal_text(_text(ret, path)) for path in entity.amount]
     if not entity.amount_is_sum:
         return next((v for v in values if v is not None), None)
@@ -261,11 +265,11 @@ def _amount(ret: etree._Element, entity: Entity) -> str | None:
     return f"{total:.2f}"  # at most 13 digits each: exact in Decimal's default context
 
 
-def _fields(ret: etree._Element, paths: dict[str, str]) -> dict[str, Any]:
+def _fields(ret: Index, paths: dict[str, str]) -> dict[str, Any]:
     return {key: _text(ret, path) for key, path in paths.items()}
 
 
-def _first(ret: etree._Element, paths: tuple[str, ...]) -> str | None:
+def _first(ret: Index, paths: tuple[str, ...]) -> str | None:
     return next((v for v in (_text(ret, p) for p in paths) if v), None)
 
 
@@ -277,8 +281,29 @@ def _tag(el: etree._Element) -> str:
     return el.tag if isinstance(el.tag, str) else ""
 
 
-def _text(el: etree._Element, path: str) -> str | None:
-    found = el.find(path)
+# An element's children by tag (the first of each): an object's thirty-odd fields are
+# looked up in one pass over its children instead of one ElementPath search each.
+Index = dict[str, etree._Element]
+
+
+def _index(el: etree._Element) -> Index:
+    children: Index = {}
+    for child in el:
+        if isinstance(child.tag, str):
+            children.setdefault(child.tag, child)
+    return children
+
+
+def _text(node: etree._Element | Index, path: str) -> str | None:
+    """The stripped text at a simple path ("Tag" or "Tag/Sub"), or None."""
+    found: etree._Element | None
+    if isinstance(node, dict):
+        head, _, rest = path.partition("/")
+        found = node.get(head)
+        if found is not None and rest:
+            found = found.find(rest)
+    else:
+        found = node.find(path)
     if found is None or not isinstance(found.text, str):
         return None
     return found.text.strip() or None
