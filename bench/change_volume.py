@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/change_volume.py [--bills 10000 --vendors 2000]
 One tenant, fetched through iterators (MaxReturned 100) by the QBWC simulator against
 gunicorn; Slack is not involved (no worker runs). Prints the session's wall time, the time
-of each receiveResponseXML, the web processes' peak RSS and the outbox count.
+of each receiveResponseXML (also by how many 100-object pages the answer carried), the web
+processes' peak RSS and the outbox count.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def main() -> None:
         wall = time.perf_counter() - t0
         rss = children_peak_rss_mb(proc.pid)
     receives = [s for m, s in result.timings if m == "receiveResponseXML"]
+    # How many 100-object pages each answer carried: one per iterator query in its request
+    # (vendors and bills go in the same batch until the vendors run out).
+    pages = [request.count('iterator="') for request in result.requests]
+    by_pages = {n: [s for s, p in zip(receives, pages, strict=False) if p == n]
+                for n in sorted(set(pages))}
     with rt.transaction() as db:
         events = db.scalar(select(func.count()).select_from(Event))
     rt.close()
@@ -65,6 +71,10 @@ def main() -> None:
         len(result.requests), "session_wall_s": round(wall, 2),
         "fake_company_build_s": round(gen_s, 2),
         "receiveResponseXML_ms": {k: round(v * 1000, 1) for k, v in summary(receives).items()},
+        "receiveResponseXML_ms_by_pages": {
+            f"{n} page(s) x {len(times)}": {k: round(v * 1000, 1)
+                                            for k, v in summary(times).items()}
+            for n, times in by_pages.items()},
         "receiveResponseXML_total_s": round(answer_s, 2),
         "web_peak_rss_mb": round(rss, 1), "events_in_outbox": events,
         "targets": "session <= 60 s, each receive <= 200 ms, RSS <= 300 MB, 12,000 events",
