@@ -74,6 +74,21 @@ class Runtime:
         with self.session_factory.begin() as session:
             yield session
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Session]:
+        """A session whose every statement commits on its own: for calls of one statement.
+
+        It spares the BEGIN and COMMIT round trips of a transaction; a call that writes
+        more than one row consistently uses transaction() instead.
+        """
+        engine = self.extras.get("autocommit_engine")
+        if engine is None:  # shares the pool; psycopg switches autocommit client-side
+            engine = self.extras.setdefault("autocommit_engine", self.engine.execution_options(
+                isolation_level="AUTOCOMMIT"))
+        with self.session_factory(bind=engine) as session:
+            yield session
+            session.commit()  # flushes what the ORM still holds
+
     def close(self) -> None:
         """Stop in-process jobs and release pooled connections."""
         background = self.extras.pop("background", None)

@@ -47,11 +47,14 @@ def verified_logins(runtime: Runtime) -> VerifiedLogins:
     return logins
 
 
-def _run(ctx: Any, name: str, work: Callable[[Any], Any]) -> Any:
-    """Run work(db_session) in one transaction; hand new events to delivery after commit."""
+def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, one_statement: bool = False) -> Any:
+    """Run work(db_session) in one transaction; hand new events to delivery after commit.
+
+    one_statement: work runs a single statement, which needs no transaction around it.
+    """
     runtime = _runtime(ctx)
     try:
-        with runtime.transaction() as db:
+        with runtime.autocommit() if one_statement else runtime.transaction() as db:
             result = work(db)
     except Exception:
         # The traceback goes to our log; the client only learns that the server failed.
@@ -166,7 +169,8 @@ class QBWebConnectorSvc(ServiceBase):
 
     @rpc(Unicode, _returns=Unicode)
     def closeConnection(ctx, ticket):  # noqa: N802,N805
-        return _run(ctx, "closeConnection", lambda db: session.close(ticket, db_session=db))
+        return _run(ctx, "closeConnection", lambda db: session.close(ticket, db_session=db),
+                    one_statement=True)
 
     @rpc(Unicode, Unicode, _returns=Unicode)
     def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802,N803,N805
