@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from app import metrics
 from app.db import utcnow
@@ -89,8 +89,12 @@ def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
 def route_events(event_ids: list[int], *, db_session: Session) -> set[tuple[int, str]]:
     """Assign channels to pending events; returns the (tenant, channel) pairs to drain."""
     channels: set[tuple[int, str]] = set()
+    # Only what routing reads: a page's payloads stay in the database.
     events = db_session.scalars(
-        select(Event).where(Event.id.in_(event_ids), Event.status == PENDING)
+        select(Event)
+        .options(load_only(Event.id, Event.tenant_id, Event.connection_id, Event.event_type,
+                           Event.status, Event.channel_id))
+        .where(Event.id.in_(event_ids), Event.status == PENDING)
     ).all()
     tenants: dict[int, Tenant] = {}
     cache: routing.RouteCache = {}
