@@ -13,6 +13,7 @@ from spyne.server.wsgi import WsgiApplication
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WsgiResponse
 
+from app.bodies import read_at_most
 from app.runtime import Runtime
 from soap.qbxml.safe_xml import QbxmlError, parse_xml
 from soap.service import NS, build_application
@@ -102,7 +103,8 @@ def register(app: Flask, runtime: Runtime) -> None:
         if request.content_length is not None and request.content_length > limit:
             return soap_fault("request body too large", status=413)
         try:
-            body = request.stream.read(limit + 1)
+            # A chunked body has no Content-Length, and one read may return one chunk.
+            body = read_at_most(request.stream, limit + 1)
         except RequestEntityTooLarge:
             return soap_fault("request body too large", status=413)
         if len(body) > limit:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Flask, Response, request
@@ -13,6 +12,7 @@ from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from app.bodies import read_at_most
 from app.runtime import Runtime
 from app.slack.bolt_app import build_bolt_app
 
@@ -46,7 +46,7 @@ def register(app: Flask, runtime: Runtime) -> None:
         if (request.content_length or 0) > limit:
             return Response("payload too large", status=413)
         # A chunked body has no Content-Length: read at most one byte past the limit.
-        body = _read_at_most(request.stream, limit + 1)
+        body = read_at_most(request.stream, limit + 1)
         if len(body) > limit:
             return Response("payload too large", status=413)
         # Signature and 5-minute window first (Bolt checks them again), then the shape:
@@ -63,18 +63,6 @@ def register(app: Flask, runtime: Runtime) -> None:
         return to_flask_response(bolt.dispatch(bolt_request))
 
     app.register_blueprint(bp)
-
-
-def _read_at_most(stream: Any, size: int) -> bytes:
-    """Read until EOF or `size` bytes (a socket read may return less than asked)."""
-    chunks, total = [], 0
-    while total < size:
-        chunk = stream.read(min(65536, size - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    return b"".join(chunks)
 
 
 def _readable(body: bytes, content_type: str) -> bool:

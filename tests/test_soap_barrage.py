@@ -1,0 +1,105 @@
+"""After a good sync, a barrage of hostile requests (a 50 MB body too) loses nothing."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from jobs.models import Event
+from soap.simulator import FakeCompany, QBWCSimulator
+from tests.fixtures_soap import connect, envelope, fault_string, params, result_of, watermarks
+from tests.test_soap_hostile import hostile_envelopes
+
+FIFTY_MB = 50 * 1024 * 1024
+
+
+def _post(url: str, body: bytes) -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        conn.request("POST", parts.path, body=body,
+                     headers={"Content-Type": "text/xml; charset=utf-8"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _post_50mb(url: str, *, chunked: bool) -> bytes:
+    """50 MB of envelope, announced (Content-Length) or streamed (chunked); the answer."""
+    parts = urlsplit(url)
+    head = (b"POST /qbwc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nConnection: close\r\n"
+            + (b"Transfer-Encoding: chunked\r\n\r\n" if chunked
+               else b"Content-Length: %d\r\n\r\n" % FIFTY_MB))
+    chunk = b"<a>" + b"x" * (1024 * 1024 - 7) + b"</a>"
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30) as sock:
+        try:
+            sock.sendall(head)
+            for _ in range(FIFTY_MB // len(chunk)):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed before taking it all: as it should
+        answer = b""
+        while b"</soap11env:Envelope>" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    return answer
+
+
+def _events(rt) -> set[tuple[str, str, str]]:
+    with rt.transaction() as db:
+        return {(e.object_id, e.edit_sequence, e.status) for e in db.scalars(select(Event))}
+
+
+def test_hostile_barrage_after_a_sync_loses_nothing_and_the_server_stays_up(live_server):
+    rt = live_server.runtime
+    c = connect(rt)
+    company = FakeCompany("Steady Books")
+    company.add_vendor("Acme Supply Co")
+    company.add_bill("Acme Supply Co", "1250.00", ref_number="B-1")
+    first = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
+    assert first.ok
+    before, marks = _events(rt), watermarks(rt, c.connection_id)
+    assert len(before) >= 2 and marks
+    for chunked in (False, True):
+        answer = _post_50mb(live_server.qbwc, chunked=chunked)
+        assert answer.split(b" ", 2)[1] == b"413", answer[:300]
+        assert b"Traceback" not in answer
+    for body in hostile_envelopes():
+        status, data = _post(live_server.qbwc, body if isinstance(body, bytes)
+                             else body.encode())
+        assert status == 500 and fault_string(data), (body, data[:300])
+        assert b"Traceback" not in data
+    # Still up, nothing lost or changed, and the next poll syncs as before (no duplicates).
+    assert _events(rt) == before and watermarks(rt, c.connection_id) == marks
+    company.add_bill("Acme Supply Co", "80.00", ref_number="B-2")
+    again = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
+    assert again.ok and again.server_version.startswith("qbslack")
+    after = _events(rt)
+    assert before < after and len(after - before) == 1
+
+
+def test_a_chunked_envelope_is_read_whole(live_server):
+    """QBWC announces a length, but a proxy may stream: small chunks make one envelope."""
+    body = envelope("clientVersion", params(strVersion="2.3.0.215" + " " * 5000)).encode()
+    parts = urlsplit(live_server.qbwc)
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30) as sock:
+        sock.sendall(b"POST /qbwc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        for i in range(0, len(body), 100):
+            piece = body[i:i + 100]
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        sock.sendall(b"0\r\n\r\n")
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    status, _, rest = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert result_of(rest, "clientVersion") is not None
