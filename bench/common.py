@@ -51,11 +51,31 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def create_database(url: str) -> None:
+    """Create the benchmark database if it does not exist yet (PostgreSQL)."""
+    from sqlalchemy.engine import make_url
+
+    from app.db import make_engine
+
+    target = make_url(url)
+    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": target.database}).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
 def reset_database(url: str = BENCH_DATABASE_URL) -> None:
     """Drop and rebuild the benchmark database schema through the migrations."""
     from app.db import make_engine
     from app.migrate import upgrade
 
+    create_database(url)
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
