@@ -6,6 +6,9 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 # Slack tokens, Fernet tokens and password/ticket fields are scrubbed from every line.
@@ -17,6 +20,33 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)((?:password|secret|client_secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
 ]
 _CONTEXT_FIELDS = ("tenant", "team_id", "connection", "ticket", "event_id", "channel", "job")
+TICKET_PREFIX = 8  # characters of a QBWC ticket shown in logs: enough to follow, not to use
+_context: ContextVar[dict[str, Any] | None] = ContextVar("qbslack_log_context", default=None)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add context fields (tenant, ticket...) to every record logged inside the block."""
+    token = _context.set({**(_context.get() or {}), **{k: v for k, v in fields.items() if v}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def ticket_prefix(ticket: str | None) -> str | None:
+    """The loggable beginning of a ticket (None for none)."""
+    return ticket[:TICKET_PREFIX] + "…" if ticket else None
+
+
+class ContextFilter(logging.Filter):
+    """Fills a record's missing context fields from log_context()."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (_context.get() or {}).items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
+        return True
 
 
 def redact(text: str) -> str:
@@ -65,6 +95,7 @@ def configure_logging(*, json_lines: bool = True, level: int = logging.INFO) -> 
             return
     handler = logging.StreamHandler(sys.stderr)
     handler._qbslack = True  # type: ignore[attr-defined]
+    handler.addFilter(ContextFilter())
     handler.setFormatter(
         JsonFormatter()
         if json_lines

@@ -14,6 +14,7 @@ from spyne.model.complex import Array
 from spyne.model.primitive import Integer32
 from spyne.protocol.soap import Soap11
 
+from app.logs import log_context, ticket_prefix
 from app.runtime import Runtime
 from soap import session
 from soap.logins import VerifiedLogins
@@ -47,11 +48,18 @@ def verified_logins(runtime: Runtime) -> VerifiedLogins:
     return logins
 
 
-def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, one_statement: bool = False) -> Any:
+def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None = None,
+         one_statement: bool = False) -> Any:
     """Run work(db_session) in one transaction; hand new events to delivery after commit.
 
     one_statement: work runs a single statement, which needs no transaction around it.
+    Records logged meanwhile carry the ticket's prefix.
     """
+    with log_context(ticket=ticket_prefix(ticket)):
+        return _run_logged(ctx, name, work, one_statement=one_statement)
+
+
+def _run_logged(ctx: Any, name: str, work: Callable[[Any], Any], *, one_statement: bool) -> Any:
     runtime = _runtime(ctx)
     try:
         with runtime.autocommit() if one_statement else runtime.transaction() as db:
@@ -150,27 +158,27 @@ class QBWebConnectorSvc(ServiceBase):
     ):
         return _run(ctx, "sendRequestXML", lambda db: session.send_request(
             ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers,
-            db_session=db))
+            db_session=db), ticket=ticket)
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)
     def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802,N805
         return _run(ctx, "receiveResponseXML", lambda db: session.receive_response(
-            ticket, response, hresult, message, db_session=db))
+            ticket, response, hresult, message, db_session=db), ticket=ticket)
 
     @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
     def connectionError(ctx, ticket, hresult, message):  # noqa: N802,N805
         return _run(ctx, "connectionError", lambda db: session.connection_error(
-            ticket, hresult, message, db_session=db))
+            ticket, hresult, message, db_session=db), ticket=ticket)
 
     @rpc(Unicode, _returns=Unicode)
     def getLastError(ctx, ticket):  # noqa: N802,N805
         return _run(ctx, "getLastError", lambda db: session.get_last_error(
-            ticket, db_session=db))
+            ticket, db_session=db), ticket=ticket)
 
     @rpc(Unicode, _returns=Unicode)
     def closeConnection(ctx, ticket):  # noqa: N802,N805
         return _run(ctx, "closeConnection", lambda db: session.close(ticket, db_session=db),
-                    one_statement=True)
+                    ticket=ticket, one_statement=True)
 
     @rpc(Unicode, Unicode, _returns=Unicode)
     def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802,N803,N805
