@@ -154,7 +154,10 @@ def _load(
         select(QbwcSession, Connection)
         .join(Connection, Connection.id == QbwcSession.connection_id)
         .where(QbwcSession.ticket_hash == ticket_hash(ticket))
-        .with_for_update(of=QbwcSession)
+        # The connection row is the lock: authenticate takes it too, before it replaces the
+        # session row, so both lock in the same order and cannot deadlock; and with one
+        # session row per connection it serialises every call about that session.
+        .with_for_update(of=Connection)
     ).first()
     if row is None:
         return None

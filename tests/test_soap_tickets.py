@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 from sqlalchemy import select, update
 
+from soap import session
 from soap.models import QbwcSession
 from soap.session import ticket_hash
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.qbxml_answer import Answerer
+from tenants.models import Connection
 from tests.fixtures_soap import connect, connection, count_events, events, watermarks
 
 
@@ -140,3 +144,29 @@ def test_reauthentication_mid_session_restarts_from_the_watermarks(live_server, 
     assert "bill" in watermarks(rt, c.connection_id)
     report = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert report.ok and count_events(rt, object_type="Bill") == 150
+
+
+def test_reauthenticate_during_a_call_waits_instead_of_deadlocking(live_server, qbwc):
+    """A call holds its session while it writes the connection; a new login waits for it."""
+    rt = live_server.runtime
+    c = connect(rt)
+    ticket = qbwc.authenticate(c.username, c.password)[0]
+    outcome: dict[str, object] = {}
+
+    def login_again() -> None:
+        try:
+            with rt.transaction() as db:
+                outcome["answer"] = session.authenticate(c.username, c.password, db_session=db)
+        except Exception as exc:  # a deadlock would surface here (or in the main thread)
+            outcome["error"] = exc
+
+    with rt.transaction() as db:
+        assert session.get_last_error(ticket, db_session=db) == ""  # the call's lock taken
+        other = threading.Thread(target=login_again)
+        other.start()
+        time.sleep(0.5)  # the second login now waits on a lock this transaction holds
+        db.get(Connection, c.connection_id).last_error = "written while a login waits"
+        db.flush()
+    other.join(timeout=30)
+    assert "error" not in outcome and outcome["answer"][1] == ""
+    assert connection(rt, c.connection_id).last_error == "written while a login waits"
