@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, load_only
 
 from app import metrics
 from app.db import utcnow
+from app.logs import log_context
 from app.runtime import Runtime
 from jobs import routing, threads
 from jobs.context import current_runtime
@@ -122,6 +123,11 @@ def kick(runtime: Runtime, tenant_id: int, channel: str, *, delay: float = 0.0) 
 
 def drain_channel(tenant_id: int, channel: str) -> str:
     """RQ job: post a channel's pending events while it may, then hand over."""
+    with log_context(tenant=tenant_id, channel=channel, job="drain"):
+        return _drain_channel(tenant_id, channel)
+
+
+def _drain_channel(tenant_id: int, channel: str) -> str:
     runtime = current_runtime()
     co = coordinator(runtime)
     key = f"{tenant_id}:{channel}"
