@@ -5,24 +5,34 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from app.logs import ContextFilter, JsonFormatter, log_context, ticket_prefix
 from tests.fixtures_soap import connect
 
 
-def test_log_context_fills_missing_fields_only():
+@contextmanager
+def json_lines(logger_name: str) -> Iterator[io.StringIO]:
+    """What a logger writes meanwhile, through our production formatter and filter."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("qbslack.test.context")
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
     try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_log_context_fills_missing_fields_only():
+    logger = logging.getLogger("qbslack.test.context")
+    with json_lines(logger.name) as stream:
         with log_context(ticket="abcdefgh…", tenant=7):
             logger.warning("inside", extra={"tenant": 9})
         logger.warning("outside")
-    finally:
-        logger.removeHandler(handler)
     inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
     assert inside["ticket"] == "abcdefgh…" and inside["tenant"] == "9"  # the record's own wins
     assert "ticket" not in outside and "tenant" not in outside
@@ -32,18 +42,10 @@ def test_log_context_fills_missing_fields_only():
 def test_a_quickbooks_error_is_logged_with_tenant_and_ticket_prefix(live_server, qbwc):
     rt = live_server.runtime
     c = connect(rt)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("soap.session")
-    logger.addHandler(handler)
-    try:
+    with json_lines("soap.session") as stream:
         ticket = qbwc.authenticate(c.username, c.password)[0]
         qbwc.send(ticket)
         assert qbwc.receive(ticket, "", hresult="0x80040408", message="Could not start") < 0
-    finally:
-        logger.removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     failed = next(line for line in lines if "failed" in line["message"])
     assert failed["level"] == "WARNING" and failed["tenant"] == str(c.tenant_id)
