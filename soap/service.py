@@ -55,24 +55,21 @@ def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None 
     one_statement: work runs a single statement, which needs no transaction around it.
     Records logged meanwhile carry the ticket's prefix.
     """
-    with log_context(ticket=ticket_prefix(ticket)):
-        return _run_logged(ctx, name, work, one_statement=one_statement)
-
-
-def _run_logged(ctx: Any, name: str, work: Callable[[Any], Any], *, one_statement: bool) -> Any:
     runtime = _runtime(ctx)
-    try:
-        with runtime.autocommit() if one_statement else runtime.transaction() as db:
-            result = work(db)
-    except Exception:
-        # The traceback goes to our log; the client only learns that the server failed.
-        log.exception("QBWC %s failed", name)
-        raise Fault(faultcode="Server", faultstring="qbslack could not process this call") from None
-    if isinstance(result, session.CallResult):
-        if result.new_event_ids:
-            schedule_events(runtime, result.new_event_ids)
-        return result.value
-    return result
+    with log_context(ticket=ticket_prefix(ticket)):
+        try:
+            with runtime.autocommit() if one_statement else runtime.transaction() as db:
+                result = work(db)
+        except Exception:
+            # The traceback goes to our log; the client only learns that the server failed.
+            log.exception("QBWC %s failed", name)
+            raise Fault(faultcode="Server",
+                        faultstring="qbslack could not process this call") from None
+        if isinstance(result, session.CallResult):
+            if result.new_event_ids:
+                schedule_events(runtime, result.new_event_ids)
+            return result.value
+        return result
 
 
 def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:

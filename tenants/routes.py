@@ -96,13 +96,8 @@ def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> Route
     return None
 
 
-def routes_opt_in(tenant_id: int, connection_id: int, *, db_session: Session) -> set[str]:
-    """Which opt-in event types (account, employee) have a route for this connection."""
-    return set(db_session.scalars(opt_in_query(tenant_id, connection_id)))
-
-
 def opt_in_query(tenant_id: int, connection_id: int) -> Select[Any]:
-    """The event types of routes_opt_in, as a query to run or combine with another."""
+    """Which opt-in event types (account, employee) have a route for this connection."""
     return select(Route.event_type).where(
         Route.tenant_id == tenant_id,
         Route.event_type.in_(OPT_IN_EVENT_TYPES),
@@ -133,6 +128,5 @@ __all__ = [
     "opt_in_query",
     "resolve_route",
     "route_map",
-    "routes_opt_in",
     "set_route",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -28,18 +29,18 @@ def _post(url: str, body: bytes) -> tuple[int, bytes]:
         conn.close()
 
 
-def _post_50mb(url: str, *, chunked: bool) -> bytes:
-    """50 MB of envelope, announced (Content-Length) or streamed (chunked); the answer."""
+def _raw_post(url: str, pieces: Iterable[bytes], *, chunked: bool,
+              length: int | None = None) -> bytes:
+    """POST /qbwc over a bare socket, streamed (chunked) or with a Content-Length; the answer."""
     parts = urlsplit(url)
     head = (b"POST /qbwc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nConnection: close\r\n"
             + (b"Transfer-Encoding: chunked\r\n\r\n" if chunked
-               else b"Content-Length: %d\r\n\r\n" % FIFTY_MB))
-    chunk = b"<a>" + b"x" * (1024 * 1024 - 7) + b"</a>"
+               else b"Content-Length: %d\r\n\r\n" % (length or 0)))
     with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30) as sock:
         try:
             sock.sendall(head)
-            for _ in range(FIFTY_MB // len(chunk)):
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            for piece in pieces:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
             if chunked:
                 sock.sendall(b"0\r\n\r\n")
         except OSError:
@@ -51,6 +52,13 @@ def _post_50mb(url: str, *, chunked: bool) -> bytes:
                 break
             answer += data
     return answer
+
+
+def _post_50mb(url: str, *, chunked: bool) -> bytes:
+    """50 MB of envelope, announced (Content-Length) or streamed (chunked); the answer."""
+    chunk = b"<a>" + b"x" * (1024 * 1024 - 7) + b"</a>"
+    return _raw_post(url, (chunk for _ in range(FIFTY_MB // len(chunk))), chunked=chunked,
+                     length=FIFTY_MB)
 
 
 def _events(rt) -> set[tuple[str, str, str]]:
@@ -89,17 +97,8 @@ def test_hostile_barrage_after_a_sync_loses_nothing_and_the_server_stays_up(live
 def test_a_chunked_envelope_is_read_whole(live_server):
     """QBWC announces a length, but a proxy may stream: small chunks make one envelope."""
     body = envelope("clientVersion", params(strVersion="2.3.0.215" + " " * 5000)).encode()
-    parts = urlsplit(live_server.qbwc)
-    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30) as sock:
-        sock.sendall(b"POST /qbwc HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
-                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
-        for i in range(0, len(body), 100):
-            piece = body[i:i + 100]
-            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-        sock.sendall(b"0\r\n\r\n")
-        answer = b""
-        while data := sock.recv(65536):
-            answer += data
+    answer = _raw_post(live_server.qbwc, (body[i:i + 100] for i in range(0, len(body), 100)),
+                       chunked=True)
     status, _, rest = answer.partition(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 200"), answer[:300]
     assert result_of(rest, "clientVersion") is not None
