@@ -31,7 +31,21 @@ Int = Integer32(min_occurs=1, nillable=False)
 StringArray = Array(Unicode, type_name="ArrayOfString")
 CLIENT_VERSION_TTL = 120  # seconds from clientVersion to its authenticate
 _VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
+# soap.http parses every envelope with the hardened parser first and leaves the tree here.
+PARSED_ENVELOPE = "qbslack.soap_envelope"
 
+
+class PreParsedSoap11(Soap11):
+    """SOAP 1.1 in-protocol that reuses soap.http's parse of the envelope (no second parse)."""
+
+    def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
+        env = getattr(ctx.transport, "req_env", None) or {}
+        envelope = env.get(PARSED_ENVELOPE)
+        if envelope is None or ctx.transport.get_request_method() != "POST":
+            super().create_in_document(ctx, charset)
+            return
+        # QBWC speaks document/literal: no SOAP-encoded multi-refs, so no ids to resolve.
+        ctx.in_document = (envelope, {})
 
 
 def _runtime(ctx: Any) -> Runtime:
@@ -201,7 +215,7 @@ def build_application(runtime: Runtime) -> Application:
         tns=NS,
         name="QBWebConnectorSvc",
         # Bodies are checked by soap.http first; these keep spyne's own parser hardened too.
-        in_protocol=Soap11(validator=None, resolve_entities=False, load_dtd=False,
+        in_protocol=PreParsedSoap11(validator=None, resolve_entities=False, load_dtd=False,
                            no_network=True, dtd_validation=False, huge_tree=False),
         out_protocol=Soap11(),
     )

@@ -102,3 +102,15 @@ def test_a_chunked_envelope_is_read_whole(live_server):
     status, _, rest = answer.partition(b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 200"), answer[:300]
     assert result_of(rest, "clientVersion") is not None
+
+
+def test_a_large_answer_under_the_limit_is_taken(live_server):
+    """A page of big objects may run to megabytes: up to our limit, spyne must take it too."""
+    c = connect(live_server.runtime)
+    padding = " " * 3_000_000  # above spyne's own 2 MB default, below our 20 MB limit
+    body = envelope("authenticate", params(strUserName=c.username,
+                                           strPassword=c.password + padding)).encode()
+    status, data = _post(live_server.qbwc, body)
+    assert status == 200, data[:300]
+    result = result_of(data, "authenticate")
+    assert result is not None and fault_string(data) is None
