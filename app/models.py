@@ -2,7 +2,6 @@
 
 from app.db import Base
 from jobs.models import DeliveryAttempt, Event, SlackThread
-from soap.models import QbwcSession
 from tenants.models import (
     Connection,
     Installation,
@@ -20,7 +19,6 @@ __all__ = [
     "Event",
     "Installation",
     "OAuthState",
-    "QbwcSession",
     "Route",
     "SlackEventReceipt",
     "SlackThread",

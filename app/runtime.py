@@ -76,7 +76,7 @@ class Runtime:
 
     @contextmanager
     def autocommit(self) -> Iterator[Session]:
-        """A session whose every statement commits on its own: for calls of one statement.
+        """A session whose every statement commits on its own: for calls that write one row.
 
         It spares the BEGIN and COMMIT round trips of a transaction; a call that writes
         more than one row consistently uses transaction() instead.

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
 from soap.logins import VerifiedLogins
 from tenants.credentials import verify_password
-from tenants.models import CONNECTION_DISABLED, TENANT_DISABLED, TENANT_UNINSTALLED, Connection
+from tenants.models import (
+    CONNECTION_DISABLED,
+    TENANT_ACTIVE,
+    TENANT_DISABLED,
+    TENANT_UNINSTALLED,
+    Connection,
+    Tenant,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,55 @@ def check_credentials(
     if tenant.status == TENANT_DISABLED or conn.status == CONNECTION_DISABLED:
         return _fail(None, "disabled", username)
     return AuthOutcome(conn, "ok")
+
+
+@dataclass(frozen=True)
+class KnownLogin:
+    """What a repeat poll needs of its connection (the columns a ticket starts from)."""
+
+    id: int
+    tenant_id: int
+    qbwc_username: str
+    qbwc_version: str | None
+    baseline_done: bool
+    backfill_days: int | None
+    qb_company_name: str | None
+    qb_file_path: str | None
+
+
+# Built once: every repeat poll runs it (a prebuilt Core statement skips the ORM's work).
+_LOGIN = (
+    select(Connection.id, Connection.tenant_id, Connection.qbwc_username,
+           Connection.qbwc_version, Connection.baseline_done, Connection.backfill_days,
+           Connection.qb_company_name, Connection.qb_file_path, Connection.password_hash,
+           Connection.failed_logins, Connection.locked_until, Connection.status,
+           Tenant.status.label("tenant_status"))
+    .join(Tenant, Tenant.id == Connection.tenant_id)
+    .where(Connection.qbwc_username == bindparam("username"))
+)
+_KNOWN_FIELDS = tuple(f.name for f in fields(KnownLogin))
+
+
+def known_login(
+    username: str, password: str, *, db_session: Session, logins: VerifiedLogins | None,
+) -> KnownLogin | None:
+    """The connection of a login verified a moment ago, with nothing to record; else None.
+
+    One read without a lock: a repeat poll with good credentials changes no counter. A login
+    with failures, a lock, a workspace that is not active or no recent proof gets None and
+    goes through check_credentials, which counts and locks.
+    """
+    if logins is None:
+        return None
+    row = db_session.connection().execute(
+        _LOGIN, {"username": (username or "").strip()[:64]}).first()
+    if row is None or row.failed_logins or row.locked_until is not None:
+        return None
+    if row.status == CONNECTION_DISABLED or row.tenant_status != TENANT_ACTIVE:
+        return None
+    if not logins.known(row.qbwc_username, password or "", row.password_hash):
+        return None
+    return KnownLogin(**{name: getattr(row, name) for name in _KNOWN_FIELDS})
 
 
 def _password_ok(

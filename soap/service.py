@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -18,6 +19,7 @@ from app.logs import log_context, ticket_prefix
 from app.runtime import Runtime
 from soap import session
 from soap.logins import VerifiedLogins
+from soap.tickets import ticket_store
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +64,43 @@ def verified_logins(runtime: Runtime) -> VerifiedLogins:
     return logins
 
 
-def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None = None,
-         one_statement: bool = False) -> Any:
-    """Run work(db_session) in one transaction; hand new events to delivery after commit.
-
-    one_statement: work runs a single statement, which needs no transaction around it.
-    Records logged meanwhile carry the ticket's prefix.
-    """
-    runtime = _runtime(ctx)
+@contextmanager
+def _guarded(name: str, ticket: str | None) -> Iterator[None]:
+    """Log records with the ticket's prefix; any failure becomes a short SOAP Fault."""
     with log_context(ticket=ticket_prefix(ticket)):
         try:
-            with runtime.autocommit() if one_statement else runtime.transaction() as db:
-                result = work(db)
+            yield
+        except Fault:
+            raise
         except Exception:
             # The traceback goes to our log; the client only learns that the server failed.
             log.exception("QBWC %s failed", name)
             raise Fault(faultcode="Server",
                         faultstring="qbslack could not process this call") from None
-        if isinstance(result, session.CallResult):
-            if result.new_event_ids:
-                schedule_events(runtime, result.new_event_ids)
-            return result.value
-        return result
+
+
+def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None = None,
+         atomic: bool = True) -> Any:
+    """Run work(db_session), then hand its new events to delivery and store its ticket.
+
+    atomic: in one transaction; else every statement commits on its own (a call that writes
+    one row, or none, spares the BEGIN and COMMIT round trips).
+    """
+    runtime = _runtime(ctx)
+    with _guarded(name, ticket):
+        with runtime.transaction() if atomic else runtime.autocommit() as db:
+            result = work(db)
+        if not isinstance(result, session.CallResult):
+            return result
+        if result.new_event_ids:
+            schedule_events(runtime, result.new_event_ids)
+        if result.ticket is not None:  # after commit: a ticket never runs ahead of the data
+            store = ticket_store(runtime)
+            if result.opens:
+                store.open(result.ticket)
+            else:
+                store.save(result.ticket)
+        return result.value
 
 
 def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
@@ -156,40 +173,57 @@ class QBWebConnectorSvc(ServiceBase):
 
     @rpc(Unicode, Unicode, _returns=StringArray)
     def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
-        version = recall_client_version(_runtime(ctx), _client_key(ctx))
-        logins = verified_logins(_runtime(ctx))
+        runtime = _runtime(ctx)
+        version = recall_client_version(runtime, _client_key(ctx))
+        logins = verified_logins(runtime)
+        user, password = strUserName or "", strPassword or ""
+        # A repeat poll of a recently verified login reads one row and writes none.
+        answer = _run(ctx, "authenticate", lambda db: session.authenticate_known(
+            user, password, db_session=db, logins=logins, client_version=version),
+            atomic=False)
+        if answer is not None:
+            return answer
         return _run(ctx, "authenticate", lambda db: session.authenticate(
-            strUserName or "", strPassword or "", db_session=db, client_version=version,
-            logins=logins))
+            user, password, db_session=db, client_version=version, logins=logins))
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)
     def sendRequestXML(  # noqa: N802
         ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry,  # noqa: N803,N805
         qbXMLMajorVers, qbXMLMinorVers,  # noqa: N803
     ):
+        tickets = ticket_store(_runtime(ctx))
+        # It reads the watermarks and writes at most the connection's row: no transaction.
         return _run(ctx, "sendRequestXML", lambda db: session.send_request(
             ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers,
-            db_session=db), ticket=ticket)
+            db_session=db, tickets=tickets), ticket=ticket, atomic=False)
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)
     def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802,N805
-        return _run(ctx, "receiveResponseXML", lambda db: session.receive_response(
-            ticket, response, hresult, message, db_session=db), ticket=ticket)
+        tickets = ticket_store(_runtime(ctx))
+        with _guarded("receiveResponseXML", ticket):
+            answer = session.read_answer(ticket, response, hresult, message, tickets=tickets)
+        # Events and watermarks commit together; a page with neither updates one row.
+        return _run(ctx, "receiveResponseXML", lambda db: session.take_answer(
+            answer, db_session=db), ticket=ticket, atomic=answer.needs_transaction)
 
     @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
     def connectionError(ctx, ticket, hresult, message):  # noqa: N802,N805
+        tickets = ticket_store(_runtime(ctx))
         return _run(ctx, "connectionError", lambda db: session.connection_error(
-            ticket, hresult, message, db_session=db), ticket=ticket)
+            ticket, hresult, message, db_session=db, tickets=tickets), ticket=ticket,
+            atomic=False)
 
     @rpc(Unicode, _returns=Unicode)
     def getLastError(ctx, ticket):  # noqa: N802,N805
-        return _run(ctx, "getLastError", lambda db: session.get_last_error(
-            ticket, db_session=db), ticket=ticket)
+        tickets = ticket_store(_runtime(ctx))
+        with _guarded("getLastError", ticket):
+            return session.get_last_error(ticket, tickets=tickets)
 
     @rpc(Unicode, _returns=Unicode)
     def closeConnection(ctx, ticket):  # noqa: N802,N805
-        return _run(ctx, "closeConnection", lambda db: session.close(ticket, db_session=db),
-                    ticket=ticket, one_statement=True)
+        tickets = ticket_store(_runtime(ctx))
+        with _guarded("closeConnection", ticket):
+            return session.close(ticket, tickets=tickets)
 
     @rpc(Unicode, Unicode, _returns=Unicode)
     def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802,N803,N805

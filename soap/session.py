@@ -9,25 +9,23 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import null, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from app import metrics
-from app.db import dialect_insert, utcnow
+from app.db import utcnow
 from soap import sync
-from soap.auth import check_credentials
+from soap.auth import KnownLogin, check_credentials, known_login
 from soap.ingest import connected_notice
 from soap.logins import VerifiedLogins
-from soap.models import QbwcSession
 from soap.qbxml.requests import MIN_VERSION, supported_version
-from soap.qbxml.responses import parse_company, parse_response
+from soap.qbxml.responses import QueryResult, parse_company, parse_response
 from soap.qbxml.safe_xml import QbxmlError
+from soap.tickets import Ticket, TicketStore
 from tenants.models import CONNECTION_ERROR, CONNECTION_OK, TENANT_DISCONNECTED, Connection
 
 log = logging.getLogger(__name__)
 
-TICKET_TTL = dt.timedelta(minutes=30)  # sliding: the session's calls keep extending it
 MAX_REQUESTS = 500  # a runaway session (a broken iterator...) ends with an error, never loops
 # The Programmer's Guide we implement is the one for QBWC 2.0 (May 2009), the release that
 # added serverVersion, getLastError's "NoOp" and clientVersion's "O:" answer. A 1.x Web
@@ -40,7 +38,7 @@ AWAITING = "awaiting_response"  # receiveResponseXML (a repeated sendRequestXML 
 DONE = "done"  # receiveResponseXML returned 100: closeConnection
 FAILED = "failed"  # "" or a negative number was returned: getLastError, closeConnection
 IDLE = "idle"  # authenticate said "none": closeConnection
-# closeConnection sets closed_at and leaves the state as it ended.
+# closeConnection ends the ticket; its last state words the closing message.
 
 # Plain words for the hresults QuickBooks' request processor reports through QBWC.
 HRESULT_TEXT = {
@@ -63,14 +61,43 @@ _HRESULT = re.compile(r"0x[0-9a-f]{8}")
 
 @dataclass
 class CallResult:
-    """The answer to a SOAP call plus the events to hand to delivery after commit."""
+    """The answer to a SOAP call, the ticket to keep and the events to hand to delivery.
+
+    The caller commits first, then hands over the events and stores the ticket: a ticket
+    never runs ahead of what the database holds.
+    """
 
     value: object
     new_event_ids: list[int] = field(default_factory=list)
+    ticket: Ticket | None = None  # to store after commit
+    opens: bool = False  # a new ticket (authenticate), replacing the connection's old one
+
+
+@dataclass
+class Answer:
+    """A receiveResponseXML read before any database work: its ticket and parsed results."""
+
+    ticket: Ticket | None
+    hresult: str | None
+    message: str | None
+    results: list[QueryResult] | None = None
+    unreadable: str | None = None  # why the response could not be parsed
+
+    @property
+    def needs_transaction(self) -> bool:
+        """True when taking it writes more than the connection's status (events, marks)."""
+        t = self.ticket
+        if t is None or t.state != AWAITING or t.plan is None or self.results is None:
+            return False
+        if t.plan.get("baseline"):
+            return True  # the first sync ends with its notice event
+        if any(st.get("max") for st in t.plan["entities"].values()):
+            return True  # an iteration that saw objects moves its watermark when it ends
+        return any(r.objects for r in self.results)
 
 
 def ticket_hash(ticket: str) -> str:
-    """The stored form of a ticket (a sha256: a database leak yields no live tickets)."""
+    """The stored form of a ticket (a sha256: a leaked store yields no live tickets)."""
     return hashlib.sha256((ticket or "").encode()).hexdigest()
 
 
@@ -95,256 +122,250 @@ def quickbooks_error(hresult: str | None, message: str | None) -> str:
     return f"{text}: {said}" if said else text
 
 
+def authenticate_known(
+    username: str, password: str, *, db_session: Session, logins: VerifiedLogins | None,
+    client_version: str | None = None,
+) -> CallResult | None:
+    """The repeat poll of a login verified a moment ago: one read, no write; None otherwise."""
+    known = known_login(username, password, db_session=db_session, logins=logins)
+    if known is None or (client_version and known.qbwc_version != client_version[:32]):
+        return None  # authenticate() checks it in full (and records what changed)
+    return _opened(known, AUTHENTICATED)
+
+
 def authenticate(
     username: str, password: str, *, db_session: Session, now: dt.datetime | None = None,
     client_version: str | None = None, logins: VerifiedLogins | None = None,
-) -> list[str]:
+) -> CallResult:
     """[ticket, ""] to use the open company file, [ticket, "none"], or ["", "nvu"]."""
     now = now or utcnow()
     outcome = check_credentials(username, password, db_session=db_session, now=now,
                                 logins=logins)
     if not outcome.ok or outcome.connection is None:
         metrics.record_poll("nvu")
-        return ["", "nvu"]
+        return CallResult(["", "nvu"])
     conn = outcome.connection
     if client_version and conn.qbwc_version != client_version[:32]:
         conn.qbwc_version = client_version[:32]
-    ticket = secrets.token_urlsafe(32)
     # A workspace whose Slack token was revoked cannot be posted to: nothing to do now, and
     # the watermarks keep our place in QuickBooks until it reconnects.
-    idle = conn.tenant.status == TENANT_DISCONNECTED
-    _open_session(conn, ticket, IDLE if idle else AUTHENTICATED, now, db_session=db_session)
-    if idle:
+    if conn.tenant.status == TENANT_DISCONNECTED:
         conn.last_poll_at = now
         metrics.record_poll("none")
-        return [ticket, "none"]
-    return [ticket, ""]
+        return _opened(conn, IDLE)
+    return _opened(conn, AUTHENTICATED)
 
 
-def _open_session(
-    conn: Connection, ticket: str, state: str, now: dt.datetime, *, db_session: Session
-) -> None:
-    """Replace the connection's session row with a fresh one for this ticket (one upsert).
+def _opened(conn: Connection | KnownLogin, state: str) -> CallResult:
+    """A new ticket for the connection; it replaces the old one when the caller stores it.
 
     QBWC authenticates again only when it restarted the session: the old one is over, and
-    the new one starts from the watermarks; its ticket is refused from now on.
+    the new one starts from the watermarks.
     """
-    values = {
-        "ticket_hash": ticket_hash(ticket), "tenant_id": conn.tenant_id,
-        "connection_id": conn.id, "state": state, "qbxml_version": None, "plan": null(),
-        "last_request": None, "requests_sent": 0, "events_created": 0, "last_error": None,
-        "created_at": now, "last_call_at": now, "expires_at": now + TICKET_TTL,
-        "closed_at": None,
-    }
-    insert = dialect_insert(db_session)(QbwcSession).values(values)
-    db_session.execute(insert.on_conflict_do_update(
-        index_elements=[QbwcSession.connection_id],
-        set_={key: insert.excluded[key] for key in values if key != "connection_id"},
-    ))
+    ticket = secrets.token_urlsafe(32)
+    new = Ticket(hash=ticket_hash(ticket), connection_id=conn.id, tenant_id=conn.tenant_id,
+                 username=conn.qbwc_username, state=state, baseline_done=conn.baseline_done,
+                 backfill_days=conn.backfill_days, company_name=conn.qb_company_name,
+                 file_path=conn.qb_file_path)
+    return CallResult([ticket, "none" if state == IDLE else ""], ticket=new, opens=True)
 
 
-def _load(
-    ticket: str | None, *, db_session: Session, now: dt.datetime | None = None
-) -> tuple[QbwcSession, Connection] | None:
-    """The live session of a ticket and its connection (locked for this call), or None."""
-    if not ticket:
-        return None
-    now = now or utcnow()
-    row = db_session.execute(
-        select(QbwcSession, Connection)
-        .join(Connection, Connection.id == QbwcSession.connection_id)
-        .where(QbwcSession.ticket_hash == ticket_hash(ticket))
-        # The connection row is the lock: authenticate takes it too, before it replaces the
-        # session row, so both lock in the same order and cannot deadlock; and with one
-        # session row per connection it serialises every call about that session.
-        .with_for_update(of=Connection)
-    ).first()
-    if row is None:
-        return None
-    sess, conn = row
-    if sess.closed_at is not None or sess.expires_at <= now:
-        return None  # refused without touching anything
-    # Slide the expiry (and note the call) once a minute: spares a write on most calls.
-    if now - sess.last_call_at >= dt.timedelta(minutes=1):
-        sess.expires_at = now + TICKET_TTL
-        sess.last_call_at = now
-    return sess, conn
+def _load(ticket: str | None, tickets: TicketStore) -> Ticket | None:
+    """The live ticket, or None (unknown, replaced, closed or expired)."""
+    return tickets.load(ticket_hash(ticket)) if ticket else None
 
 
 def send_request(
     ticket: str | None, hcp_response: str | None, company_file: str | None,
-    major: int | None, minor: int | None, *, db_session: Session,
+    major: int | None, minor: int | None, *, db_session: Session, tickets: TicketStore,
 ) -> CallResult:
     """The next qbXML request, or "" (then QBWC asks getLastError)."""
-    found = _load(ticket, db_session=db_session)
-    if found is None:
+    t = _load(ticket, tickets)
+    if t is None:
         return CallResult("")
-    sess, conn = found
-    if sess.state == AWAITING and sess.last_request:
+    if t.state == AWAITING and t.last_request:
         # Asked again before answering (the Guide: "you can simply resend" queries).
-        return CallResult(sess.last_request)
-    if sess.state != AUTHENTICATED:
-        sess.last_error = sess.last_error or "This session has nothing more to ask QuickBooks."
-        return CallResult("")
-    if sess.plan is None:
+        return CallResult(t.last_request)
+    if t.state != AUTHENTICATED:
+        t.last_error = t.last_error or "This session has nothing more to ask QuickBooks."
+        return CallResult("", ticket=t)
+    if t.plan is None:
         version = supported_version(major or 0, minor or 0)
         if version is None:
             least = "{}.{}".format(*MIN_VERSION)
-            return _fail(sess, conn, f"This QuickBooks supports qbXML {major or 0}."
-                         f"{minor or 0} at most; qbslack needs qbXML {least} or newer "
-                         "(QuickBooks 2009 or later). Please update QuickBooks.",
-                         code="old_qbxml")
+            return _fail(t, f"This QuickBooks supports qbXML {major or 0}.{minor or 0} at "
+                         f"most; qbslack needs qbXML {least} or newer (QuickBooks 2009 or "
+                         "later). Please update QuickBooks.", code="old_qbxml",
+                         db_session=db_session)
         company_name = _hcp_company(hcp_response)
-        with db_session.no_autoflush:  # one UPDATE of the session row at commit, not two
-            plan = sync.new_plan(
-                conn, version=version,
-                company_file=company_file or None, company_name=company_name,
-                ask_company=company_name is None and not (conn.baseline_done
-                                                          and conn.qb_company_name),
-                db_session=db_session,
-            )
-        sess.qbxml_version, sess.plan = version, plan
-        if company_file and conn.qb_file_path != company_file[:1000]:
-            conn.qb_file_path = company_file[:1000]
-    if sess.requests_sent >= MAX_REQUESTS:
-        return _fail(sess, conn, f"Stopped after {MAX_REQUESTS} requests in one session; the "
-                     "next poll goes on from the last saved point.", code="runaway")
-    request = sync.next_request(sess.plan, seq=sess.requests_sent + 1)
-    flag_modified(sess, "plan")
-    sess.last_request = request
-    sess.requests_sent += 1
-    sess.state = AWAITING
-    return CallResult(request)
+        t.plan = sync.new_plan(
+            t.connection_id, t.tenant_id, baseline=not t.baseline_done,
+            backfill_days=t.backfill_days, version=version, company_file=company_file or None,
+            company_name=company_name,
+            ask_company=company_name is None and not (t.baseline_done and t.company_name),
+            db_session=db_session,
+        )
+        t.qbxml_version = version
+        if company_file and t.file_path != company_file[:1000]:
+            t.file_path = company_file[:1000]
+            _update_connection(t, db_session=db_session, qb_file_path=t.file_path)
+    if t.requests_sent >= MAX_REQUESTS:
+        return _fail(t, f"Stopped after {MAX_REQUESTS} requests in one session; the next poll "
+                     "goes on from the last saved point.", code="runaway", db_session=db_session)
+    request = sync.next_request(t.plan, seq=t.requests_sent + 1)
+    t.last_request = request
+    t.requests_sent += 1
+    t.state = AWAITING
+    return CallResult(request, ticket=t)
 
 
-def receive_response(
+def read_answer(
     ticket: str | None, response: str | None, hresult: str | None, message: str | None,
-    *, db_session: Session,
-) -> CallResult:
-    """Take QuickBooks' answer; progress 0..99 (more), 100 (done) or negative (error)."""
-    found = _load(ticket, db_session=db_session)
-    if found is None:
-        return CallResult(-1)
-    sess, conn = found
-    plan = sess.plan
-    if sess.state != AWAITING or plan is None:
-        # An answer we were not waiting for (a resend after we took it): change nothing.
-        if sess.state == DONE:
-            return CallResult(100)
-        if sess.state == AUTHENTICATED and plan is not None:
-            return CallResult(sync.progress(plan))
-        sess.last_error = sess.last_error or "QuickBooks' answer came when none was expected."
-        return CallResult(-1)
+    *, tickets: TicketStore,
+) -> Answer:
+    """receiveResponseXML's ticket and parsed response (no database work yet)."""
+    answer = Answer(_load(ticket, tickets), hresult, message)
+    t = answer.ticket
+    if t is None or t.state != AWAITING or t.plan is None:
+        return answer
     if (hresult or "").strip() or (message or "").strip():
-        code = (hresult or "").strip().lower()
-        _fail(sess, conn, quickbooks_error(hresult, message) + ". The next poll tries again.",
-              code=code if _HRESULT.fullmatch(code) else "message")
-        return CallResult(-101)
+        return answer
     try:
-        results = parse_response(response or "")
+        answer.results = parse_response(response or "")
     except QbxmlError as exc:
-        _fail(sess, conn, f"QuickBooks' answer could not be read ({exc}). The next poll tries "
-              "again.", code="unreadable")
-        return CallResult(-102)
-    outcome = sync.apply_results(plan, results, conn, seq=sess.requests_sent,
-                                 db_session=db_session)
-    flag_modified(sess, "plan")
+        answer.unreadable = str(exc)
+    return answer
+
+
+def take_answer(answer: Answer, *, db_session: Session) -> CallResult:
+    """Take QuickBooks' answer; progress 0..99 (more), 100 (done) or negative (error).
+
+    In a transaction when answer.needs_transaction (events and watermarks commit together).
+    """
+    t = answer.ticket
+    if t is None:
+        return CallResult(-1)
+    plan = t.plan
+    if t.state != AWAITING or plan is None:
+        # An answer we were not waiting for (a resend after we took it): change nothing.
+        if t.state == DONE:
+            return CallResult(100)
+        if t.state == AUTHENTICATED and plan is not None:
+            return CallResult(sync.progress(plan))
+        t.last_error = t.last_error or "QuickBooks' answer came when none was expected."
+        return CallResult(-1, ticket=t)
+    if answer.results is None:
+        if answer.unreadable is not None:
+            _fail(t, f"QuickBooks' answer could not be read ({answer.unreadable}). The next "
+                  "poll tries again.", code="unreadable", db_session=db_session)
+            return CallResult(-102, ticket=t)
+        code = (answer.hresult or "").strip().lower()
+        _fail(t, quickbooks_error(answer.hresult, answer.message) + ". The next poll tries "
+              "again.", code=code if _HRESULT.fullmatch(code) else "message",
+              db_session=db_session)
+        return CallResult(-101, ticket=t)
+    conn = None
+    if answer.needs_transaction:  # events to write: the connection's row, locked
+        conn = db_session.get(Connection, t.connection_id, with_for_update=True)
+        if conn is None:  # deleted during the session: its ticket ends with it
+            return CallResult(-1)
+    outcome = sync.apply_results(t, answer.results, conn, db_session=db_session)
     if outcome.stale:
         # An old answer resent: ignored; QBWC asks for the request again and gets it resent.
-        log.warning("QBWC sent a stale answer for %s; ignored", conn.qbwc_username,
-                    extra={"tenant": conn.tenant_id, "connection": conn.id})
+        log.warning("QBWC sent a stale answer for %s; ignored", t.username,
+                    extra={"tenant": t.tenant_id, "connection": t.connection_id})
         return CallResult(sync.progress(plan))
-    sess.events_created += outcome.new_events
+    t.events_created += outcome.new_events
     done = sync.progress(plan)
     new_ids = list(outcome.new_pending_ids)
     if done < 100:
-        sess.state = AUTHENTICATED
-        return CallResult(done, new_ids)
-    new_ids += _finish(sess, conn, plan, db_session=db_session)
-    return CallResult(100, new_ids)
+        t.state = AUTHENTICATED
+        return CallResult(done, new_ids, ticket=t)
+    new_ids += _finish(t, conn, plan, db_session=db_session)
+    return CallResult(100, new_ids, ticket=t)
 
 
-def _finish(sess: QbwcSession, conn: Connection, plan: dict, *, db_session: Session) -> list[int]:
-    """Close out a completed cycle: status for App Home, the first sync's notice."""
+def _finish(t: Ticket, conn: Connection | None, plan: dict, *,
+            db_session: Session) -> list[int]:
+    """Close out a completed cycle: status for App Home, the first sync's notice.
+
+    conn is the connection's row when this is a transaction (always so for a first sync).
+    """
     now = utcnow()
-    sess.state = DONE
-    conn.last_poll_at = now
+    t.state = DONE
+    values: dict[str, object] = {"last_poll_at": now}
     company = plan.get("company_name")
     if company:
-        conn.qb_company_name = company[:255]
+        values["qb_company_name"] = company[:255]
     errors = sync.plan_errors(plan)
+    new_ids: list[int] = []
     if errors:
         # Those entities keep their watermarks and are asked again at the next poll.
-        sess.last_error = "; ".join(errors)[:2000]
-        conn.status, conn.last_error, conn.last_error_at = CONNECTION_ERROR, sess.last_error, now
+        t.last_error = "; ".join(errors)[:2000]
+        values.update(status=CONNECTION_ERROR, last_error=t.last_error, last_error_at=now)
         metrics.record_poll("partial")
-        return []
-    conn.status, conn.last_error = CONNECTION_OK, None
-    new_ids: list[int] = []
-    if plan.get("baseline"):
-        conn.baseline_done = True
-        conn.backfill_days = None
-        created = connected_notice(conn, company or conn.company_name, plan.get("company_file"),
-                                   db_session=db_session)
-        new_ids += [c.id for c in created]
-    metrics.record_poll("ok")
+    else:
+        values.update(status=CONNECTION_OK, last_error=None)
+        if plan.get("baseline") and conn is not None:
+            values.update(baseline_done=True, backfill_days=None)
+            created = connected_notice(conn, company or conn.company_name,
+                                       plan.get("company_file"), db_session=db_session)
+            new_ids += [c.id for c in created]
+        metrics.record_poll("ok")
+    _update_connection(t, db_session=db_session, **values)
     return new_ids
 
 
-def _fail(sess: QbwcSession, conn: Connection, text: str, *, code: str) -> CallResult:
-    log.warning("QBWC session for %s failed (%s): %s", conn.qbwc_username, code, text,
-                extra={"tenant": conn.tenant_id, "connection": conn.id})
+def _fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult:
+    """End the session with an error, kept on the ticket and on the connection (App Home)."""
+    log.warning("QBWC session for %s failed (%s): %s", t.username, code, text,
+                extra={"tenant": t.tenant_id, "connection": t.connection_id})
     metrics.record_qbwc_error(code)
     now = utcnow()
-    sess.state, sess.last_error = FAILED, text
-    conn.status, conn.last_error, conn.last_error_at = CONNECTION_ERROR, text, now
-    conn.last_poll_at = now
+    t.state, t.last_error = FAILED, text
+    _update_connection(t, db_session=db_session, status=CONNECTION_ERROR, last_error=text,
+                       last_error_at=now, last_poll_at=now)
     metrics.record_poll("error")
-    return CallResult("")
+    return CallResult("", ticket=t)
+
+
+def _update_connection(t: Ticket, *, db_session: Session, **values: object) -> None:
+    """Write some of the ticket's connection's columns (one UPDATE, nothing read first)."""
+    db_session.connection().execute(
+        update(Connection).where(Connection.id == t.connection_id).values(**values))
 
 
 def connection_error(
-    ticket: str | None, hresult: str | None, message: str | None, *, db_session: Session
-) -> str:
+    ticket: str | None, hresult: str | None, message: str | None, *, db_session: Session,
+    tickets: TicketStore,
+) -> CallResult:
     """QBWC could not open QuickBooks: keep the error for App Home and stop ("done")."""
-    found = _load(ticket, db_session=db_session)
-    if found is not None:
-        sess, conn = found
+    t = _load(ticket, tickets)
+    if t is not None:
         code = (hresult or "").strip().lower()
-        _fail(sess, conn, quickbooks_error(hresult, message) + ". The next poll tries again.",
-              code=code if _HRESULT.fullmatch(code) else "connection")
+        _fail(t, quickbooks_error(hresult, message) + ". The next poll tries again.",
+              code=code if _HRESULT.fullmatch(code) else "connection", db_session=db_session)
     # We always ask for the open company file (""), so trying another one cannot help.
-    return "done"
+    return CallResult("done", ticket=t)
 
 
-def get_last_error(ticket: str | None, *, db_session: Session) -> str:
+def get_last_error(ticket: str | None, *, tickets: TicketStore) -> str:
     """The readable error of this session ("" when there is none)."""
-    found = _load(ticket, db_session=db_session)
-    if found is None:
+    t = _load(ticket, tickets)
+    if t is None:
         return "The session has expired or is unknown; the next poll starts a new one."
-    return found[0].last_error or ""
+    return t.last_error or ""
 
 
-def close(ticket: str | None, *, db_session: Session) -> str:
-    """End the session (one UPDATE); the text shows in QBWC's status column."""
-    if not ticket:
-        return "OK"
-    now = utcnow()
-    ended = db_session.execute(
-        update(QbwcSession)
-        .where(QbwcSession.ticket_hash == ticket_hash(ticket), QbwcSession.closed_at.is_(None),
-               QbwcSession.expires_at > now)
-        .values(closed_at=now)
-        .returning(QbwcSession.state, QbwcSession.events_created, QbwcSession.last_error),
-        execution_options={"synchronize_session": False},
-    ).first()
+def close(ticket: str | None, *, tickets: TicketStore) -> str:
+    """End the session; the text shows in QBWC's status column."""
+    ended = tickets.close(ticket_hash(ticket)) if ticket else None
     if ended is None:
         return "OK"
-    state, events_created, last_error = ended
-    if state == IDLE:
+    if ended.state == IDLE:
         return "Nothing to do: reconnect qbslack in Slack to resume (no change is lost)."
-    if state == DONE and not last_error:
-        return f"OK: {events_created} change(s) sent to Slack"
+    if ended.state == DONE and not ended.last_error:
+        return f"OK: {ended.events_created} change(s) sent to Slack"
     return "Finished with an error: see qbslack's App Home in Slack"
 
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, String, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -16,6 +16,7 @@ from soap.qbtime import later, server_window, window_start
 from soap.qbxml.entities import COMPANY, CORE_KEYS, DELETED_KEYS, ENTITIES, LIST_DELETED
 from soap.qbxml.requests import LIST_DELETE_TYPES, Query, build_batch
 from soap.qbxml.responses import STATUS_ITERATOR_GONE, QueryResult
+from soap.tickets import Ticket
 from tenants.models import Connection, Route, Watermark
 from tenants.routes import opt_in_query
 
@@ -38,17 +39,24 @@ class PageOutcome:
     stale: bool = False  # the answer was to an earlier request: nothing was taken from it
 
 
+# Watermarks and opt-in routes of a connection in one round trip; built once (a poll's
+# hot path: a prebuilt Core statement skips the ORM and the per-call statement build).
+_PLAN_INPUTS: CompoundSelect[Any] = union_all(
+    select(literal_column("'mark'", String), Watermark.entity, Watermark.value).where(
+        Watermark.connection_id == bindparam("connection_id")),
+    opt_in_query(bindparam("tenant_id"), bindparam("connection_id")).with_only_columns(
+        literal_column("'route'", String), Route.event_type, literal_column("NULL", String)),
+)
+
+
 def plan_inputs(
-    conn: Connection, *, db_session: Session
+    connection_id: int, tenant_id: int, *, db_session: Session
 ) -> tuple[dict[str, str | None], set[str]]:
     """The connection's watermarks and its opt-in routes, in one round trip."""
-    marks = select(literal_column("'mark'", String), Watermark.entity, Watermark.value).where(
-        Watermark.connection_id == conn.id)
-    routes = opt_in_query(conn.tenant_id, conn.id).with_only_columns(
-        literal_column("'route'", String), Route.event_type, literal_column("NULL", String))
     found: dict[str, str | None] = {}
     opt_in: set[str] = set()
-    rows: list[Any] = list(db_session.execute(union_all(marks, routes)))
+    rows = db_session.connection().execute(
+        _PLAN_INPUTS, {"connection_id": connection_id, "tenant_id": tenant_id})
     for kind, key, value in rows:
         if kind == "mark":
             found[key] = value
@@ -58,13 +66,16 @@ def plan_inputs(
 
 
 def new_plan(
-    conn: Connection, *, version: str, company_file: str | None,
-    company_name: str | None, ask_company: bool, db_session: Session,
+    connection_id: int, tenant_id: int, *, baseline: bool, backfill_days: int | None,
+    version: str, company_file: str | None, company_name: str | None, ask_company: bool,
+    db_session: Session,
 ) -> dict[str, Any]:
-    """A fresh plan from the connection's watermarks (JSON, kept on the session row)."""
-    marks, opt_in = plan_inputs(conn, db_session=db_session)
-    baseline = not conn.baseline_done
-    fallback_days = (conn.backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
+    """A fresh plan from the connection's watermarks (JSON, kept with the ticket).
+
+    baseline: the connection's first sync; backfill_days: how far back it looks, if asked.
+    """
+    marks, opt_in = plan_inputs(connection_id, tenant_id, db_session=db_session)
+    fallback_days = (backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
     keys = [*CORE_KEYS, *sorted(k for k in opt_in if k in ENTITIES), *DELETED_KEYS]
     entities = {}
     for key in keys:
@@ -77,7 +88,7 @@ def new_plan(
     return {
         "version": version,
         "baseline": baseline,
-        "backfill": baseline and bool(conn.backfill_days),
+        "backfill": baseline and bool(backfill_days),
         "company_file": company_file,
         "company_name": company_name,
         "ask_company": ask_company,
@@ -129,10 +140,14 @@ def _request_key(result: QueryResult, seq: int) -> tuple[str | None, int]:
 
 
 def apply_results(
-    plan: dict[str, Any], results: list[QueryResult], conn: Connection, *, seq: int,
-    db_session: Session,
+    t: Ticket, results: list[QueryResult], conn: Connection | None, *, db_session: Session,
 ) -> PageOutcome:
-    """Record the answers to request number seq: events, iterator positions, watermarks."""
+    """Record the answers to the ticket's latest request: events, iterators, watermarks.
+
+    conn, the connection's row loaded in this transaction, is needed only when the results
+    carry objects (an answer of "no match" everywhere writes nothing here).
+    """
+    plan, seq = t.plan or {}, t.requests_sent
     out = PageOutcome()
     answered: set[str] = set()
     stale = 0
@@ -149,7 +164,7 @@ def apply_results(
         if key is None or st is None or key not in plan["sent"] or key in answered:
             continue  # an answer we did not ask for: its data is ignored
         answered.add(key)
-        _apply_one(plan, key, st, result, conn, out, db_session=db_session)
+        _apply_one(t, key, st, result, conn, out, db_session=db_session)
     if stale and not answered:
         out.stale = True
         return out
@@ -161,9 +176,11 @@ def apply_results(
 
 
 def _apply_one(
-    plan: dict[str, Any], key: str, st: dict[str, Any], result: QueryResult,
-    conn: Connection, out: PageOutcome, *, db_session: Session,
+    t: Ticket, key: str, st: dict[str, Any], result: QueryResult,
+    conn: Connection | None, out: PageOutcome, *, db_session: Session,
 ) -> None:
+    plan = t.plan or {}
+    who = {"tenant": t.tenant_id, "connection": t.connection_id}
     if result.status_code == STATUS_ITERATOR_GONE and st["restarts"] < ITERATOR_RESTARTS:
         # QuickBooks dropped the iterator: start this entity over (dedupe absorbs repeats).
         log.info("iterator of %s expired; starting it again", key)
@@ -174,17 +191,19 @@ def _apply_one(
         st["error"] = (f"{_label(key)}: QuickBooks answered status {result.status_code} "
                        f"({result.status_message or 'no message'})")
         metrics.record_qbwc_error(str(result.status_code))
-        log.warning("query %s for %s failed: %s", key, conn.qbwc_username, st["error"],
-                    extra={"tenant": conn.tenant_id, "connection": conn.id})
+        log.warning("query %s for %s failed: %s", key, t.username, st["error"], extra=who)
         return
     if result.status_severity == "Warn":
-        log.warning("query %s for %s: QuickBooks warning %s: %s", key, conn.qbwc_username,
-                    result.status_code, result.status_message,
-                    extra={"tenant": conn.tenant_id, "connection": conn.id})
-    created = ingest.events_for_objects(
-        conn, result.objects, window_from=st["from"],
-        baseline=plan["baseline"] and not plan["backfill"], db_session=db_session,
-    )
+        log.warning("query %s for %s: QuickBooks warning %s: %s", key, t.username,
+                    result.status_code, result.status_message, extra=who)
+    created: list[ingest.Created] = []
+    if result.objects:
+        if conn is None:
+            raise ValueError("objects to record need the connection's row")
+        created = ingest.events_for_objects(
+            conn, result.objects, window_from=st["from"],
+            baseline=plan["baseline"] and not plan["backfill"], db_session=db_session,
+        )
     out.new_events += len(created)
     out.new_pending_ids += [c.id for c in created if c.status == PENDING]
     for c in created:
@@ -202,13 +221,13 @@ def _apply_one(
     st["state"], st["it"] = DONE_STATE, None
     if st["max"]:
         # Only a finished iteration moves the watermark, in this page's transaction.
-        _set_watermark(conn, key, st["max"], db_session=db_session)
+        _set_watermark(t.connection_id, key, st["max"], db_session=db_session)
 
 
-def _set_watermark(conn: Connection, key: str, value: str, *, db_session: Session) -> None:
-    mark = db_session.get(Watermark, (conn.id, key))
+def _set_watermark(connection_id: int, key: str, value: str, *, db_session: Session) -> None:
+    mark = db_session.get(Watermark, (connection_id, key))
     if mark is None:
-        db_session.add(Watermark(connection_id=conn.id, entity=key, value=value))
+        db_session.add(Watermark(connection_id=connection_id, entity=key, value=value))
     else:
         mark.value = later(mark.value, value)
 

@@ -96,8 +96,11 @@ def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> Route
     return None
 
 
-def opt_in_query(tenant_id: int, connection_id: int) -> Select[Any]:
-    """Which opt-in event types (account, employee) have a route for this connection."""
+def opt_in_query(tenant_id: Any, connection_id: Any) -> Select[Any]:
+    """Which opt-in event types (account, employee) have a route for this connection.
+
+    The ids are values or bind parameters (a statement built once and run many times).
+    """
     return select(Route.event_type).where(
         Route.tenant_id == tenant_id,
         Route.event_type.in_(OPT_IN_EVENT_TYPES),

@@ -175,7 +175,7 @@ def revoke_and_check(slack, event, event_id):
         row = db.execute(text("SELECT bot_token_encrypted, bot_refresh_token_encrypted, "
                               "user_token_encrypted FROM installations")).one()
         assert tuple(row) == (None, None, None)
-        assert authenticate(username, "pw", db_session=db) == ["", "nvu"]
+        assert authenticate(username, "pw", db_session=db).value == ["", "nvu"]
     # A command now gets the reinstall hint, and nothing runs.
     slack.command("/qb-replay", "failed")
     assert "reinstall" in slack.responses()[0]

@@ -7,12 +7,11 @@ import hashlib
 import logging
 
 from lxml import etree
-from sqlalchemy import select
 
 from app import create_app
 from app.runtime import Runtime
-from soap.models import QbwcSession
 from soap.simulator import FakeCompany, QBWCSimulator
+from soap.tickets import KEY_PREFIX
 from tenants import service
 from tenants.models import Connection, Tenant
 from tests.fixtures_soap import QBWC_NS, connect, connection, envelope, params, post
@@ -38,14 +37,13 @@ def test_ticket_is_random_and_stored_only_as_its_hash(live_server, qbwc):
     c = connect(rt)
     tickets = {qbwc.authenticate(c.username, c.password)[0] for _ in range(3)}
     assert len(tickets) == 3
-    with rt.transaction() as db:
-        rows = db.scalars(select(QbwcSession)).all()
-        assert len(rows) == 1  # a new authenticate replaces the connection's old session
-        row = rows[0]
-        stored = [str(getattr(row, col.key)) for col in QbwcSession.__table__.columns]
-    assert not any(t in s for t in tickets for s in stored)
-    assert any(hashlib.sha256(t.encode()).hexdigest() == row.ticket_hash for t in tickets)
-    assert row.expires_at - row.created_at == dt.timedelta(minutes=30)
+    keys = rt.redis.keys(KEY_PREFIX + "*")
+    assert len(keys) == 1  # a new authenticate replaces the connection's old session
+    stored = keys[0].decode() + rt.redis.get(keys[0]).decode()
+    assert not any(t in stored for t in tickets)
+    assert any(KEY_PREFIX + hashlib.sha256(t.encode()).hexdigest() == keys[0].decode()
+               for t in tickets)
+    assert 29 * 60 < rt.redis.ttl(keys[0]) <= 30 * 60
 
 
 def test_lockout_after_ten_failures_holds_across_two_app_instances(live_server, qbwc):
@@ -143,3 +141,18 @@ def test_web_connector_version_is_recorded(live_server):
                         client_version="1.5.0.12").run()
     assert old.client_version_answer.startswith("W:") and old.ok  # a warning only
     assert connection(rt, c.connection_id).qbwc_version == "1.5.0.12"
+
+
+def test_a_remembered_login_after_a_failure_is_checked_in_full(live_server, qbwc):
+    """The repeat-poll shortcut never skips the failure counter or the lockout."""
+    rt = live_server.runtime
+    c = connect(rt)
+    assert qbwc.authenticate(c.username, c.password)[1] == ""  # verified, now remembered
+    assert qbwc.authenticate(c.username, "wrong-password-123") == ["", "nvu"]
+    assert connection(rt, c.connection_id).failed_logins == 1
+    assert qbwc.authenticate(c.username, c.password)[1] == ""
+    assert connection(rt, c.connection_id).failed_logins == 0  # reset, as a full check does
+    for _ in range(10):
+        qbwc.authenticate(c.username, "wrong-password-123")
+    assert connection(rt, c.connection_id).locked_until is not None
+    assert qbwc.authenticate(c.username, c.password) == ["", "nvu"]  # locked, remembered or not

@@ -6,7 +6,6 @@ import re
 
 from lxml import etree
 
-from soap import session
 from soap.session import MAX_REQUESTS
 from soap.simulator import FakeCompany, QBWCSimulator
 from tests.fixtures_soap import connect, connection, count_events, events, paged_session, watermarks
@@ -114,23 +113,18 @@ def _endless(request: str) -> str:
     return "".join(out) + "</QBXMLMsgsRs></QBXML>"
 
 
-def test_a_runaway_session_ends_with_an_error(runtime):
-    c = connect(runtime)
-
-    def call(fn, *args):
-        with runtime.transaction() as db:
-            result = fn(*args, db_session=db)
-        return result.value if isinstance(result, session.CallResult) else result
-
-    ticket = call(session.authenticate, c.username, c.password)[0]
+def test_a_runaway_session_ends_with_an_error(live_server, qbwc):
+    rt = live_server.runtime
+    c = connect(rt)
+    ticket = qbwc.authenticate(c.username, c.password)[0]
     progress = []
     for _ in range(MAX_REQUESTS + 5):
-        request = call(session.send_request, ticket, "", "", 13, 0)
+        request = qbwc.send(ticket)
         if request == "":
             break
-        progress.append(call(session.receive_response, ticket, _endless(request), "", ""))
+        progress.append(qbwc.receive(ticket, _endless(request)))
     assert len(progress) == MAX_REQUESTS and all(0 <= p < 100 for p in progress)
-    assert "Stopped after 500 requests" in call(session.get_last_error, ticket)
-    assert "vendor" not in watermarks(runtime, c.connection_id)
-    assert connection(runtime, c.connection_id).status == "error"
-    assert call(session.close, ticket).startswith("Finished with an error")
+    assert "Stopped after 500 requests" in qbwc.text("getLastError", ticket)
+    assert "vendor" not in watermarks(rt, c.connection_id)
+    assert connection(rt, c.connection_id).status == "error"
+    assert qbwc.text("closeConnection", ticket).startswith("Finished with an error")

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-import time
-
-from sqlalchemy import select, update
-
-from soap import session
-from soap.models import QbwcSession
 from soap.session import ticket_hash
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.qbxml_answer import Answerer
-from tenants.models import Connection
+from soap.tickets import KEY_PREFIX, Ticket, ticket_store
 from tests.fixtures_soap import connect, connection, count_events, events, watermarks
 
 
@@ -24,9 +16,12 @@ def _company(tag: str) -> FakeCompany:
     return company
 
 
-def _session_row(rt, ticket):
-    with rt.transaction() as db:
-        return db.get(QbwcSession, ticket_hash(ticket))
+def _key(ticket: str) -> str:
+    return KEY_PREFIX + ticket_hash(ticket)
+
+
+def _stored(rt, ticket: str) -> Ticket:
+    return Ticket.loads(rt.redis.get(_key(ticket)))
 
 
 def test_tickets_never_cross_connections_or_tenants(live_server, qbwc):
@@ -39,7 +34,7 @@ def test_tickets_never_cross_connections_or_tenants(live_server, qbwc):
     ticket_b = qbwc.authenticate(b.username, b.password)[0]
     # Each connection's authenticate left the others' sessions alone.
     for ticket, conn in ((ticket_a, a), (ticket_a2, a2), (ticket_b, b)):
-        row = _session_row(rt, ticket)
+        row = _stored(rt, ticket)
         assert row.connection_id == conn.connection_id and row.tenant_id == conn.tenant_id
     # Whatever the answer contains, a ticket only ever writes to its own connection.
     for ticket, tag in ((ticket_a, "A"), (ticket_a2, "A2"), (ticket_b, "B")):
@@ -70,9 +65,7 @@ def test_unknown_closed_and_expired_tickets_are_refused_without_touching_data(li
     assert count_events(rt) == 0 and watermarks(rt, c.connection_id) == {}
     assert connection(rt, c.connection_id).last_error is None
     # Expired: the same answer is refused once the ticket's 30 minutes are over.
-    with rt.transaction() as db:
-        db.execute(update(QbwcSession).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    assert rt.redis.expire(_key(ticket), 0)  # its time is up
     assert qbwc.receive(ticket, response) < 0
     assert count_events(rt) == 0 and watermarks(rt, c.connection_id) == {}
     # Closed: the same.
@@ -88,13 +81,9 @@ def test_each_call_slides_the_expiry(live_server, qbwc):
     rt = live_server.runtime
     c = connect(rt)
     ticket = qbwc.authenticate(c.username, c.password)[0]
-    now = dt.datetime.now(dt.UTC)
-    with rt.transaction() as db:  # 29 minutes later...
-        db.execute(update(QbwcSession).values(expires_at=now + dt.timedelta(minutes=1),
-                                               last_call_at=now - dt.timedelta(minutes=29)))
+    assert rt.redis.expire(_key(ticket), 60)  # 29 minutes later...
     assert "VendorQueryRq" in qbwc.send(ticket)
-    left = _session_row(rt, ticket).expires_at - dt.datetime.now(dt.UTC)
-    assert left > dt.timedelta(minutes=29)
+    assert rt.redis.ttl(_key(ticket)) > 29 * 60
 
 
 def test_sendrequest_while_a_response_is_pending_resends_the_same_request(live_server, qbwc):
@@ -111,7 +100,7 @@ def test_sendrequest_while_a_response_is_pending_resends_the_same_request(live_s
     assert 'iterator="Continue"' in second and qbwc.send(ticket) == second
     assert qbwc.receive(ticket, answerer.answer(second)) == 100
     assert count_events(rt, object_type="Bill") == 150
-    assert _session_row(rt, ticket).requests_sent == 2
+    assert _stored(rt, ticket).requests_sent == 2
 
 
 def test_reauthentication_mid_session_restarts_from_the_watermarks(live_server, qbwc):
@@ -128,8 +117,7 @@ def test_reauthentication_mid_session_restarts_from_the_watermarks(live_server, 
     assert 'iterator="Continue"' in pending
     # QBWC restarts (network failure, user clicked Update again): a new authenticate.
     new = qbwc.authenticate(c.username, c.password)[0]
-    with rt.transaction() as db:
-        assert db.scalars(select(QbwcSession.ticket_hash)).all() == [ticket_hash(new)]
+    assert rt.redis.keys(KEY_PREFIX + "*") == [_key(new).encode()]
     assert qbwc.receive(old, answerer.answer(pending)) < 0  # the old session is over
     assert "expired or is unknown" in qbwc.text("getLastError", old)
     restart = qbwc.send(new)
@@ -146,27 +134,13 @@ def test_reauthentication_mid_session_restarts_from_the_watermarks(live_server, 
     assert report.ok and count_events(rt, object_type="Bill") == 150
 
 
-def test_reauthenticate_during_a_call_waits_instead_of_deadlocking(live_server, qbwc):
-    """A call holds its session while it writes the connection; a new login waits for it."""
+def test_a_call_in_flight_at_a_new_login_cannot_revive_the_old_ticket(live_server, qbwc):
+    """QBWC restarted while our answer to its last call was still being written."""
     rt = live_server.runtime
     c = connect(rt)
-    ticket = qbwc.authenticate(c.username, c.password)[0]
-    outcome: dict[str, object] = {}
-
-    def login_again() -> None:
-        try:
-            with rt.transaction() as db:
-                outcome["answer"] = session.authenticate(c.username, c.password, db_session=db)
-        except Exception as exc:  # a deadlock would surface here (or in the main thread)
-            outcome["error"] = exc
-
-    with rt.transaction() as db:
-        assert session.get_last_error(ticket, db_session=db) == ""  # the call's lock taken
-        other = threading.Thread(target=login_again)
-        other.start()
-        time.sleep(0.5)  # the second login now waits on a lock this transaction holds
-        db.get(Connection, c.connection_id).last_error = "written while a login waits"
-        db.flush()
-    other.join(timeout=30)
-    assert "error" not in outcome and outcome["answer"][1] == ""
-    assert connection(rt, c.connection_id).last_error == "written while a login waits"
+    old = qbwc.authenticate(c.username, c.password)[0]
+    in_flight = _stored(rt, old)  # what a slow call read before the new login
+    new = qbwc.authenticate(c.username, c.password)[0]
+    in_flight.state = "done"
+    assert ticket_store(rt).save(in_flight) is False
+    assert qbwc.send(old) == "" and "VendorQueryRq" in qbwc.send(new)

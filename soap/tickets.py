@@ -1,0 +1,158 @@
+"""Live QBWC tickets: the state machine's position per session, in Redis (or in process).
+
+A ticket lives for one QBWC session (minutes): which call comes next, the sync plan, the
+request awaiting its answer. What must survive is in PostgreSQL: events and watermarks are
+written in receiveResponseXML's transaction, so a lost ticket costs only a retry at the
+next poll, which starts again from the watermarks (and the events' dedupe keys absorb the
+repeat). Keeping tickets out of the database spares a no-change poll most of its round
+trips. Only a sha256 of the ticket is stored, so a leaked store yields no live tickets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+TTL_SECONDS = 30 * 60  # sliding: every call that changes the ticket extends it
+KEY_PREFIX = "qbslack:qbwc:ticket:"
+CONNECTION_PREFIX = "qbslack:qbwc:connection:"  # -> the hash of its live ticket
+LOCAL_MAX = 100_000
+
+# Open a ticket and forget the connection's previous one, atomically: a connection has at
+# most one live session, and the old ticket is refused from this moment.
+_OPEN = """
+local old = redis.call('GET', KEYS[1])
+if old and old ~= ARGV[1] then redis.call('DEL', ARGV[3] .. old) end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
+"""
+
+
+@dataclass
+class Ticket:
+    """One QBWC session's state (see soap.session for the states)."""
+
+    hash: str
+    connection_id: int
+    tenant_id: int
+    username: str
+    state: str
+    # What sendRequestXML needs of the connection, read once at authenticate.
+    baseline_done: bool = False
+    backfill_days: int | None = None
+    company_name: str | None = None
+    file_path: str | None = None
+    qbxml_version: str | None = None
+    plan: dict[str, Any] | None = None
+    last_request: str | None = None
+    requests_sent: int = 0
+    events_created: int = 0
+    last_error: str | None = None
+    created_at: float = field(default_factory=time.time)
+
+    def dumps(self) -> str:
+        """The ticket as JSON."""
+        # Not dataclasses.asdict: it deep-copies the plan first, for nothing.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS},
+                          separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, data: str | bytes) -> Ticket:
+        """A ticket from its JSON."""
+        return cls(**json.loads(data))
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Ticket))
+
+
+class TicketStore:
+    """Tickets shared by every web process through Redis; in this process without Redis."""
+
+    def __init__(self, redis: Redis | None = None, *, ttl: int = TTL_SECONDS) -> None:
+        self.redis = redis
+        self.ttl = ttl
+        self._open = redis.register_script(_OPEN) if redis is not None else None
+        # Without Redis (the embedded default: one process): hash -> (json, expires).
+        self._local: dict[str, tuple[str, float]] = {}
+        self._local_connections: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def open(self, ticket: Ticket) -> None:
+        """Store a new ticket; the connection's previous one is gone from now on."""
+        if self._open is not None:
+            self._open(keys=[CONNECTION_PREFIX + str(ticket.connection_id),
+                             KEY_PREFIX + ticket.hash],
+                       args=[ticket.hash, ticket.dumps(), KEY_PREFIX, self.ttl])
+            return
+        with self._lock:
+            self._sweep_locally()
+            old = self._local_connections.get(ticket.connection_id)
+            if old is not None:
+                self._local.pop(old, None)
+            self._local_connections[ticket.connection_id] = ticket.hash
+            self._local[ticket.hash] = (ticket.dumps(), time.monotonic() + self.ttl)
+
+    def load(self, ticket_hash: str) -> Ticket | None:
+        """The live ticket with this hash, or None (unknown, replaced, closed or expired)."""
+        if self.redis is not None:
+            data = self.redis.get(KEY_PREFIX + ticket_hash)
+        else:
+            with self._lock:
+                found = self._local.get(ticket_hash)
+            data = found[0] if found and found[1] > time.monotonic() else None
+        return Ticket.loads(data) if data else None
+
+    def save(self, ticket: Ticket) -> bool:
+        """Write a ticket back and slide its expiry; False if it ended meanwhile (not revived)."""
+        if self.redis is not None:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(KEY_PREFIX + ticket.hash, ticket.dumps(), ex=self.ttl, xx=True)
+            pipe.expire(CONNECTION_PREFIX + str(ticket.connection_id), self.ttl)
+            saved = bool(pipe.execute()[0])
+        else:
+            with self._lock:
+                saved = ticket.hash in self._local
+                if saved:
+                    self._local[ticket.hash] = (ticket.dumps(), time.monotonic() + self.ttl)
+        if not saved:
+            log.info("QBWC ticket ended during a call; its new state was not kept",
+                     extra={"connection": ticket.connection_id})
+        return saved
+
+    def close(self, ticket_hash: str) -> Ticket | None:
+        """End a ticket and return its last state (None if it was not live)."""
+        if self.redis is not None:
+            data = self.redis.getdel(KEY_PREFIX + ticket_hash)
+        else:
+            with self._lock:
+                found = self._local.pop(ticket_hash, None)
+            data = found[0] if found and found[1] > time.monotonic() else None
+        return Ticket.loads(data) if data else None
+
+    def _sweep_locally(self) -> None:
+        if len(self._local) < LOCAL_MAX:
+            return
+        now = time.monotonic()
+        self._local = {h: v for h, v in self._local.items() if v[1] > now}
+        live = set(self._local)
+        self._local_connections = {c: h for c, h in self._local_connections.items()
+                                   if h in live}
+
+
+def ticket_store(runtime: Runtime) -> TicketStore:
+    """This runtime's ticket store (built once, kept with the runtime)."""
+    store: TicketStore | None = runtime.extras.get("qbwc_tickets")
+    if store is None:
+        store = runtime.extras.setdefault("qbwc_tickets", TicketStore(runtime.redis))
+    return store

@@ -1,0 +1,57 @@
+"""The ticket store, with Redis and in process (the embedded default): same behaviour."""
+
+from __future__ import annotations
+
+import pytest
+
+from soap.tickets import Ticket, TicketStore
+
+
+@pytest.fixture(params=["redis", "in-process"])
+def store(request, redis_conn) -> TicketStore:
+    return TicketStore(redis_conn if request.param == "redis" else None)
+
+
+def _ticket(hash_: str, connection_id: int = 1, **more: object) -> Ticket:
+    return Ticket(hash=hash_, connection_id=connection_id, tenant_id=7, username="qb-x",
+                  state="authenticated", **more)  # type: ignore[arg-type]
+
+
+def test_a_ticket_round_trips_whole(store):
+    t = _ticket("h1", plan={"entities": {"bill": {"it": "{GUID}"}}}, requests_sent=3)
+    store.open(t)
+    assert store.load("h1") == t
+    assert store.load("unknown") is None
+
+
+def test_a_new_login_ends_the_connections_previous_ticket_only(store):
+    store.open(_ticket("old", connection_id=1))
+    store.open(_ticket("other", connection_id=2))
+    store.open(_ticket("new", connection_id=1))
+    assert store.load("old") is None
+    assert store.load("new") is not None and store.load("other") is not None
+
+
+def test_save_keeps_changes_but_never_revives_an_ended_ticket(store):
+    t = _ticket("h2")
+    store.open(t)
+    t.state, t.events_created = "done", 5
+    assert store.save(t) is True
+    assert store.load("h2").events_created == 5
+    ended = store.close("h2")
+    assert ended is not None and ended.state == "done"
+    assert store.close("h2") is None
+    assert store.save(t) is False and store.load("h2") is None
+    replaced = _ticket("h3", connection_id=9)
+    store.open(replaced)
+    store.open(_ticket("h4", connection_id=9))
+    assert store.save(replaced) is False and store.load("h3") is None
+
+
+def test_tickets_expire(redis_conn):
+    store = TicketStore(None, ttl=0)  # in process: a zero lifetime is over at once
+    store.open(_ticket("h5"))
+    assert store.load("h5") is None and store.close("h5") is None
+    shared = TicketStore(redis_conn)
+    shared.open(_ticket("h6"))
+    assert 0 < redis_conn.ttl("qbslack:qbwc:ticket:h6") <= 30 * 60
