@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -18,6 +16,7 @@ from spyne.protocol.soap import Soap11
 from app.logs import log_context, ticket_prefix
 from app.runtime import Runtime
 from soap import session
+from soap.client_versions import ClientVersions
 from soap.logins import VerifiedLogins
 from soap.tickets import ticket_store
 
@@ -31,8 +30,6 @@ except metadata.PackageNotFoundError:  # running from a bare checkout
 # The WSDL's ints are xs:int and required (minOccurs=1); strings stay optional.
 Int = Integer32(min_occurs=1, nillable=False)
 StringArray = Array(Unicode, type_name="ArrayOfString")
-CLIENT_VERSION_TTL = 120  # seconds from clientVersion to its authenticate
-_VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
 # soap.http parses every envelope with the hardened parser first and leaves the tree here.
 PARSED_ENVELOPE = "qbslack.soap_envelope"
 
@@ -53,6 +50,14 @@ class PreParsedSoap11(Soap11):
 def _runtime(ctx: Any) -> Runtime:
     runtime: Runtime = ctx.app.qbslack_runtime
     return runtime
+
+
+def client_versions(runtime: Runtime) -> ClientVersions:
+    """This runtime's memory of the versions callers reported in clientVersion."""
+    versions: ClientVersions | None = runtime.extras.get("client_versions")
+    if versions is None:
+        versions = runtime.extras.setdefault("client_versions", ClientVersions(runtime.redis))
+    return versions
 
 
 def verified_logins(runtime: Runtime) -> VerifiedLogins:
@@ -120,42 +125,7 @@ def _client_key(ctx: Any) -> str:
     forwarded = str(env.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
     addr = forwarded or str(env.get("REMOTE_ADDR", ""))
     agent = str(env.get("HTTP_USER_AGENT", ""))[:200]
-    return f"qbslack:qbwc-version:{addr}:{agent}"
-
-
-def remember_client_version(runtime: Runtime, key: str, version: str) -> None:
-    """Keep clientVersion's version for the authenticate that follows (it has no ticket)."""
-    version = version.strip()
-    if not _VERSION.fullmatch(version):
-        return  # shown in App Home: only what a version number looks like
-    try:
-        if runtime.redis is not None:
-            runtime.redis.set(key, version, ex=CLIENT_VERSION_TTL)
-            return
-    except Exception:  # informational only: never fail a poll over it
-        log.warning("could not remember the QBWC version", exc_info=True)
-        return
-    local: dict[str, tuple[str, float]] = runtime.extras.setdefault("qbwc_versions", {})
-    if len(local) > 10_000:
-        local.clear()
-    local[key] = (version, time.monotonic() + CLIENT_VERSION_TTL)
-
-
-def recall_client_version(runtime: Runtime, key: str) -> str | None:
-    """The version clientVersion reported from this caller a moment ago, taken once."""
-    try:
-        if runtime.redis is not None:
-            pipe = runtime.redis.pipeline(transaction=False)
-            pipe.get(key)
-            pipe.delete(key)
-            value = pipe.execute()[0]
-            return value.decode() if isinstance(value, bytes) else value
-    except Exception:
-        log.warning("could not read the QBWC version", exc_info=True)
-        return None
-    local: dict[str, tuple[str, float]] = runtime.extras.get("qbwc_versions", {})
-    found = local.pop(key, None)
-    return found[0] if found and found[1] > time.monotonic() else None
+    return f"{addr}:{agent}"
 
 
 class QBWebConnectorSvc(ServiceBase):
@@ -168,13 +138,13 @@ class QBWebConnectorSvc(ServiceBase):
     @rpc(Unicode, _returns=Unicode)
     def clientVersion(ctx, strVersion):  # noqa: N802,N803,N805
         if strVersion:
-            remember_client_version(_runtime(ctx), _client_key(ctx), strVersion)
+            client_versions(_runtime(ctx)).remember(_client_key(ctx), strVersion)
         return session.client_version_answer(strVersion)
 
     @rpc(Unicode, Unicode, _returns=StringArray)
     def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
         runtime = _runtime(ctx)
-        version = recall_client_version(runtime, _client_key(ctx))
+        version = client_versions(runtime).recall(_client_key(ctx))
         logins = verified_logins(runtime)
         user, password = strUserName or "", strPassword or ""
         # A repeat poll of a recently verified login reads one row and writes none.

@@ -9,7 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from app import metrics
@@ -57,6 +57,7 @@ HRESULT_TEXT = {
     "0x80040424": "QuickBooks has not finished starting up",
 }
 _HRESULT = re.compile(r"0x[0-9a-f]{8}")
+_UPDATE_CONNECTION = update(Connection).where(Connection.id == bindparam("b_id"))
 
 
 @dataclass
@@ -331,8 +332,8 @@ def _fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult
 
 def _update_connection(t: Ticket, *, db_session: Session, **values: object) -> None:
     """Write some of the ticket's connection's columns (one UPDATE, nothing read first)."""
-    db_session.connection().execute(
-        update(Connection).where(Connection.id == t.connection_id).values(**values))
+    # The SET clause comes from the parameters' names: one statement, compiled once per set.
+    db_session.connection().execute(_UPDATE_CONNECTION, {"b_id": t.connection_id, **values})
 
 
 def connection_error(

@@ -37,6 +37,15 @@ if old and old ~= ARGV[1] then redis.call('DEL', ARGV[3] .. old) end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
 """
+# Write a ticket back only while it is live (never revive one that ended meanwhile), and
+# keep its connection's pointer as long as the ticket.
+_SAVE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'EX', ARGV[2]) then
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 @dataclass
@@ -83,6 +92,7 @@ class TicketStore:
         self.redis = redis
         self.ttl = ttl
         self._open = redis.register_script(_OPEN) if redis is not None else None
+        self._save = redis.register_script(_SAVE) if redis is not None else None
         # Without Redis (the embedded default: one process): hash -> (json, expires).
         self._local: dict[str, tuple[str, float]] = {}
         self._local_connections: dict[int, str] = {}
@@ -115,11 +125,10 @@ class TicketStore:
 
     def save(self, ticket: Ticket) -> bool:
         """Write a ticket back and slide its expiry; False if it ended meanwhile (not revived)."""
-        if self.redis is not None:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.set(KEY_PREFIX + ticket.hash, ticket.dumps(), ex=self.ttl, xx=True)
-            pipe.expire(CONNECTION_PREFIX + str(ticket.connection_id), self.ttl)
-            saved = bool(pipe.execute()[0])
+        if self._save is not None:
+            saved = bool(self._save(keys=[KEY_PREFIX + ticket.hash,
+                                          CONNECTION_PREFIX + str(ticket.connection_id)],
+                                    args=[ticket.dumps(), self.ttl]))
         else:
             with self._lock:
                 saved = ticket.hash in self._local

@@ -1,0 +1,69 @@
+"""The Web Connector version a caller reported in clientVersion, kept for its authenticate.
+
+clientVersion carries no ticket or user name, so its version is remembered by caller
+(address and User-Agent) for the authenticate that follows, which records it for App Home.
+QBWC makes a session's calls over one keep-alive connection, so that authenticate nearly
+always reaches the same web process: this process's memory answers first, and Redis (when
+there is one) covers a call that lands elsewhere. Informational only: never fails a poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+TTL_SECONDS = 120  # from clientVersion to its authenticate
+LOCAL_SECONDS = 30  # a value this process heard is trusted this long without Redis
+LOCAL_MAX = 10_000
+KEY_PREFIX = "qbslack:qbwc-version:"
+_VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
+
+
+class ClientVersions:
+    """Versions by caller: in this process, and in Redis when there is one."""
+
+    def __init__(self, redis: Redis | None = None) -> None:
+        self._redis = redis
+        self._local: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, caller: str, version: str) -> None:
+        """Note the version a caller reported (only what a version number looks like)."""
+        version = version.strip()
+        if not _VERSION.fullmatch(version):
+            return  # shown in App Home: nothing else gets in
+        now = time.monotonic()
+        with self._lock:
+            known = self._local.get(caller)
+            if known is not None and known[0] == version and known[1] > now:
+                return  # Redis was told less than LOCAL_SECONDS ago: it still holds this
+            if len(self._local) >= LOCAL_MAX:
+                self._local.clear()
+            self._local[caller] = (version, now + LOCAL_SECONDS)
+        if self._redis is None:
+            return
+        try:
+            self._redis.set(KEY_PREFIX + caller, version, ex=TTL_SECONDS)
+        except Exception:
+            log.warning("could not remember the QBWC version", exc_info=True)
+
+    def recall(self, caller: str) -> str | None:
+        """The version this caller reported a moment ago, or None."""
+        with self._lock:
+            found = self._local.get(caller)
+        if found is not None and found[1] > time.monotonic():
+            return found[0]
+        if self._redis is None:
+            return None
+        try:
+            value = self._redis.get(KEY_PREFIX + caller)
+        except Exception:
+            log.warning("could not read the QBWC version", exc_info=True)
+            return None
+        return value.decode() if isinstance(value, bytes) else value
