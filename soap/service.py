@@ -162,7 +162,7 @@ class QBWebConnectorSvc(ServiceBase):
         qbXMLMajorVers, qbXMLMinorVers,  # noqa: N803
     ):
         tickets = ticket_store(_runtime(ctx))
-        # It reads the watermarks and writes at most the connection's row: no transaction.
+        # The plan comes from the ticket; at most the connection's row is written: no transaction.
         return _run(ctx, "sendRequestXML", lambda db: session.send_request(
             ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers,
             db_session=db, tickets=tickets), ticket=ticket, atomic=False)

@@ -131,7 +131,7 @@ def authenticate_known(
     known = known_login(username, password, db_session=db_session, logins=logins)
     if known is None or (client_version and known.qbwc_version != client_version[:32]):
         return None  # authenticate() checks it in full (and records what changed)
-    return _opened(known, AUTHENTICATED)
+    return _opened(known, AUTHENTICATED, db_session=db_session)
 
 
 def authenticate(
@@ -153,21 +153,24 @@ def authenticate(
     if conn.tenant.status == TENANT_DISCONNECTED:
         conn.last_poll_at = now
         metrics.record_poll("none")
-        return _opened(conn, IDLE)
-    return _opened(conn, AUTHENTICATED)
+        return _opened(conn, IDLE, db_session=db_session)
+    return _opened(conn, AUTHENTICATED, db_session=db_session)
 
 
-def _opened(conn: Connection | KnownLogin, state: str) -> CallResult:
+def _opened(conn: Connection | KnownLogin, state: str, *, db_session: Session) -> CallResult:
     """A new ticket for the connection; it replaces the old one when the caller stores it.
 
     QBWC authenticates again only when it restarted the session: the old one is over, and
-    the new one starts from the watermarks.
+    the new one starts from the watermarks, read now (only this session can move them).
     """
     ticket = secrets.token_urlsafe(32)
     new = Ticket(hash=ticket_hash(ticket), connection_id=conn.id, tenant_id=conn.tenant_id,
                  username=conn.qbwc_username, state=state, baseline_done=conn.baseline_done,
                  backfill_days=conn.backfill_days, company_name=conn.qb_company_name,
                  file_path=conn.qb_file_path)
+    if state != IDLE:
+        marks, opt_in = sync.plan_inputs(conn.id, conn.tenant_id, db_session=db_session)
+        new.marks, new.opt_in = marks, sorted(opt_in)
     return CallResult([ticket, "none" if state == IDLE else ""], ticket=new, opens=True)
 
 
@@ -200,11 +203,9 @@ def send_request(
                          db_session=db_session)
         company_name = _hcp_company(hcp_response)
         t.plan = sync.new_plan(
-            t.connection_id, t.tenant_id, baseline=not t.baseline_done,
-            backfill_days=t.backfill_days, version=version, company_file=company_file or None,
-            company_name=company_name,
+            t.marks, t.opt_in, baseline=not t.baseline_done, backfill_days=t.backfill_days,
+            version=version, company_file=company_file or None, company_name=company_name,
             ask_company=company_name is None and not (t.baseline_done and t.company_name),
-            db_session=db_session,
         )
         t.qbxml_version = version
         if company_file and t.file_path != company_file[:1000]:

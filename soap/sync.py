@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,15 +67,16 @@ def plan_inputs(
 
 
 def new_plan(
-    connection_id: int, tenant_id: int, *, baseline: bool, backfill_days: int | None,
-    version: str, company_file: str | None, company_name: str | None, ask_company: bool,
-    db_session: Session,
+    marks: dict[str, str | None], opt_in: Iterable[str], *, baseline: bool,
+    backfill_days: int | None, version: str, company_file: str | None,
+    company_name: str | None, ask_company: bool,
 ) -> dict[str, Any]:
-    """A fresh plan from the connection's watermarks (JSON, kept with the ticket).
+    """A fresh plan from the connection's watermarks and opt-in routes (see plan_inputs).
 
     baseline: the connection's first sync; backfill_days: how far back it looks, if asked.
+    The plan is JSON, kept with the ticket.
     """
-    marks, opt_in = plan_inputs(connection_id, tenant_id, db_session=db_session)
+    opt_in = set(opt_in)
     fallback_days = (backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
     keys = [*CORE_KEYS, *sorted(k for k in opt_in if k in ENTITIES), *DELETED_KEYS]
     entities = {}

@@ -62,6 +62,9 @@ class Ticket:
     backfill_days: int | None = None
     company_name: str | None = None
     file_path: str | None = None
+    # Its watermarks and opt-in routes, read with the login: the plan's inputs.
+    marks: dict[str, str | None] = field(default_factory=dict)
+    opt_in: list[str] = field(default_factory=list)
     qbxml_version: str | None = None
     plan: dict[str, Any] | None = None
     last_request: str | None = None
