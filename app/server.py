@@ -8,6 +8,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from app.gunicorn_conf import post_worker_init
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def serve(
         "accesslog": "-",
         "max_requests": 0 if embedded else 10000,
         "max_requests_jitter": 0 if embedded else 1000,
+        "post_worker_init": post_worker_init,
     }
     os.environ.setdefault("PORT", str(settings.port))
     _Gunicorn(options).run()

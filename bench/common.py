@@ -106,6 +106,7 @@ def gunicorn(
     cmd = [
         str(Path(sys.executable).with_name("gunicorn")),
         app,
+        "-c", "python:app.gunicorn_conf",  # the Procfile's settings module
         "--bind", f"127.0.0.1:{port}",
         "--worker-class", "gthread",
         "--workers", str(workers),
