@@ -7,11 +7,24 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 
+from app.runtime import Runtime
 from jobs.models import Event
 from soap.simulator import FakeCompany, QBWCSimulator
-from tests.fixtures_soap import connect, envelope, fault_string, params, result_of, watermarks
+from tests.fixtures_soap import (
+    connect,
+    envelope,
+    fault_string,
+    params,
+    post,
+    result_of,
+    soap_app,
+    watermarks,
+)
 from tests.test_soap_hostile import hostile_envelopes
 
 FIFTY_MB = 50 * 1024 * 1024
@@ -114,3 +127,26 @@ def test_a_large_answer_under_the_limit_is_taken(live_server):
     assert status == 200, data[:300]
     result = result_of(data, "authenticate")
     assert result is not None and fault_string(data) is None
+
+
+def test_with_redis_down_a_poll_gets_a_clean_fault_and_loses_nothing(live_server):
+    """Live tickets are in Redis: without it QBWC is told to retry, and nothing is lost."""
+    rt = live_server.runtime
+    c = connect(rt)
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # No retries: redis-py's default backoff would only make each refused call slower.
+    dead = Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5,
+                 retry=Retry(NoBackoff(), 0))
+    down = Runtime.from_settings(rt.settings, engine=rt.engine, redis=dead)
+    client = soap_app(down).test_client()
+    resp = post(client, envelope("authenticate", params(strUserName=c.username,
+                                                        strPassword=c.password)))
+    assert resp.status_code == 500
+    assert fault_string(resp.data) == "qbslack could not process this call"
+    assert b"Traceback" not in resp.data and str(port).encode() not in resp.data
+    company = FakeCompany()
+    company.add_bill("Acme Supply Co", "80.00", ref_number="B-9")
+    report = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
+    assert report.ok and len(_events(rt)) >= 1  # Redis back: the next poll goes on
