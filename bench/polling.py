@@ -1,6 +1,6 @@
 """Bench 1: polling capacity — full no-change QBWC cycles from 1,000 connections.
 
-Run: .venv/bin/python bench/polling.py [--connections 1000 --tenants 200 --rounds 3
+Run: .venv/bin/python bench/polling.py [--connections 1000 --tenants 200 --rounds 5
      --clients 6 --workers 3 --threads 4]
 Prints cycles/s and per-call latency for qbslack and for a bare spyne service with constant
 answers (the framework's floor), and our throughput as a ratio of it. Both servers run at
@@ -136,7 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--connections", type=int, default=1000)
     ap.add_argument("--tenants", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=int, default=5,
                     help="measured rounds; each is one cycle per connection on each server")
     ap.add_argument("--clients", type=int, default=6, help="load-generating processes")
     ap.add_argument("--workers", type=int, default=3)

@@ -1,0 +1,71 @@
+"""What a repeat no-change poll costs: counted round trips (never timed)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from redis import Connection, ConnectionPool, Redis
+from sqlalchemy import event
+from werkzeug.serving import make_server
+
+from app.runtime import Runtime
+from soap.simulator import FakeCompany, QBWCSimulator
+from tests.conftest import TEST_REDIS_URL
+from tests.fixtures_soap import connect, soap_app
+
+
+class CountingConnection(Connection):
+    """A Redis connection that counts what it sends (a pipeline or script is one send)."""
+
+    sent = 0
+
+    def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        CountingConnection.sent += 1
+        return super().send_packed_command(command, check_health)
+
+
+@contextmanager
+def _serve(rt: Runtime) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, soap_app(rt), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/qbwc"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_repeat_no_change_poll_makes_three_statements_and_six_redis_round_trips(
+    committed_runtime,
+):
+    pool = ConnectionPool.from_url(TEST_REDIS_URL, connection_class=CountingConnection)
+    rt = Runtime.from_settings(committed_runtime.settings, engine=committed_runtime.engine,
+                               redis=Redis(connection_pool=pool))
+    c = connect(rt)
+    company = FakeCompany()  # nothing in it: every query answers "no match"
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.split(None, 1)[0].upper())
+
+    with _serve(rt) as url:
+        for _ in range(2):  # the first sync, then a poll that verifies the login (scrypt)
+            assert QBWCSimulator(url, c.username, c.password, company).run().ok
+        event.listen(rt.engine, "before_cursor_execute", count)
+        sent = CountingConnection.sent
+        try:
+            report = QBWCSimulator(url, c.username, c.password, company).run()
+        finally:
+            event.remove(rt.engine, "before_cursor_execute", count)
+        sent = CountingConnection.sent - sent
+    pool.disconnect()
+    assert report.ok and report.progress == [100]
+    # authenticate: the login and the plan's inputs; receiveResponseXML: the status UPDATE.
+    assert statements == ["SELECT", "SELECT", "UPDATE"]
+    # authenticate opens the ticket; send and receive each load and save it; close ends it.
+    # Logins and Web Connector versions are answered from this process's memory.
+    assert sent == 6
