@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from redis import Redis
 from sqlalchemy import Engine
@@ -15,6 +15,8 @@ from app.db import make_engine, make_session_factory
 from app.settings import Settings
 from jobs.queue import InProcessJobQueue, JobQueue, RQJobQueue
 from tenants.crypto import TokenCipher
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,6 +70,13 @@ class Runtime:
         holder.append(runtime)
         return runtime
 
+    def kept(self, name: str, build: Callable[[], T]) -> T:
+        """The runtime's one object of this name (a store, a cache), built on first use."""
+        found = self.extras.get(name)
+        if found is None:  # two threads may both build; setdefault keeps the first
+            found = self.extras.setdefault(name, build())
+        return cast(T, found)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
@@ -81,10 +90,9 @@ class Runtime:
         It spares the BEGIN and COMMIT round trips of a transaction; a call that writes
         more than one row consistently uses transaction() instead.
         """
-        engine = self.extras.get("autocommit_engine")
-        if engine is None:  # shares the pool; psycopg switches autocommit client-side
-            engine = self.extras.setdefault("autocommit_engine", self.engine.execution_options(
-                isolation_level="AUTOCOMMIT"))
+        # Shares the pool; psycopg switches autocommit client-side.
+        engine = self.kept("autocommit_engine", lambda: self.engine.execution_options(
+            isolation_level="AUTOCOMMIT"))
         with self.session_factory(bind=engine) as session:
             yield session
             session.commit()  # flushes what the ORM still holds

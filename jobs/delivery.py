@@ -65,11 +65,9 @@ CLAIM = dt.timedelta(seconds=60)  # an event being posted is not due for others 
 
 def coordinator(runtime: Runtime) -> Coordinator:
     """The runtime's coordinator (Redis-backed when Redis is configured)."""
-    co = runtime.extras.get("coordinator")
-    if co is None:
-        co = RedisCoordinator(runtime.redis) if runtime.redis is not None else LocalCoordinator()
-        runtime.extras["coordinator"] = co
-    return co
+    redis = runtime.redis
+    return runtime.kept("coordinator", lambda: RedisCoordinator(redis) if redis is not None
+                        else LocalCoordinator())
 
 
 def post_interval(runtime: Runtime) -> float:

@@ -54,19 +54,13 @@ def _runtime(ctx: Any) -> Runtime:
 
 def client_versions(runtime: Runtime) -> ClientVersions:
     """This runtime's memory of the versions callers reported in clientVersion."""
-    versions: ClientVersions | None = runtime.extras.get("client_versions")
-    if versions is None:
-        versions = runtime.extras.setdefault("client_versions", ClientVersions(runtime.redis))
-    return versions
+    return runtime.kept("client_versions", lambda: ClientVersions(runtime.redis))
 
 
 def verified_logins(runtime: Runtime) -> VerifiedLogins:
     """This runtime's memory of recent QBWC logins (shared through Redis when there is one)."""
-    logins: VerifiedLogins | None = runtime.extras.get("verified_logins")
-    if logins is None:
-        logins = runtime.extras.setdefault("verified_logins", VerifiedLogins(
-            secret=runtime.settings.secret_key, redis=runtime.redis))
-    return logins
+    return runtime.kept("verified_logins", lambda: VerifiedLogins(
+        secret=runtime.settings.secret_key, redis=runtime.redis))
 
 
 @contextmanager

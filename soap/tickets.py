@@ -164,7 +164,4 @@ class TicketStore:
 
 def ticket_store(runtime: Runtime) -> TicketStore:
     """This runtime's ticket store (built once, kept with the runtime)."""
-    store: TicketStore | None = runtime.extras.get("qbwc_tickets")
-    if store is None:
-        store = runtime.extras.setdefault("qbwc_tickets", TicketStore(runtime.redis))
-    return store
+    return runtime.kept("qbwc_tickets", lambda: TicketStore(runtime.redis))
