@@ -124,7 +124,7 @@ class TicketStore:
             with self._lock:
                 found = self._local.get(ticket_hash)
             data = found[0] if found and found[1] > time.monotonic() else None
-        return Ticket.loads(data) if data else None
+        return _readable(data)
 
     def save(self, ticket: Ticket) -> bool:
         """Write a ticket back and slide its expiry; False if it ended meanwhile (not revived)."""
@@ -150,7 +150,7 @@ class TicketStore:
             with self._lock:
                 found = self._local.pop(ticket_hash, None)
             data = found[0] if found and found[1] > time.monotonic() else None
-        return Ticket.loads(data) if data else None
+        return _readable(data)
 
     def _sweep_locally(self) -> None:
         if len(self._local) < LOCAL_MAX:
@@ -160,6 +160,21 @@ class TicketStore:
         live = set(self._local)
         self._local_connections = {c: h for c, h in self._local_connections.items()
                                    if h in live}
+
+
+def _readable(data: str | bytes | None) -> Ticket | None:
+    """The stored ticket, or None when there is none or it cannot be read.
+
+    A ticket written by another release (a field added or dropped) ends its session like an
+    expired one: QBWC starts over at its next poll.
+    """
+    if not data:
+        return None
+    try:
+        return Ticket.loads(data)
+    except (TypeError, ValueError):
+        log.warning("a stored QBWC ticket could not be read; its session ends")
+        return None
 
 
 def ticket_store(runtime: Runtime) -> TicketStore:

@@ -55,3 +55,11 @@ def test_tickets_expire(redis_conn):
     shared = TicketStore(redis_conn)
     shared.open(_ticket("h6"))
     assert 0 < redis_conn.ttl("qbslack:qbwc:ticket:h6") <= 30 * 60
+
+
+def test_a_ticket_another_release_wrote_ends_its_session_cleanly(redis_conn):
+    store = TicketStore(redis_conn)
+    redis_conn.set("qbslack:qbwc:ticket:h7", '{"hash": "h7", "field_of_the_future": 1}')
+    redis_conn.set("qbslack:qbwc:ticket:h8", "not json")
+    assert store.load("h7") is None and store.load("h8") is None
+    assert store.close("h7") is None
