@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
@@ -14,11 +15,14 @@ from soap.logins import VerifiedLogins
 from tenants.credentials import verify_password
 from tenants.models import (
     CONNECTION_DISABLED,
+    OPT_IN_EVENT_TYPES,
     TENANT_ACTIVE,
     TENANT_DISABLED,
     TENANT_UNINSTALLED,
     Connection,
+    Route,
     Tenant,
+    Watermark,
 )
 
 log = logging.getLogger(__name__)
@@ -88,7 +92,7 @@ def check_credentials(
 
 @dataclass(frozen=True)
 class KnownLogin:
-    """What a repeat poll needs of its connection (the columns a ticket starts from)."""
+    """What a repeat poll needs of its connection: a ticket's columns and the plan's inputs."""
 
     id: int
     tenant_id: int
@@ -98,19 +102,34 @@ class KnownLogin:
     backfill_days: int | None
     qb_company_name: str | None
     qb_file_path: str | None
+    marks: dict[str, str | None] = field(default_factory=dict)  # watermarks by entity
+    opt_in: list[str] = field(default_factory=list)  # opt-in event types with a route
 
 
-# Built once: every repeat poll runs it (a prebuilt Core statement skips the ORM's work).
+def _opt_in_route(event_type: str) -> Any:
+    """Whether the connection (or its workspace) routes this opt-in event type somewhere."""
+    return exists().where(
+        Route.tenant_id == Connection.tenant_id, Route.event_type == event_type,
+        (Route.connection_id == Connection.id) | Route.connection_id.is_(None),
+    ).label(f"opt_in_{event_type}")
+
+
+# Built once: every repeat poll runs it. One row per watermark (or one without), each with
+# the connection's columns: the login and the plan's inputs in one round trip.
 _LOGIN = (
     select(Connection.id, Connection.tenant_id, Connection.qbwc_username,
            Connection.qbwc_version, Connection.baseline_done, Connection.backfill_days,
            Connection.qb_company_name, Connection.qb_file_path, Connection.password_hash,
            Connection.failed_logins, Connection.locked_until, Connection.status,
-           Tenant.status.label("tenant_status"))
+           Tenant.status.label("tenant_status"), Watermark.entity.label("mark_entity"),
+           Watermark.value.label("mark_value"),
+           *(_opt_in_route(t) for t in OPT_IN_EVENT_TYPES))
     .join(Tenant, Tenant.id == Connection.tenant_id)
+    .outerjoin(Watermark, Watermark.connection_id == Connection.id)
     .where(Connection.qbwc_username == bindparam("username"))
 )
-_KNOWN_FIELDS = tuple(f.name for f in fields(KnownLogin))
+_CONNECTION_FIELDS = tuple(f.name for f in fields(KnownLogin) if f.name not in
+                           ("marks", "opt_in"))
 
 
 def known_login(
@@ -124,15 +143,20 @@ def known_login(
     """
     if logins is None:
         return None
-    row = db_session.connection().execute(
-        _LOGIN, {"username": (username or "").strip()[:64]}).first()
+    rows = db_session.connection().execute(
+        _LOGIN, {"username": (username or "").strip()[:64]}).all()
+    row = rows[0] if rows else None
     if row is None or row.failed_logins or row.locked_until is not None:
         return None
     if row.status == CONNECTION_DISABLED or row.tenant_status != TENANT_ACTIVE:
         return None
     if not logins.known(row.qbwc_username, password or "", row.password_hash):
         return None
-    return KnownLogin(**{name: getattr(row, name) for name in _KNOWN_FIELDS})
+    return KnownLogin(
+        **{name: getattr(row, name) for name in _CONNECTION_FIELDS},
+        marks={r.mark_entity: r.mark_value for r in rows if r.mark_entity is not None},
+        opt_in=[t for t in OPT_IN_EVENT_TYPES if getattr(row, f"opt_in_{t}")],
+    )
 
 
 def _password_ok(

@@ -162,13 +162,16 @@ def _opened(conn: Connection | KnownLogin, state: str, *, db_session: Session) -
 
     QBWC authenticates again only when it restarted the session: the old one is over, and
     the new one starts from the watermarks, read now (only this session can move them).
+    A KnownLogin brings them along; for a Connection they are read here.
     """
     ticket = secrets.token_urlsafe(32)
     new = Ticket(hash=ticket_hash(ticket), connection_id=conn.id, tenant_id=conn.tenant_id,
                  username=conn.qbwc_username, state=state, baseline_done=conn.baseline_done,
                  backfill_days=conn.backfill_days, company_name=conn.qb_company_name,
                  file_path=conn.qb_file_path)
-    if state != IDLE:
+    if isinstance(conn, KnownLogin):  # read with the login
+        new.marks, new.opt_in = conn.marks, sorted(conn.opt_in)
+    elif state != IDLE:
         marks, opt_in = sync.plan_inputs(conn.id, conn.tenant_id, db_session=db_session)
         new.marks, new.opt_in = marks, sorted(opt_in)
     return CallResult([ticket, "none" if state == IDLE else ""], ticket=new, opens=True)
