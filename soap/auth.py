@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.db import utcnow
@@ -24,6 +24,7 @@ from tenants.models import (
     Tenant,
     Watermark,
 )
+from tenants.routes import opt_in_query
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +109,9 @@ class KnownLogin:
 
 def _opt_in_route(event_type: str) -> Any:
     """Whether the connection (or its workspace) routes this opt-in event type somewhere."""
-    return exists().where(
-        Route.tenant_id == Connection.tenant_id, Route.event_type == event_type,
-        (Route.connection_id == Connection.id) | Route.connection_id.is_(None),
-    ).label(f"opt_in_{event_type}")
+    # The routes' own rule, correlated with the connection row of the outer query.
+    return (opt_in_query(Connection.tenant_id, Connection.id)
+            .where(Route.event_type == event_type).exists().label(f"opt_in_{event_type}"))
 
 
 # Built once: every repeat poll runs it. One row per watermark (or one without), each with

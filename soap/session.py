@@ -210,6 +210,7 @@ def send_request(
             version=version, company_file=company_file or None, company_name=company_name,
             ask_company=company_name is None and not (t.baseline_done and t.company_name),
         )
+        t.marks, t.opt_in = {}, []  # in the plan now: not carried through every save
         t.qbxml_version = version
         if company_file and t.file_path != company_file[:1000]:
             t.file_path = company_file[:1000]

@@ -122,8 +122,7 @@ class TicketStore:
             data = self.redis.get(KEY_PREFIX + ticket_hash)
         else:
             with self._lock:
-                found = self._local.get(ticket_hash)
-            data = found[0] if found and found[1] > time.monotonic() else None
+                data = _unexpired(self._local.get(ticket_hash))
         return _readable(data)
 
     def save(self, ticket: Ticket) -> bool:
@@ -148,8 +147,7 @@ class TicketStore:
             data = self.redis.getdel(KEY_PREFIX + ticket_hash)
         else:
             with self._lock:
-                found = self._local.pop(ticket_hash, None)
-            data = found[0] if found and found[1] > time.monotonic() else None
+                data = _unexpired(self._local.pop(ticket_hash, None))
         return _readable(data)
 
     def _sweep_locally(self) -> None:
@@ -160,6 +158,11 @@ class TicketStore:
         live = set(self._local)
         self._local_connections = {c: h for c, h in self._local_connections.items()
                                    if h in live}
+
+
+def _unexpired(found: tuple[str, float] | None) -> str | None:
+    """An in-process entry's JSON while it lives."""
+    return found[0] if found is not None and found[1] > time.monotonic() else None
 
 
 def _readable(data: str | bytes | None) -> Ticket | None:

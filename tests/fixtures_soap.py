@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -49,18 +50,25 @@ def soap_app(runtime: Runtime) -> Any:
     return app
 
 
-@pytest.fixture
-def live_server(committed_runtime: Runtime) -> Iterator[LiveServer]:
-    """The app on a real threaded HTTP server, committing to the test database."""
-    server = make_server("127.0.0.1", 0, soap_app(committed_runtime), threaded=True)
+@contextmanager
+def serving(runtime: Runtime) -> Iterator[str]:
+    """The runtime's app on a real threaded HTTP server; yields its base URL."""
+    server = make_server("127.0.0.1", 0, soap_app(runtime), threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", committed_runtime)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(committed_runtime: Runtime) -> Iterator[LiveServer]:
+    """The app on a real threaded HTTP server, committing to the test database."""
+    with serving(committed_runtime) as url:
+        yield LiveServer(url, committed_runtime)
 
 
 class Qbwc:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
-from werkzeug.serving import make_server
-
 from app.migrate import upgrade
 from app.runtime import Runtime
 from jobs.models import PENDING
@@ -18,7 +14,7 @@ from tests.fixtures_soap import (
     connection,
     count_events,
     events,
-    soap_app,
+    serving,
     watermarks,
 )
 from tests.qbxml_schema import assert_valid_qbxml
@@ -163,22 +159,17 @@ def test_embedded_mode_sqlite_without_redis(tmp_path):
     url = f"sqlite:///{tmp_path / 'qbslack.db'}"
     upgrade(url)
     rt = Runtime.from_settings(make_settings(database_url=url, redis_url=None))
-    server = make_server("127.0.0.1", 0, soap_app(rt), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
     try:
-        c = connect(rt)
-        endpoint = f"http://127.0.0.1:{server.server_port}/qbwc"
-        company = every_kind_company()
-        first = QBWCSimulator(endpoint, c.username, c.password, company).run()
-        assert first.ok and first.progress == [100]
-        assert connection(rt, c.connection_id).qbwc_version == "2.3.0.215"  # no Redis
-        count = count_events(rt)
-        assert count >= 10 and count_events(rt, action="deleted") == 2
-        again = QBWCSimulator(endpoint, c.username, c.password, company).run()
-        assert again.ok and again.calls == NO_CHANGE_CALLS and count_events(rt) == count
+        with serving(rt) as base:
+            c = connect(rt)
+            endpoint = base + "/qbwc"
+            company = every_kind_company()
+            first = QBWCSimulator(endpoint, c.username, c.password, company).run()
+            assert first.ok and first.progress == [100]
+            assert connection(rt, c.connection_id).qbwc_version == "2.3.0.215"  # no Redis
+            count = count_events(rt)
+            assert count >= 10 and count_events(rt, action="deleted") == 2
+            again = QBWCSimulator(endpoint, c.username, c.password, company).run()
+            assert again.ok and again.calls == NO_CHANGE_CALLS and count_events(rt) == count
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
         rt.close()

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from redis import Connection, ConnectionPool, Redis
 from sqlalchemy import event
-from werkzeug.serving import make_server
 
 from app.runtime import Runtime
 from soap.qbtime import window_start
 from soap.simulator import FakeCompany, QBWCSimulator
 from tenants.routes import set_route
 from tests.conftest import TEST_REDIS_URL
-from tests.fixtures_soap import connect, soap_app, watermarks
+from tests.fixtures_soap import connect, serving, watermarks
 
 
 class CountingConnection(Connection):
@@ -26,19 +21,6 @@ class CountingConnection(Connection):
     def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
         CountingConnection.sent += 1
         return super().send_packed_command(command, check_health)
-
-
-@contextmanager
-def _serve(rt: Runtime) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, soap_app(rt), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/qbwc"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_a_repeat_no_change_poll_makes_two_statements_and_six_redis_round_trips(
@@ -54,7 +36,8 @@ def test_a_repeat_no_change_poll_makes_two_statements_and_six_redis_round_trips(
     def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement.split(None, 1)[0].upper())
 
-    with _serve(rt) as url:
+    with serving(rt) as base:
+        url = base + "/qbwc"
         for _ in range(2):  # the first sync, then a poll that verifies the login (scrypt)
             assert QBWCSimulator(url, c.username, c.password, company).run().ok
         event.listen(rt.engine, "before_cursor_execute", count)
