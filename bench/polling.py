@@ -163,8 +163,8 @@ def main() -> None:
     ratio = float(mine["cycles_per_s"]) / float(floor["cycles_per_s"])  # type: ignore[arg-type]
     # Each round of ours ran right before one of bare spyne's: the pairs' ratios show how
     # much of the overall ratio is the machine's speed changing between rounds.
-    paired = [float(a["cycles_per_s"]) / float(b["cycles_per_s"])  # type: ignore[arg-type]
-              for a, b in zip(ours, bare, strict=True)]
+    paired = [a / b for a, b in zip(mine["rounds_cycles_per_s"],  # type: ignore[call-overload]
+                                    floor["rounds_cycles_per_s"], strict=True)]
     cold.pop("latencies")
     report("polling", {
         "connections": args.connections, "tenants": args.tenants,
