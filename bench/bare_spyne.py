@@ -30,8 +30,13 @@ class BareQBWC(ServiceBase):
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
     def sendRequestXML(  # noqa: N802,N805
-        ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry,  # noqa: N803
-        qbXMLMajorVers, qbXMLMinorVers,  # noqa: N803
+        ctx,
+        ticket,
+        strHCPResponse,
+        strCompanyFileName,
+        qbXMLCountry,  # noqa: N803
+        qbXMLMajorVers,
+        qbXMLMinorVers,  # noqa: N803
     ):
         return (
             '<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML>'

@@ -39,8 +39,8 @@ def main() -> None:
     args = ap.parse_args()
     reset_database(BENCH_DATABASE_URL)
     flush_redis()
-    from app.runtime import Runtime
-    from app.settings import Settings
+    from app.core.runtime import Runtime
+    from app.core.settings import Settings
     from jobs.models import Event
     from soap.simulator import FakeCompany, QBWCSimulator
 
@@ -60,25 +60,34 @@ def main() -> None:
     # How many 100-object pages each answer carried: one per iterator query in its request
     # (vendors and bills go in the same batch until the vendors run out).
     pages = [request.count('iterator="') for request in result.requests]
-    by_pages = {n: [s for s, p in zip(receives, pages, strict=False) if p == n]
-                for n in sorted(set(pages))}
+    by_pages = {
+        n: [s for s, p in zip(receives, pages, strict=False) if p == n] for n in sorted(set(pages))
+    }
     with rt.transaction() as db:
         events = db.scalar(select(func.count()).select_from(Event))
     rt.close()
     answer_s = sum(s for m, s in result.timings if m == "receiveResponseXML")
-    report("change_volume", {
-        "objects": args.bills + args.vendors, "ok": result.ok, "round_trips":
-        len(result.requests), "session_wall_s": round(wall, 2),
-        "fake_company_build_s": round(gen_s, 2),
-        "receiveResponseXML_ms": {k: round(v * 1000, 1) for k, v in summary(receives).items()},
-        "receiveResponseXML_ms_by_pages": {
-            f"{n} page(s) x {len(times)}": {k: round(v * 1000, 1)
-                                            for k, v in summary(times).items()}
-            for n, times in by_pages.items()},
-        "receiveResponseXML_total_s": round(answer_s, 2),
-        "web_peak_rss_mb": round(rss, 1), "events_in_outbox": events,
-        "targets": "session <= 60 s, each receive <= 200 ms, RSS <= 300 MB, 12,000 events",
-    })
+    report(
+        "change_volume",
+        {
+            "objects": args.bills + args.vendors,
+            "ok": result.ok,
+            "round_trips": len(result.requests),
+            "session_wall_s": round(wall, 2),
+            "fake_company_build_s": round(gen_s, 2),
+            "receiveResponseXML_ms": {k: round(v * 1000, 1) for k, v in summary(receives).items()},
+            "receiveResponseXML_ms_by_pages": {
+                f"{n} page(s) x {len(times)}": {
+                    k: round(v * 1000, 1) for k, v in summary(times).items()
+                }
+                for n, times in by_pages.items()
+            },
+            "receiveResponseXML_total_s": round(answer_s, 2),
+            "web_peak_rss_mb": round(rss, 1),
+            "events_in_outbox": events,
+            "targets": "session <= 60 s, each receive <= 200 ms, RSS <= 300 MB, 12,000 events",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -55,15 +55,18 @@ def create_database(url: str) -> None:
     """Create the benchmark database if it does not exist yet (PostgreSQL)."""
     from sqlalchemy.engine import make_url
 
-    from app.db import make_engine
+    from app.core.db import make_engine
 
     target = make_url(url)
-    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        target.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": target.database}).first()
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            ).first()
             if exists is None:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     finally:
@@ -72,8 +75,8 @@ def create_database(url: str) -> None:
 
 def reset_database(url: str = BENCH_DATABASE_URL) -> None:
     """Drop and rebuild the benchmark database schema through the migrations."""
-    from app.db import make_engine
-    from app.migrate import upgrade
+    from app.core.db import make_engine
+    from app.core.migrate import upgrade
 
     create_database(url)
     engine = make_engine(url)
@@ -106,13 +109,20 @@ def gunicorn(
     cmd = [
         str(Path(sys.executable).with_name("gunicorn")),
         app,
-        "-c", "python:app.gunicorn_conf",  # the Procfile's settings module
-        "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--log-level", "warning",
-        "--timeout", "120",
+        "-c",
+        "python:app.web.gunicorn_conf",  # the Procfile's settings module
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "--timeout",
+        "120",
     ]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env or bench_env(), stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -179,8 +189,14 @@ def report(name: str, figures: dict[str, object]) -> None:
         print(f"  {key}: {value}")
 
 
-def seed_tenant(runtime: object, team_id: str, *, channel: str, company: str = "Client",
-                baseline_done: bool = True) -> tuple[str, str]:
+def seed_tenant(
+    runtime: object,
+    team_id: str,
+    *,
+    channel: str,
+    company: str = "Client",
+    baseline_done: bool = True,
+) -> tuple[str, str]:
     """A workspace with a bot token, a default route and one company file; its credentials."""
     from tenants import service
     from tenants.installations import save_installation
@@ -189,8 +205,12 @@ def seed_tenant(runtime: object, team_id: str, *, channel: str, company: str = "
     rt = runtime
     with rt.transaction() as db:  # type: ignore[attr-defined]
         tenant = service.upsert_tenant(team_id, f"Firm {team_id}", db_session=db)
-        save_installation(tenant, cipher=rt.cipher,  # type: ignore[attr-defined]
-                          bot_token=f"xoxb-{team_id.lower()}", db_session=db)
+        save_installation(
+            tenant,
+            cipher=rt.cipher,  # type: ignore[attr-defined]
+            bot_token=f"xoxb-{team_id.lower()}",
+            db_session=db,
+        )
         set_route(tenant.id, "default", channel, db_session=db)
         creds = service.add_connection(tenant, company, db_session=db)
         tenant.connections[0].baseline_done = baseline_done

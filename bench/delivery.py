@@ -30,11 +30,12 @@ from bench.common import (  # noqa: E402
 
 def run_once(channels: int, per_channel: int, workers: int, failure_rate: float) -> dict:
     """Seed, start workers, schedule everything, wait until posted; the figures."""
-    from app.runtime import Runtime
-    from app.settings import Settings
+    from app.core.runtime import Runtime
+    from app.core.settings import Settings
     from jobs.delivery import schedule_events
-    from jobs.models import POSTED, Event
-    from soap.ingest import insert_rows
+    from jobs.enums import EventStatus
+    from jobs.models import Event
+    from jobs.outbox import add_events
     from tenants import service
     from tenants.installations import save_installation
     from tenants.routes import set_route
@@ -57,17 +58,41 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
         set_route(tenant.id, "default", "CX", db_session=db)
         for i in range(per_channel):
             for c in range(channels):
-                ids += [c.id for c in insert_rows([{
-                    "tenant_id": tenant.id, "connection_id": conn.id,
-                    "event_type": "bill", "action": "created", "object_type": "Bill",
-                    "object_id": f"B{c}-{i}", "edit_sequence": "1", "ref_number": f"{c}-{i}",
-                    "payload": {"name": "Vendor", "amount": "10", "ref_number": f"{c}-{i}"},
-                    "status": "pending", "channel_id": f"C{c:03d}",
-                }], db_session=db)]
+                ids += [
+                    c.id
+                    for c in add_events(
+                        [
+                            {
+                                "tenant_id": tenant.id,
+                                "connection_id": conn.id,
+                                "event_type": "bill",
+                                "action": "created",
+                                "object_type": "Bill",
+                                "object_id": f"B{c}-{i}",
+                                "edit_sequence": "1",
+                                "ref_number": f"{c}-{i}",
+                                "payload": {
+                                    "name": "Vendor",
+                                    "amount": "10",
+                                    "ref_number": f"{c}-{i}",
+                                },
+                                "status": "pending",
+                                "channel_id": f"C{c:03d}",
+                            }
+                        ],
+                        db_session=db,
+                    )
+                ]
     exe = str(Path(sys.executable).with_name("qbslack"))
-    procs = [subprocess.Popen([exe, "worker"], env={**os.environ, **env},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [exe, "worker"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     time.sleep(1.5)  # let the workers connect
     t0 = time.monotonic()
     schedule_events(rt, ids)
@@ -75,8 +100,9 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
     deadline = t0 + 300
     while time.monotonic() < deadline:
         with rt.transaction() as db:
-            done = db.scalar(select(func.count()).select_from(Event).where(
-                Event.status == POSTED))
+            done = db.scalar(
+                select(func.count()).select_from(Event).where(Event.status == EventStatus.POSTED)
+            )
         if done >= total:
             break
         time.sleep(0.2)
@@ -88,22 +114,29 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
     posts = fake.posts()
     texts = [p.params["text"] for p in posts]
     in_order = all(
-        [int(p.params["text"].split("#")[1].split("-")[1].split(" ")[0])
-         for p in fake.posts(f"C{c:03d}")] == list(range(per_channel))
+        [
+            int(p.params["text"].split("#")[1].split("-")[1].split(" ")[0])
+            for p in fake.posts(f"C{c:03d}")
+        ]
+        == list(range(per_channel))
         for c in range(channels)
     )
     first, last = posts[0].time, posts[-1].time
     rate = (len(posts) - 1) / (last - first) if last > first else 0.0
     fake.stop()
     rt.close()
-    return {"events": total, "posted": done, "wall_s": round(wall, 1),
-            "slack_posts": len(posts), "duplicates": len(texts) - len(set(texts)),
-            "order_kept": in_order, "posts_per_s": round(rate, 2),
-            "utilisation": round(rate / channels, 3),
-            "answered_429": len([c for c in fake.calls("chat.postMessage")
-                                 if c.http_status == 429]),
-            "answered_500": len([c for c in fake.calls("chat.postMessage")
-                                 if c.http_status == 500])}
+    return {
+        "events": total,
+        "posted": done,
+        "wall_s": round(wall, 1),
+        "slack_posts": len(posts),
+        "duplicates": len(texts) - len(set(texts)),
+        "order_kept": in_order,
+        "posts_per_s": round(rate, 2),
+        "utilisation": round(rate / channels, 3),
+        "answered_429": len([c for c in fake.calls("chat.postMessage") if c.http_status == 429]),
+        "answered_500": len([c for c in fake.calls("chat.postMessage") if c.http_status == 500]),
+    }
 
 
 def main() -> None:
@@ -114,10 +147,18 @@ def main() -> None:
     args = ap.parse_args()
     clean = run_once(args.channels, args.per_channel, args.workers, 0.0)
     noisy = run_once(args.channels, args.per_channel, args.workers, 0.2)
-    report("delivery", {"channels": args.channels, "per_channel": args.per_channel,
-                        "workers": args.workers, "clean": clean, "with_20pct_429_500": noisy,
-                        "targets": "clean: all in <= 35 s, 0 duplicates, order kept, "
-                                   "utilisation >= 0.85; noisy: all, 0 duplicates"})
+    report(
+        "delivery",
+        {
+            "channels": args.channels,
+            "per_channel": args.per_channel,
+            "workers": args.workers,
+            "clean": clean,
+            "with_20pct_429_500": noisy,
+            "targets": "clean: all in <= 35 s, 0 duplicates, order kept, "
+            "utilisation >= 0.85; noisy: all, 0 duplicates",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=15)
     args = ap.parse_args()
-    from app.runtime import Runtime
-    from app.settings import Settings
+    from app.core.runtime import Runtime
+    from app.core.settings import Settings
     from soap.simulator import FakeCompany, QBWCSimulator
     from tests.fakes import FakeSlack
 
@@ -47,8 +47,12 @@ def main() -> None:
     rt.close()
     company = FakeCompany("Latency Client")
     exe = str(Path(sys.executable).with_name("qbslack"))
-    worker = subprocess.Popen([exe, "worker"], env={**os.environ, **env},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [exe, "worker"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     latencies: list[float] = []  # from the start of receiveResponseXML: an upper bound
     lower: list[float] = []  # from its answer: a lower bound
     try:
@@ -64,11 +68,15 @@ def main() -> None:
                 idx = result.calls.index("receiveResponseXML")
                 ended = result.call_ends[idx]
                 started = ended - result.timings[idx][1]
-                post = fake.wait_for(lambda calls, i=i: any(
-                    c.ok and f"LAT-{i}" in str(c.params.get("text")) for c in calls),
-                    timeout=30)
-                arrived = next(c.time for c in post if c.ok and f"LAT-{i}" in
-                               str(c.params.get("text")))
+                post = fake.wait_for(
+                    lambda calls, i=i: any(
+                        c.ok and f"LAT-{i}" in str(c.params.get("text")) for c in calls
+                    ),
+                    timeout=30,
+                )
+                arrived = next(
+                    c.time for c in post if c.ok and f"LAT-{i}" in str(c.params.get("text"))
+                )
                 latencies.append(arrived - started)
                 lower.append(arrived - ended)
                 time.sleep(1.1)  # stay under one post per second in the channel
@@ -76,12 +84,15 @@ def main() -> None:
         worker.terminate()
         worker.wait(timeout=30)
         fake.stop()
-    report("latency", {"samples": len(latencies),
-                       "commit_to_post_s_upper_bound": {k: round(v, 3) for k, v in
-                                                        summary(latencies).items()},
-                       "answer_to_post_s_lower_bound": {k: round(v, 3) for k, v in
-                                                        summary(lower).items()},
-                       "target": "p50 <= 1.5 s with an idle worker"})
+    report(
+        "latency",
+        {
+            "samples": len(latencies),
+            "commit_to_post_s_upper_bound": {k: round(v, 3) for k, v in summary(latencies).items()},
+            "answer_to_post_s_lower_bound": {k: round(v, 3) for k, v in summary(lower).items()},
+            "target": "p50 <= 1.5 s with an idle worker",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ EMPTY_RESPONSE_CACHE: dict[str, str] = {}
 
 def seed(connections: int, tenants: int) -> list[tuple[str, str]]:
     """Tenants with company files that have already had their first sync."""
-    from app.runtime import Runtime
-    from app.settings import Settings
+    from app.core.runtime import Runtime
+    from app.core.settings import Settings
     from tenants import service
     from tenants.installations import save_installation
     from tenants.routes import set_route
@@ -45,8 +45,7 @@ def seed(connections: int, tenants: int) -> list[tuple[str, str]]:
     with rt.transaction() as db:
         for t in range(tenants):
             tenant = service.upsert_tenant(f"TB{t:04d}", f"Firm {t}", db_session=db)
-            save_installation(tenant, cipher=rt.cipher, bot_token=f"xoxb-bench-{t}",
-                              db_session=db)
+            save_installation(tenant, cipher=rt.cipher, bot_token=f"xoxb-bench-{t}", db_session=db)
             set_route(tenant.id, "default", "CBENCH", db_session=db)
             for c in range(connections // tenants):
                 new = service.add_connection(tenant, f"Client {c}", db_session=db)
@@ -81,21 +80,45 @@ def run_cycles(url: str, creds: list[tuple[str, str]], cycles: int) -> dict[str,
             try:
                 call("serverVersion", [])
                 call("clientVersion", [("strVersion", "2.3.0.215")])
-                ticket, status = (result_strings(call("authenticate", [
-                    ("strUserName", username), ("strPassword", password)])) + ["", ""])[:2]
+                ticket, status = (
+                    result_strings(
+                        call("authenticate", [("strUserName", username), ("strPassword", password)])
+                    )
+                    + ["", ""]
+                )[:2]
                 if status == "nvu":
                     errors += 1
                     continue
-                request = result_text(call("sendRequestXML", [
-                    ("ticket", ticket), ("strHCPResponse", ""), ("strCompanyFileName", "c.qbw"),
-                    ("qbXMLCountry", "US"), ("qbXMLMajorVers", 13), ("qbXMLMinorVers", 0)]))
+                request = result_text(
+                    call(
+                        "sendRequestXML",
+                        [
+                            ("ticket", ticket),
+                            ("strHCPResponse", ""),
+                            ("strCompanyFileName", "c.qbw"),
+                            ("qbXMLCountry", "US"),
+                            ("qbXMLMajorVers", 13),
+                            ("qbXMLMinorVers", 0),
+                        ],
+                    )
+                )
                 key = request[:200]
                 if key not in EMPTY_RESPONSE_CACHE:
                     parse_xml(request)
                     EMPTY_RESPONSE_CACHE[key] = answerer.answer(request)
-                progress = int(result_text(call("receiveResponseXML", [
-                    ("ticket", ticket), ("response", EMPTY_RESPONSE_CACHE[key]),
-                    ("hresult", ""), ("message", "")])))
+                progress = int(
+                    result_text(
+                        call(
+                            "receiveResponseXML",
+                            [
+                                ("ticket", ticket),
+                                ("response", EMPTY_RESPONSE_CACHE[key]),
+                                ("hresult", ""),
+                                ("message", ""),
+                            ],
+                        )
+                    )
+                )
                 call("closeConnection", [("ticket", ticket)])
                 if progress == 100:
                     done += 1
@@ -117,9 +140,14 @@ def load(url: str, creds: list[tuple[str, str]], cycles: int, clients: int) -> d
     lat = [x for r in results for x in r["latencies"]]  # type: ignore[union-attr]
     total = sum(int(r["cycles"]) for r in results)  # type: ignore[arg-type]
     stats = {k: round(v * 1000, 1) for k, v in summary(lat).items()}
-    return {"cycles": total, "errors": sum(int(r["errors"]) for r in results),  # type: ignore
-            "wall_s": round(wall, 2), "cycles_per_s": round(total / wall, 1),
-            "call_ms": stats, "latencies": lat}
+    return {
+        "cycles": total,
+        "errors": sum(int(r["errors"]) for r in results),  # type: ignore
+        "wall_s": round(wall, 2),
+        "cycles_per_s": round(total / wall, 1),
+        "call_ms": stats,
+        "latencies": lat,
+    }
 
 
 def combine(rounds: list[dict[str, object]]) -> dict[str, object]:
@@ -127,18 +155,26 @@ def combine(rounds: list[dict[str, object]]) -> dict[str, object]:
     lat = [x for r in rounds for x in r["latencies"]]  # type: ignore[attr-defined]
     cycles = sum(int(r["cycles"]) for r in rounds)  # type: ignore[call-overload]
     wall = sum(float(r["wall_s"]) for r in rounds)  # type: ignore[arg-type]
-    return {"cycles": cycles, "errors": sum(int(r["errors"]) for r in rounds),  # type: ignore
-            "wall_s": round(wall, 2), "cycles_per_s": round(cycles / wall, 1),
-            "rounds_cycles_per_s": [r["cycles_per_s"] for r in rounds],
-            "call_ms": {k: round(v * 1000, 1) for k, v in summary(lat).items()}}
+    return {
+        "cycles": cycles,
+        "errors": sum(int(r["errors"]) for r in rounds),  # type: ignore
+        "wall_s": round(wall, 2),
+        "cycles_per_s": round(cycles / wall, 1),
+        "rounds_cycles_per_s": [r["cycles_per_s"] for r in rounds],
+        "call_ms": {k: round(v * 1000, 1) for k, v in summary(lat).items()},
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--connections", type=int, default=1000)
     ap.add_argument("--tenants", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=5,
-                    help="measured rounds; each is one cycle per connection on each server")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="measured rounds; each is one cycle per connection on each server",
+    )
     ap.add_argument("--clients", type=int, default=6, help="load-generating processes")
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--threads", type=int, default=4)
@@ -148,9 +184,13 @@ def main() -> None:
     creds = seed(args.connections, args.tenants)
     ours: list[dict[str, object]] = []
     bare: list[dict[str, object]] = []
-    with gunicorn(workers=args.workers, threads=args.threads) as (base, _), \
-            gunicorn("bench.bare_spyne:application", workers=args.workers,
-                     threads=args.threads) as (bare_base, _):
+    with (
+        gunicorn(workers=args.workers, threads=args.threads) as (base, _),
+        gunicorn("bench.bare_spyne:application", workers=args.workers, threads=args.threads) as (
+            bare_base,
+            _,
+        ),
+    ):
         # The first poll of each company file pays scrypt (later ones are remembered for
         # hours): measured on its own, then the steady state. The two servers take turns,
         # round by round, so that a change in the machine's speed hits both alike.
@@ -163,18 +203,31 @@ def main() -> None:
     ratio = float(mine["cycles_per_s"]) / float(floor["cycles_per_s"])  # type: ignore[arg-type]
     # Each round of ours ran right before one of bare spyne's: the pairs' ratios show how
     # much of the overall ratio is the machine's speed changing between rounds.
-    paired = [a / b for a, b in zip(mine["rounds_cycles_per_s"],  # type: ignore[call-overload]
-                                    floor["rounds_cycles_per_s"], strict=True)]
+    paired = [
+        a / b
+        for a, b in zip(
+            mine["rounds_cycles_per_s"],  # type: ignore[call-overload]
+            floor["rounds_cycles_per_s"],
+            strict=True,
+        )
+    ]
     cold.pop("latencies")
-    report("polling", {
-        "connections": args.connections, "tenants": args.tenants,
-        "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread)",
-        "load_processes": args.clients, "qbslack_first_poll": cold,
-        "qbslack": mine, "bare_spyne": floor, "ratio_to_bare_spyne": round(ratio, 2),
-        "round_ratios": [round(r, 2) for r in paired],
-        "median_round_ratio": round(statistics.median(paired), 2),
-        "targets": ">= 100 cycles/s, p99 call < 250 ms, ratio >= 0.5",
-    })
+    report(
+        "polling",
+        {
+            "connections": args.connections,
+            "tenants": args.tenants,
+            "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread)",
+            "load_processes": args.clients,
+            "qbslack_first_poll": cold,
+            "qbslack": mine,
+            "bare_spyne": floor,
+            "ratio_to_bare_spyne": round(ratio, 2),
+            "round_ratios": [round(r, 2) for r in paired],
+            "median_round_ratio": round(statistics.median(paired), 2),
+            "targets": ">= 100 cycles/s, p99 call < 250 ms, ratio >= 0.5",
+        },
+    )
 
 
 if __name__ == "__main__":

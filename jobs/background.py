@@ -7,8 +7,8 @@ import logging
 import threading
 import time
 
-from app.runtime import Runtime
-from jobs.queue import RQJobQueue
+from app.core.jobqueue import RQJobQueue
+from app.core.runtime import Runtime
 from jobs.sweeper import STALE_AFTER, SWEEP_EVERY, sweep
 
 log = logging.getLogger(__name__)
@@ -19,14 +19,18 @@ PROMOTE_EVERY = 0.05
 class Background:
     """A daemon thread: promote due delayed jobs (RQ) and sweep every SWEEP_EVERY seconds."""
 
-    def __init__(self, runtime: Runtime, *, sweep_every: float = SWEEP_EVERY,
-                 stale_after: dt.timedelta = STALE_AFTER) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        sweep_every: float = SWEEP_EVERY,
+        stale_after: dt.timedelta = STALE_AFTER,
+    ) -> None:
         self.runtime = runtime
         self.sweep_every = sweep_every
         self.stale_after = stale_after
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="qbslack-background",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="qbslack-background", daemon=True)
 
     def start(self) -> Background:
         """Start the loop."""
@@ -44,8 +48,6 @@ class Background:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        from jobs.delivery import coordinator
-
         next_sweep = time.monotonic() + 1.0
         jobs = self.runtime.jobs
         while not self._stop.is_set():
@@ -55,7 +57,7 @@ class Background:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.sweep_every
                     # One sweeper at a time across all workers.
-                    token = coordinator(self.runtime).lock("sweeper", self.sweep_every * 0.9)
+                    token = self.runtime.coordinator.lock("sweeper", self.sweep_every * 0.9)
                     if token is not None:
                         sweep(self.runtime, stale_after=self.stale_after)
             except Exception:

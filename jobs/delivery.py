@@ -4,7 +4,7 @@ Design. The events table is the truth; queued jobs are only hints. An event is r
 it is scheduled (channel_id stored; or parked as unrouted/skipped/paused). Each (workspace,
 channel) pair then has one *drain* job at a time (a lock in Redis): it takes the oldest
 pending event of the channel (QuickBooks modification order, then id), reserves the
-channel's next one-second slot in the shared limiter (jobs.coordination), posts without
+channel's next one-second slot in the shared limiter (app.core.coordination), posts without
 holding a DB transaction, and stores Slack's ts in the transaction that marks the event
 posted. When the channel must wait (slot taken, 429 Retry-After, backoff after a 5xx) the
 drain does not sleep: it releases the lock and schedules itself for the moment the channel
@@ -21,7 +21,7 @@ Kicks are deduplicated by a per-channel mark holding the due time of the next ru
 (immediate or delayed alike): N new events, a sweep and a pending retry make one job, yet a
 need sooner than the noted run still enqueues. RQ's own scheduler polls about once a second,
 which would halve a channel's rate; delayed jobs therefore wait in a Redis sorted set that
-every worker promotes every 50 ms (jobs.queue, jobs.background). The sweeper (jobs.sweeper)
+every worker promotes every 50 ms (app.core.jobqueue, jobs.background). The sweeper (jobs.sweeper)
 re-kicks channels whose events are pending but whose hint was lost (Redis flush, crash).
 Embedded mode runs the same functions on the in-process queue with an in-memory coordinator.
 """
@@ -35,25 +35,26 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
-from app import metrics
-from app.db import utcnow
-from app.logs import log_context
-from app.runtime import Runtime
-from jobs import routing, threads
-from jobs.context import current_runtime
-from jobs.coordination import Coordinator, LocalCoordinator, RedisCoordinator
-from jobs.models import FAILED, PAUSED, PENDING, POSTED, DeliveryAttempt, Event
-from jobs.queue import DELIVERY_QUEUE
+from app.core import metrics
+from app.core.coordination import Coordinator
+from app.core.db import utcnow
+from app.core.jobqueue import DELIVERY_QUEUE
+from app.core.logs import log_context
+from app.core.runtime import Runtime, current_runtime
+from jobs import threads
+from jobs.enums import EventStatus
+from jobs.models import DeliveryAttempt, Event
+from jobs.service import pause_tenant
 from jobs.slack_client import Outcome, call, make_client
+from tenants.enums import TenantStatus
 from tenants.installations import bot_token
-from tenants.models import TENANT_ACTIVE, TENANT_DISCONNECTED, Connection, Tenant
+from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
-POST_INTERVAL = 1.0  # Slack: about one message per second per channel
 MAX_ATTEMPTS = 6  # 5xx / network errors before an event is marked failed
 LOCK_TTL = 60.0
 RUN_BUDGET = 10.0  # a drain yields its worker after this long, then continues in a new job
@@ -63,57 +64,11 @@ MARK_TTL = 30.0  # a queued mark outlives its job's due time by this much (lost-
 CLAIM = dt.timedelta(seconds=60)  # an event being posted is not due for others this long
 
 
-def coordinator(runtime: Runtime) -> Coordinator:
-    """The runtime's coordinator (Redis-backed when Redis is configured)."""
-    redis = runtime.redis
-    return runtime.kept("coordinator", lambda: RedisCoordinator(redis) if redis is not None
-                        else LocalCoordinator())
-
-
-def post_interval(runtime: Runtime) -> float:
-    """Seconds between posts to one channel: Slack's 1 s, or extras["post_interval"] (tests)."""
-    return float(runtime.extras.get("post_interval", POST_INTERVAL))
-
-
-def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
-    """Route newly committed events and wake their channels' drains (call after commit)."""
-    if not event_ids:
-        return
-    with runtime.transaction() as db:
-        channels = route_events(event_ids, db_session=db)
-    for tenant_id, channel in sorted(channels):
-        kick(runtime, tenant_id, channel)
-
-
-def route_events(event_ids: list[int], *, db_session: Session) -> set[tuple[int, str]]:
-    """Assign channels to pending events; returns the (tenant, channel) pairs to drain."""
-    channels: set[tuple[int, str]] = set()
-    # Only what routing reads: a page's payloads stay in the database.
-    events = db_session.scalars(
-        select(Event)
-        .options(load_only(Event.id, Event.tenant_id, Event.connection_id, Event.event_type,
-                           Event.status, Event.channel_id))
-        .where(Event.id.in_(event_ids), Event.status == PENDING)
-    ).all()
-    tenants: dict[int, Tenant] = {}
-    cache: routing.RouteCache = {}
-    # No flush per event: the changed rows go out together (one executemany) at the end.
-    with db_session.no_autoflush:
-        for event in events:
-            tenant = tenants.get(event.tenant_id) or db_session.get(Tenant, event.tenant_id)
-            assert tenant is not None
-            tenants[event.tenant_id] = tenant
-            channel = routing.route(event, tenant, db_session=db_session, cache=cache)
-            if channel:
-                channels.add((event.tenant_id, channel))
-    return channels
-
-
 def kick(runtime: Runtime, tenant_id: int, channel: str, *, delay: float = 0.0) -> bool:
     """Enqueue the drain of a channel unless one is already queued; True if enqueued."""
     key = f"{tenant_id}:{channel}"
     delay = max(delay, 0.0)
-    if not coordinator(runtime).want_run("queued:" + key, time.time() + delay, delay + MARK_TTL):
+    if not runtime.coordinator.want_run("queued:" + key, time.time() + delay, delay + MARK_TTL):
         return False  # a drain due no later will see the new events
     runtime.jobs.enqueue(drain_channel, tenant_id, channel, delay=delay, queue=DELIVERY_QUEUE)
     return True
@@ -127,7 +82,7 @@ def drain_channel(tenant_id: int, channel: str) -> str:
 
 def _drain_channel(tenant_id: int, channel: str) -> str:
     runtime = current_runtime()
-    co = coordinator(runtime)
+    co = runtime.coordinator
     key = f"{tenant_id}:{channel}"
     co.started("queued:" + key)  # kicks from now on may need a new job
     token = co.lock("drain:" + key, LOCK_TTL)
@@ -153,8 +108,7 @@ class _Prepared:
     token: str
 
 
-def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str
-           ) -> tuple[str, float]:
+def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str) -> tuple[str, float]:
     started = time.monotonic()
     key = f"{tenant_id}:{channel}"
     while time.monotonic() - started < RUN_BUDGET:
@@ -164,7 +118,7 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str
                 return "idle", 0.0
             tenant = db.get(Tenant, tenant_id)
             assert tenant is not None
-            if tenant.status != TENANT_ACTIVE:
+            if tenant.status != TenantStatus.ACTIVE:
                 pause_tenant(tenant_id, db_session=db)
                 return "stopped", 0.0
             now = utcnow()
@@ -175,7 +129,7 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str
                 pause_tenant(tenant_id, db_session=db)
                 return "stopped", 0.0
             prepared = _Prepared(head.id, *threads.message_for(head, db_session=db), token)
-        interval = post_interval(runtime)
+        interval = runtime.settings.slack_post_interval
         wait = co.take_slot(key, interval)
         if 0 < wait <= TINY_WAIT:
             time.sleep(wait)
@@ -206,8 +160,11 @@ def _head(tenant_id: int, channel: str, *, db_session: Session) -> Event | None:
     """The oldest pending event of a channel."""
     return db_session.scalar(
         select(Event)
-        .where(Event.tenant_id == tenant_id, Event.channel_id == channel,
-               Event.status == PENDING)
+        .where(
+            Event.tenant_id == tenant_id,
+            Event.channel_id == channel,
+            Event.status == EventStatus.PENDING,
+        )
         .order_by(Event.sort_key, Event.id)
         .limit(1)
     )
@@ -221,24 +178,33 @@ def _claim(runtime: Runtime, event_id: int) -> bool:
     now = utcnow()
     with runtime.transaction() as db:
         result = db.execute(
-            update(Event).where(
-                Event.id == event_id, Event.status == PENDING,
+            update(Event)
+            .where(
+                Event.id == event_id,
+                Event.status == EventStatus.PENDING,
                 or_(Event.next_attempt_at.is_(None), Event.next_attempt_at <= now),
-            ).values(next_attempt_at=now + CLAIM)
+            )
+            .values(next_attempt_at=now + CLAIM)
         )
         return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
-def _join_and_retry(client: Any, co: Coordinator, key: str, args: dict[str, Any],
-                    event_id: int, runtime: Runtime) -> Outcome:
+def _join_and_retry(
+    client: Any, co: Coordinator, key: str, args: dict[str, Any], event_id: int, runtime: Runtime
+) -> Outcome:
     """not_in_channel: join the (public) channel and post once more."""
     joined = call(client, "conversations.join", channel=args["channel"])
     with runtime.transaction() as db:
-        _attempt(db, event_id, "joined" if joined.kind == "ok" else "join_failed",
-                 args["channel"], error=joined.error)
+        _attempt(
+            db,
+            event_id,
+            "joined" if joined.kind == "ok" else "join_failed",
+            args["channel"],
+            error=joined.error,
+        )
     if joined.kind != "ok":
         return Outcome("permanent", error="not_in_channel")
-    interval = post_interval(runtime)
+    interval = runtime.settings.slack_post_interval
     wait = co.take_slot(key, interval)
     if wait > 0:
         time.sleep(min(wait, interval))
@@ -249,8 +215,9 @@ def _join_and_retry(client: Any, co: Coordinator, key: str, args: dict[str, Any]
     return retry
 
 
-def record_outcome(event_id: int, outcome: Outcome, channel: str, *, db_session: Session
-                   ) -> tuple[str, float] | None:
+def record_outcome(
+    event_id: int, outcome: Outcome, channel: str, *, db_session: Session
+) -> tuple[str, float] | None:
     """Store Slack's answer on the event and its audit; returns how the drain continues."""
     event = db_session.get(Event, event_id, with_for_update=True)
     assert event is not None
@@ -258,55 +225,105 @@ def record_outcome(event_id: int, outcome: Outcome, channel: str, *, db_session:
     replay = event.replay_count > 0
     metrics.record_delivery(outcome.kind if outcome.kind != "ok" else "posted")
     event.next_attempt_at = None  # the claim ends here
-    if event.status == POSTED or (event.status != PENDING and outcome.kind != "ok"):
+    if event.status == EventStatus.POSTED or (
+        event.status != EventStatus.PENDING and outcome.kind != "ok"
+    ):
         # Someone else settled it meanwhile (only after a lost lock): audit, keep theirs.
-        _attempt(db_session, event_id, "duplicate" if outcome.kind == "ok" else outcome.kind,
-                 channel, ts=outcome.ts, status=outcome.http_status, error=outcome.error,
-                 replay=replay)
+        _attempt(
+            db_session,
+            event_id,
+            "duplicate" if outcome.kind == "ok" else outcome.kind,
+            channel,
+            ts=outcome.ts,
+            status=outcome.http_status,
+            error=outcome.error,
+            replay=replay,
+        )
         return None
     if outcome.kind == "ok":
-        event.status, event.slack_ts, event.posted_at = POSTED, outcome.ts, now
+        event.status, event.slack_ts, event.posted_at = EventStatus.POSTED, outcome.ts, now
         event.last_error, event.next_attempt_at = None, None
         event.attempts += 1
-        _attempt(db_session, event_id, "posted", channel, ts=outcome.ts,
-                 status=outcome.http_status, replay=replay)
+        _attempt(
+            db_session,
+            event_id,
+            "posted",
+            channel,
+            ts=outcome.ts,
+            status=outcome.http_status,
+            replay=replay,
+        )
         threads.remember(event, outcome.ts or "", channel, db_session=db_session)
         return None
     if outcome.kind == "ratelimited":
         # Not a failure: Slack asked us to slow down.
-        _attempt(db_session, event_id, "ratelimited", channel, status=429, replay=replay,
-                 error=f"Retry-After {outcome.retry_after:g}s")
+        _attempt(
+            db_session,
+            event_id,
+            "ratelimited",
+            channel,
+            status=429,
+            replay=replay,
+            error=f"Retry-After {outcome.retry_after:g}s",
+        )
         return "wait", outcome.retry_after or 1.0
     if outcome.kind == "transient":
         event.attempts += 1
         event.last_error = outcome.reason
         if event.attempts >= MAX_ATTEMPTS:
-            event.status, event.next_attempt_at = FAILED, None
-            _attempt(db_session, event_id, "failed", channel, status=outcome.http_status,
-                     error=f"gave up after {event.attempts} attempts: {outcome.reason}",
-                     replay=replay)
+            event.status, event.next_attempt_at = EventStatus.FAILED, None
+            _attempt(
+                db_session,
+                event_id,
+                "failed",
+                channel,
+                status=outcome.http_status,
+                error=f"gave up after {event.attempts} attempts: {outcome.reason}",
+                replay=replay,
+            )
             return None
         delay = backoff(event.attempts)
         event.next_attempt_at = now + dt.timedelta(seconds=delay)
-        _attempt(db_session, event_id, "retry", channel, status=outcome.http_status,
-                 error=outcome.reason, replay=replay)
+        _attempt(
+            db_session,
+            event_id,
+            "retry",
+            channel,
+            status=outcome.http_status,
+            error=outcome.reason,
+            replay=replay,
+        )
         return "wait", delay
     if outcome.kind == "auth":
         tenant = db_session.get(Tenant, event.tenant_id)
         assert tenant is not None
-        tenant.status = TENANT_DISCONNECTED
+        tenant.status = TenantStatus.DISCONNECTED
         tenant.status_reason = f"Slack token no longer valid ({outcome.error})"
         _attempt(db_session, event_id, "paused", channel, error=outcome.error, replay=replay)
         pause_tenant(event.tenant_id, db_session=db_session)
-        log.warning("tenant %s disconnected: %s", tenant.team_id, outcome.error,
-                    extra={"tenant": tenant.id, "event_id": event_id, "channel": channel})
+        log.warning(
+            "tenant %s disconnected: %s",
+            tenant.team_id,
+            outcome.error,
+            extra={"tenant": tenant.id, "event_id": event_id, "channel": channel},
+        )
         return "stopped", 0.0
     event.attempts += 1
-    event.status, event.last_error = FAILED, outcome.reason
-    _attempt(db_session, event_id, "failed", channel, status=outcome.http_status,
-             error=f"{outcome.error}: {outcome.reason}", replay=replay)
-    log.warning("delivery failed: %s", outcome.error,
-                extra={"tenant": event.tenant_id, "event_id": event_id, "channel": channel})
+    event.status, event.last_error = EventStatus.FAILED, outcome.reason
+    _attempt(
+        db_session,
+        event_id,
+        "failed",
+        channel,
+        status=outcome.http_status,
+        error=f"{outcome.error}: {outcome.reason}",
+        replay=replay,
+    )
+    log.warning(
+        "delivery failed: %s",
+        outcome.error,
+        extra={"tenant": event.tenant_id, "event_id": event_id, "channel": channel},
+    )
     return None
 
 
@@ -316,39 +333,25 @@ def backoff(attempts: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _attempt(db: Session, event_id: int, result: str, channel: str | None, *,
-             ts: str | None = None, status: int | None = None, error: str | None = None,
-             replay: bool = False) -> None:
-    db.add(DeliveryAttempt(event_id=event_id, result=result, channel_id=channel, slack_ts=ts,
-                           http_status=status, error=(error or None) and error[:1000],
-                           replay=replay))
-
-
-def pause_tenant(tenant_id: int, *, db_session: Session) -> int:
-    """Park a tenant's pending events until it is reinstalled; nothing is dropped."""
-    result = db_session.execute(
-        update(Event).where(Event.tenant_id == tenant_id, Event.status == PENDING)
-        .values(status=PAUSED, updated_at=utcnow())
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def resume_tenant(tenant_id: int, *, db_session: Session) -> list[int]:
-    """Paused events back to pending (after a reinstall); the caller schedules them."""
-    ids = list(db_session.scalars(
-        select(Event.id).where(Event.tenant_id == tenant_id, Event.status == PAUSED)
-    ))
-    if ids:
-        db_session.execute(
-            update(Event).where(Event.id.in_(ids))
-            .values(status=PENDING, next_attempt_at=None, updated_at=utcnow())
+def _attempt(
+    db: Session,
+    event_id: int,
+    result: str,
+    channel: str | None,
+    *,
+    ts: str | None = None,
+    status: int | None = None,
+    error: str | None = None,
+    replay: bool = False,
+) -> None:
+    db.add(
+        DeliveryAttempt(
+            event_id=event_id,
+            result=result,
+            channel_id=channel,
+            slack_ts=ts,
+            http_status=status,
+            error=(error or None) and error[:1000],
+            replay=replay,
         )
-    return ids
-
-
-def multi_company(tenant_id: int, *, db_session: Session) -> bool:
-    """True when a workspace has more than one company file (messages name the company)."""
-    count = db_session.scalar(
-        select(func.count()).select_from(Connection).where(Connection.tenant_id == tenant_id)
     )
-    return (count or 0) > 1

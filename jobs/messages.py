@@ -31,16 +31,30 @@ LABELS = {
 }
 # How the fallback names the other party: "New bill from Acme", "New invoice to Jane".
 COUNTERPARTY_WORD = {
-    "Bill": "from", "ReceivePayment": "from", "Invoice": "to", "PurchaseOrder": "to",
-    "BillPaymentCheck": "to", "BillPaymentCreditCard": "to",
+    "Bill": "from",
+    "ReceivePayment": "from",
+    "Invoice": "to",
+    "PurchaseOrder": "to",
+    "BillPaymentCheck": "to",
+    "BillPaymentCreditCard": "to",
 }
 CUSTOMER_SIDE = {"Invoice", "ReceivePayment", "Customer"}
 # QuickBooks names currencies in full (CurrencyRef/FullName); show the ISO code when known.
 CURRENCY_CODES = {
-    "us dollar": "USD", "canadian dollar": "CAD", "euro": "EUR", "british pound sterling": "GBP",
-    "pound sterling": "GBP", "australian dollar": "AUD", "new zealand dollar": "NZD",
-    "mexican peso": "MXN", "japanese yen": "JPY", "swiss franc": "CHF", "indian rupee": "INR",
-    "south african rand": "ZAR", "singapore dollar": "SGD", "hong kong dollar": "HKD",
+    "us dollar": "USD",
+    "canadian dollar": "CAD",
+    "euro": "EUR",
+    "british pound sterling": "GBP",
+    "pound sterling": "GBP",
+    "australian dollar": "AUD",
+    "new zealand dollar": "NZD",
+    "mexican peso": "MXN",
+    "japanese yen": "JPY",
+    "swiss franc": "CHF",
+    "indian rupee": "INR",
+    "south african rand": "ZAR",
+    "singapore dollar": "SGD",
+    "hong kong dollar": "HKD",
 }
 
 
@@ -61,7 +75,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def currency_code(currency: Any) -> str | None:
-    """"US Dollar" -> "USD"; unknown names stay as QuickBooks wrote them."""
+    """ "US Dollar" -> "USD"; unknown names stay as QuickBooks wrote them."""
     if not currency:
         return None
     name = str(currency).strip()
@@ -84,23 +98,30 @@ def money(amount: Any, currency: str | None = None) -> str | None:
 
 
 def action_title(action: str, object_type: str, company: str | None = None) -> str:
-    """"New bill", "Bill updated", "Bill deleted", "Payment received", "Connected to X"."""
+    """ "New bill", "Bill updated", "Bill deleted", "Payment received", "Connected to X"."""
     if action == "connected":
         return f"Connected to {company or 'QuickBooks'}"
     label = LABELS.get(object_type) or object_type or "QuickBooks change"
     if object_type == "ReceivePayment":
-        return {"created": "Payment received", "updated": "Received payment updated",
-                "deleted": "Received payment deleted"}.get(action, "Payment received")
+        return {
+            "created": "Payment received",
+            "updated": "Received payment updated",
+            "deleted": "Received payment deleted",
+        }.get(action, "Payment received")
     if object_type.startswith("BillPayment"):
-        return {"created": "Bill paid", "updated": "Bill payment updated",
-                "deleted": "Bill payment deleted"}.get(action, "Bill paid")
+        return {
+            "created": "Bill paid",
+            "updated": "Bill payment updated",
+            "deleted": "Bill payment deleted",
+        }.get(action, "Bill paid")
     if action == "created":
         return f"New {label}"
     return f"{label[0].upper()}{label[1:]} {action}"
 
 
-def fallback_text(p: Mapping[str, Any], action: str, object_type: str, *,
-                  company: str | None) -> str:
+def fallback_text(
+    p: Mapping[str, Any], action: str, object_type: str, *, company: str | None
+) -> str:
     """Top-level text: action, counterparty, ref number, amount (and the company)."""
     if action == "connected":
         text = f"Connected to {p.get('company') or 'QuickBooks'}"
@@ -124,26 +145,46 @@ def fallback_text(p: Mapping[str, Any], action: str, object_type: str, *,
     return clip(" · ".join(parts), MAX_TEXT)
 
 
-def _inputs(event: Event | Mapping[str, Any], action: str | None, object_type: str | None,
-            replay: bool | None) -> tuple[dict[str, Any], str, str, bool]:
+def _inputs(
+    event: Event | Mapping[str, Any],
+    action: str | None,
+    object_type: str | None,
+    replay: bool | None,
+) -> tuple[dict[str, Any], str, str, bool]:
     """Payload, action, object type and replay flag from an Event row or a payload dict."""
     if isinstance(event, Mapping):
         p = dict(event)
-        return (p, action or p.get("action") or "created",
-                object_type or p.get("object_type") or "", bool(replay))
+        return (
+            p,
+            action or p.get("action") or "created",
+            object_type or p.get("object_type") or "",
+            bool(replay),
+        )
     p = dict(event.payload or {})
     # The row's columns fill what an older or thinner payload lacks.
-    for key, value in (("name", event.counterparty), ("ref_number", event.ref_number),
-                       ("amount", event.amount)):
+    for key, value in (
+        ("name", event.counterparty),
+        ("ref_number", event.ref_number),
+        ("amount", event.amount),
+    ):
         if p.get(key) in (None, "") and value:
             p[key] = value
-    return (p, action or event.action, object_type or event.object_type,
-            event.replay_count > 0 if replay is None else replay)
+    return (
+        p,
+        action or event.action,
+        object_type or event.object_type,
+        event.replay_count > 0 if replay is None else replay,
+    )
 
 
 def build_message(
-    event: Event | Mapping[str, Any], *, multi_company: bool, action: str | None = None,
-    object_type: str | None = None, state: str | None = None, replay: bool | None = None,
+    event: Event | Mapping[str, Any],
+    *,
+    multi_company: bool,
+    action: str | None = None,
+    object_type: str | None = None,
+    state: str | None = None,
+    replay: bool | None = None,
 ) -> dict[str, Any]:
     """The chat.postMessage/chat.update body (text + blocks) for an event or its payload.
 
@@ -156,8 +197,10 @@ def build_message(
     if state:
         title += f" · {state}"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": clip(escape(title), MAX_HEADER),
-                                    "emoji": False}}
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": clip(escape(title), MAX_HEADER), "emoji": False},
+        }
     ]
     if action == "connected":
         text = f"qbslack now posts changes from *{escape(p.get('company') or 'QuickBooks')}* here."
@@ -167,13 +210,20 @@ def build_message(
         return {"text": fallback_text(p, action, object_type, company=None), "blocks": blocks}
     fields = _fields(p, object_type, company)
     if fields:
-        blocks.append({"type": "section", "fields": [
-            {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in fields[:MAX_FIELDS]
-        ]})
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in fields[:MAX_FIELDS]
+                ],
+            }
+        )
     if p.get("memo"):
         blocks.append(_section(f"*Memo:* {escape(p['memo'])}"))
-    for title, key, render in (("Lines", "line_items", _line), ("Applied to", "applied_to",
-                                                                _applied)):
+    for title, key, render in (
+        ("Lines", "line_items", _line),
+        ("Applied to", "applied_to", _applied),
+    ):
         items = [x for x in p.get(key) or [] if isinstance(x, Mapping)]
         if items:
             shown = [render(x, p.get("currency")) for x in items[:MAX_LINES]]
@@ -185,18 +235,26 @@ def build_message(
         context.append(escape(company))
     if replay:
         context.append("re-posted")
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": clip(" · ".join(context), MAX_SECTION)}
-    ]})
-    return {"text": fallback_text(p, action, object_type, company=company),
-            "blocks": blocks[:MAX_BLOCKS]}
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": clip(" · ".join(context), MAX_SECTION)}],
+        }
+    )
+    return {
+        "text": fallback_text(p, action, object_type, company=company),
+        "blocks": blocks[:MAX_BLOCKS],
+    }
 
 
 def _fields(p: Mapping[str, Any], object_type: str, company: str | None) -> list[str]:
     fields = []
     if p.get("name"):
-        who = "Customer" if object_type in CUSTOMER_SIDE else (
-            "Name" if object_type in ("Account", "Employee") else "Vendor")
+        who = (
+            "Customer"
+            if object_type in CUSTOMER_SIDE
+            else ("Name" if object_type in ("Account", "Employee") else "Vendor")
+        )
         fields.append(f"*{who}*\n{escape(p['name'])}")
     amount = money(p.get("amount"), p.get("currency"))
     if amount:
@@ -218,7 +276,7 @@ def _fields(p: Mapping[str, Any], object_type: str, company: str | None) -> list
 
 
 def status_line(p: Mapping[str, Any], object_type: str) -> str | None:
-    """"Paid", "Open balance 1,250.00" or "Inactive", from what QuickBooks said."""
+    """ "Paid", "Open balance 1,250.00" or "Inactive", from what QuickBooks said."""
     if p.get("is_paid") is True:
         return "Paid"
     open_amount = p.get("open_amount", p.get("balance_remaining"))

@@ -16,21 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, utcnow
-
-# Event delivery states.
-PENDING = "pending"  # committed, waiting for a delivery job
-POSTED = "posted"
-FAILED = "failed"  # permanent Slack error or retries exhausted; replayable
-UNROUTED = "unrouted"  # no route and no default; replayable once one exists
-PAUSED = "paused"  # tenant disconnected (token revoked); resumes on reinstall
-SKIPPED = "skipped"  # opt-in type with no route naming it: kept, never posted
-BASELINE = "baseline"  # seen during the first sync: recorded, not posted
-
-ACTION_CREATED = "created"
-ACTION_UPDATED = "updated"
-ACTION_DELETED = "deleted"
-ACTION_CONNECTED = "connected"
+from app.core.db import Base, UTCDateTime, utcnow
+from jobs.enums import EventStatus
 
 
 class Event(Base):
@@ -59,7 +46,7 @@ class Event(Base):
     qb_time_modified: Mapped[str | None] = mapped_column(String(40))
     sort_key: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
@@ -82,9 +69,7 @@ class DeliveryAttempt(Base):
     __tablename__ = "delivery_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(
-        ForeignKey("events.id", ondelete="CASCADE"), index=True
-    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     result: Mapped[str] = mapped_column(String(24))  # posted, ratelimited, retry, failed, ...
     channel_id: Mapped[str | None] = mapped_column(String(32))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from jobs.models import PAUSED, PENDING, SKIPPED, UNROUTED, Event
-from tenants.models import OPT_IN_EVENT_TYPES, Route, Tenant
+from jobs.enums import EventStatus
+from jobs.models import Event
+from tenants.enums import EventType
+from tenants.models import DEFAULT_ROUTE, OPT_IN_EVENT_TYPES, Route, Tenant
 from tenants.routes import RouteMap, choose_route, route_map
 
 # Routes loaded once per (tenant, connection) while routing a batch of events.
@@ -22,15 +24,16 @@ def channel_for(
     if key not in cache:
         cache[key] = route_map(event.tenant_id, event.connection_id, db_session=db_session)
     routes = cache[key]
-    if event.event_type == "notice":
-        choice = choose_route(routes, event.connection_id, "default")
+    if event.event_type == EventType.NOTICE:
+        choice = choose_route(routes, event.connection_id, DEFAULT_ROUTE)
         if choice is not None:
             return choice.channel_id
         # No default channel: the first route of the workspace, preferring routes that
         # apply to this company file (its own or workspace-wide) over other companies'.
         every = db_session.execute(
             select(Route.channel_id, Route.connection_id)
-            .where(Route.tenant_id == event.tenant_id).order_by(Route.id)
+            .where(Route.tenant_id == event.tenant_id)
+            .order_by(Route.id)
         ).all()
         mine = [c for c, conn in every if conn in (None, event.connection_id)]
         candidates: list[str] = mine or [c for c, _ in every]
@@ -43,18 +46,52 @@ def route(
     event: Event, tenant: Tenant, *, db_session: Session, cache: RouteCache | None = None
 ) -> str | None:
     """Give a pending event its channel, or park it; returns the channel when routed."""
-    if event.status != PENDING:
+    if event.status != EventStatus.PENDING:
         return None
     if not tenant.is_active:
-        event.status = PAUSED
+        event.status = EventStatus.PAUSED
         return None
     if event.channel_id:
         return event.channel_id
     channel = channel_for(event, db_session=db_session, cache=cache)
     if channel is None:
         # Opt-in types are only posted where a route names them; the rest wait for a route.
-        event.status = SKIPPED if event.event_type in OPT_IN_EVENT_TYPES else UNROUTED
+        event.status = (
+            EventStatus.SKIPPED if event.event_type in OPT_IN_EVENT_TYPES else EventStatus.UNROUTED
+        )
         event.last_error = "no route for this event type and no default channel"
         return None
     event.channel_id = channel
     return channel
+
+
+def route_events(event_ids: list[int], *, db_session: Session) -> set[tuple[int, str]]:
+    """Assign channels to pending events; returns the (tenant, channel) pairs to drain."""
+    channels: set[tuple[int, str]] = set()
+    # Only what routing reads: a page's payloads stay in the database.
+    events = db_session.scalars(
+        select(Event)
+        .options(
+            load_only(
+                Event.id,
+                Event.tenant_id,
+                Event.connection_id,
+                Event.event_type,
+                Event.status,
+                Event.channel_id,
+            )
+        )
+        .where(Event.id.in_(event_ids), Event.status == EventStatus.PENDING)
+    ).all()
+    tenants: dict[int, Tenant] = {}
+    cache: RouteCache = {}
+    # No flush per event: the changed rows go out together (one executemany) at the end.
+    with db_session.no_autoflush:
+        for event in events:
+            tenant = tenants.get(event.tenant_id) or db_session.get(Tenant, event.tenant_id)
+            assert tenant is not None
+            tenants[event.tenant_id] = tenant
+            channel = route(event, tenant, db_session=db_session, cache=cache)
+            if channel:
+                channels.add((event.tenant_id, channel))
+    return channels

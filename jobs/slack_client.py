@@ -13,8 +13,14 @@ from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 
-AUTH_ERRORS = {"invalid_auth", "token_revoked", "account_inactive", "not_authed",
-               "team_access_not_granted", "missing_scope_revoked"}
+AUTH_ERRORS = {
+    "invalid_auth",
+    "token_revoked",
+    "account_inactive",
+    "not_authed",
+    "team_access_not_granted",
+    "missing_scope_revoked",
+}
 PERMANENT_REASONS = {
     "channel_not_found": "the channel no longer exists or the app cannot see it",
     "is_archived": "the channel is archived",
@@ -57,12 +63,20 @@ def call(client: WebClient, method: str, **kwargs: Any) -> Outcome:
         status = exc.response.status_code
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
         if status == 429 or error == "ratelimited":
-            retry = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-                "retry-after") or "1"
-            return Outcome("ratelimited", error="ratelimited", retry_after=_float(retry),
-                           http_status=status)
-        if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable",
-                                      "request_timeout"):
+            retry = (
+                exc.response.headers.get("Retry-After")
+                or exc.response.headers.get("retry-after")
+                or "1"
+            )
+            return Outcome(
+                "ratelimited", error="ratelimited", retry_after=_float(retry), http_status=status
+            )
+        if status >= 500 or error in (
+            "internal_error",
+            "fatal_error",
+            "service_unavailable",
+            "request_timeout",
+        ):
             return Outcome("transient", error=error or f"http_{status}", http_status=status)
         if error in AUTH_ERRORS:
             return Outcome("auth", error=error, http_status=status)

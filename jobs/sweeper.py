@@ -7,9 +7,12 @@ import logging
 
 from sqlalchemy import select
 
-from app.db import utcnow
-from app.runtime import Runtime
-from jobs.models import PENDING, Event
+from app.core.db import utcnow
+from app.core.runtime import Runtime
+from jobs.delivery import kick
+from jobs.enums import EventStatus
+from jobs.models import Event
+from jobs.routing import route_events
 
 log = logging.getLogger(__name__)
 
@@ -19,31 +22,36 @@ STALE_AFTER = dt.timedelta(seconds=20)  # younger pending events are still on th
 
 def sweep(runtime: Runtime, *, stale_after: dt.timedelta = STALE_AFTER) -> int:
     """Route unrouted pending events and wake every channel with pending events."""
-    from jobs.delivery import kick, route_events
-
     cutoff = utcnow() - stale_after
     with runtime.transaction() as db:
-        unrouted = list(db.scalars(
-            select(Event.id).where(Event.status == PENDING, Event.channel_id.is_(None),
-                                   Event.updated_at <= cutoff).limit(5000)
-        ))
+        unrouted = list(
+            db.scalars(
+                select(Event.id)
+                .where(
+                    Event.status == EventStatus.PENDING,
+                    Event.channel_id.is_(None),
+                    Event.updated_at <= cutoff,
+                )
+                .limit(5000)
+            )
+        )
         # Routing bumps updated_at: the channels it picked are kicked along with the rest.
         channels = route_events(unrouted, db_session=db) if unrouted else set()
-        channels |= {(t, c) for t, c in db.execute(
-            select(Event.tenant_id, Event.channel_id).where(
-                Event.status == PENDING, Event.channel_id.is_not(None),
-                Event.updated_at <= cutoff,
-            ).distinct()
-        ) if c}
+        channels |= {
+            (t, c)
+            for t, c in db.execute(
+                select(Event.tenant_id, Event.channel_id)
+                .where(
+                    Event.status == EventStatus.PENDING,
+                    Event.channel_id.is_not(None),
+                    Event.updated_at <= cutoff,
+                )
+                .distinct()
+            )
+            if c
+        }
     for tenant_id, channel in sorted(channels):
         kick(runtime, tenant_id, channel)
     if channels:
         log.info("sweeper re-kicked %d channel(s)", len(channels))
     return len(channels)
-
-
-def sweep_job() -> int:
-    """RQ job form of sweep()."""
-    from jobs.context import current_runtime
-
-    return sweep(current_runtime())

@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
+from jobs.enums import EventAction, EventStatus
 from jobs.messages import build_message
-from jobs.models import ACTION_CONNECTED, ACTION_DELETED, POSTED, Event, SlackThread
+from jobs.models import Event, SlackThread
 from jobs.slack_client import call
+from tenants.service import has_several_companies
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +26,18 @@ log = logging.getLogger(__name__)
 KEPT_ON_DELETE = ("name", "amount", "currency", "ref_number", "txn_date", "due_date")
 
 
-def _thread(connection_id: int, object_id: str | None, channel: str | None, *,
-            db_session: Session) -> SlackThread | None:
+def _thread(
+    connection_id: int, object_id: str | None, channel: str | None, *, db_session: Session
+) -> SlackThread | None:
     if not object_id or not channel:
         return None
-    return db_session.scalar(select(SlackThread).where(
-        SlackThread.connection_id == connection_id, SlackThread.object_id == object_id,
-        SlackThread.channel_id == channel,
-    ))
+    return db_session.scalar(
+        select(SlackThread).where(
+            SlackThread.connection_id == connection_id,
+            SlackThread.object_id == object_id,
+            SlackThread.channel_id == channel,
+        )
+    )
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -49,26 +55,31 @@ def _balance_state(remaining: Decimal | None, total: Decimal | None) -> str | No
     return "Partially paid" if total is None or remaining < total else None
 
 
-def parent_for(event: Event, *, db_session: Session
-               ) -> tuple[SlackThread | None, str | None, dict[str, Any]]:
+def parent_for(
+    event: Event, *, db_session: Session
+) -> tuple[SlackThread | None, str | None, dict[str, Any]]:
     """The thread this event replies in, the parent's new state, and payload overrides."""
     own = _thread(event.connection_id, event.object_id, event.channel_id, db_session=db_session)
     if own is not None:
         if own.parent_event_id == event.id:
             return None, None, {}  # a replay of the parent itself posts as a new message
-        if event.action == ACTION_DELETED:
+        if event.action == EventAction.DELETED:
             return own, "Deleted", {}
         p = event.payload or {}
         total = _decimal(p.get("amount"))
-        state = "Paid" if p.get("is_paid") is True else _balance_state(
-            _decimal(p.get("open_amount")), total)
+        state = (
+            "Paid"
+            if p.get("is_paid") is True
+            else _balance_state(_decimal(p.get("open_amount")), total)
+        )
         return own, state or "Updated", {}
     # A payment replies under the first bill/invoice it pays that was posted here.
     for applied in (event.payload or {}).get("applied_to") or []:
         if not isinstance(applied, dict):
             continue
-        parent = _thread(event.connection_id, applied.get("txn_id"), event.channel_id,
-                         db_session=db_session)
+        parent = _thread(
+            event.connection_id, applied.get("txn_id"), event.channel_id, db_session=db_session
+        )
         if parent is None:
             continue
         remaining = _decimal(applied.get("balance_remaining"))
@@ -83,8 +94,9 @@ def parent_for(event: Event, *, db_session: Session
     return None, None, {}
 
 
-def _remaining_from_history(event: Event, parent: SlackThread, applied: dict[str, Any], *,
-                            db_session: Session) -> Decimal | None:
+def _remaining_from_history(
+    event: Event, parent: SlackThread, applied: dict[str, Any], *, db_session: Session
+) -> Decimal | None:
     """Open balance when QuickBooks did not say: the bill's, less the payments posted to it."""
     origin = db_session.get(Event, parent.parent_event_id) if parent.parent_event_id else None
     if origin is None:
@@ -95,10 +107,15 @@ def _remaining_from_history(event: Event, parent: SlackThread, applied: dict[str
     paid_now = _decimal(applied.get("amount"))
     if balance is None or paid_now is None:
         return None
-    earlier = db_session.scalars(select(Event).where(
-        Event.connection_id == event.connection_id, Event.channel_id == parent.channel_id,
-        Event.thread_ts == parent.parent_ts, Event.status == POSTED, Event.id != event.id,
-    ))
+    earlier = db_session.scalars(
+        select(Event).where(
+            Event.connection_id == event.connection_id,
+            Event.channel_id == parent.channel_id,
+            Event.thread_ts == parent.parent_ts,
+            Event.status == EventStatus.POSTED,
+            Event.id != event.id,
+        )
+    )
     for other in earlier:
         for a in (other.payload or {}).get("applied_to") or []:
             if isinstance(a, dict) and a.get("txn_id") == parent.object_id:
@@ -109,13 +126,18 @@ def _remaining_from_history(event: Event, parent: SlackThread, applied: dict[str
 def _with_history(event: Event, *, db_session: Session) -> dict[str, Any]:
     """The event's payload; a deletion borrows name, amount and dates from earlier events."""
     payload = dict(event.payload or {})
-    if event.action != ACTION_DELETED:
+    if event.action != EventAction.DELETED:
         return payload
     earlier = db_session.scalar(
-        select(Event).where(Event.connection_id == event.connection_id,
-                            Event.object_id == event.object_id,
-                            Event.action != ACTION_DELETED, Event.id != event.id)
-        .order_by(Event.sort_key.desc(), Event.id.desc()).limit(1)
+        select(Event)
+        .where(
+            Event.connection_id == event.connection_id,
+            Event.object_id == event.object_id,
+            Event.action != EventAction.DELETED,
+            Event.id != event.id,
+        )
+        .order_by(Event.sort_key.desc(), Event.id.desc())
+        .limit(1)
     )
     if earlier is not None:
         for key in KEPT_ON_DELETE:
@@ -126,13 +148,12 @@ def _with_history(event: Event, *, db_session: Session) -> dict[str, Any]:
 
 def message_for(event: Event, *, db_session: Session) -> tuple[dict[str, Any], str | None]:
     """The message body for an event and the thread_ts to post it under (if any)."""
-    from jobs.delivery import multi_company
-
     parent, _, _ = parent_for(event, db_session=db_session)
     body = build_message(
-        _with_history(event, db_session=db_session), action=event.action,
+        _with_history(event, db_session=db_session),
+        action=event.action,
         object_type=event.object_type,
-        multi_company=multi_company(event.tenant_id, db_session=db_session),
+        multi_company=has_several_companies(event.tenant_id, db_session=db_session),
         replay=event.replay_count > 0,
     )
     return body, parent.parent_ts if parent else None
@@ -146,26 +167,32 @@ def remember(event: Event, ts: str, channel: str, *, db_session: Session) -> Non
         parent.state = state or parent.state
         return
     exists = _thread(event.connection_id, event.object_id, channel, db_session=db_session)
-    if exists is None and event.action != ACTION_CONNECTED:
-        db_session.add(SlackThread(
-            tenant_id=event.tenant_id, connection_id=event.connection_id,
-            object_id=event.object_id, channel_id=channel, parent_ts=ts,
-            parent_event_id=event.id,
-        ))
+    if exists is None and event.action != EventAction.CONNECTED:
+        db_session.add(
+            SlackThread(
+                tenant_id=event.tenant_id,
+                connection_id=event.connection_id,
+                object_id=event.object_id,
+                channel_id=channel,
+                parent_ts=ts,
+                parent_event_id=event.id,
+            )
+        )
 
 
 def update_parent(runtime: Runtime, client: Any, event_id: int, channel: str) -> None:
     """Show the object's current state on its thread parent (best effort)."""
-    from jobs.delivery import multi_company
-
     with runtime.transaction() as db:
         event = db.get(Event, event_id)
         if event is None or not event.thread_ts:
             return
-        parent = db.scalar(select(SlackThread).where(
-            SlackThread.channel_id == channel, SlackThread.parent_ts == event.thread_ts,
-            SlackThread.connection_id == event.connection_id,
-        ))
+        parent = db.scalar(
+            select(SlackThread).where(
+                SlackThread.channel_id == channel,
+                SlackThread.parent_ts == event.thread_ts,
+                SlackThread.connection_id == event.connection_id,
+            )
+        )
         if parent is None or parent.parent_event_id is None:
             return
         parent_event = db.get(Event, parent.parent_event_id)
@@ -173,13 +200,16 @@ def update_parent(runtime: Runtime, client: Any, event_id: int, channel: str) ->
             return
         _, state, overrides = parent_for(event, db_session=db)
         # An edit shows the object's new content; anything else keeps the parent's.
-        same_object = event.object_id == parent.object_id and event.action != ACTION_DELETED
+        same_object = event.object_id == parent.object_id and event.action != EventAction.DELETED
         payload = dict((event if same_object else parent_event).payload or {})
         payload.update(overrides)
         body = build_message(
-            payload, action=parent_event.action, object_type=parent_event.object_type,
-            multi_company=multi_company(event.tenant_id, db_session=db),
-            state=state or parent.state, replay=False,
+            payload,
+            action=parent_event.action,
+            object_type=parent_event.object_type,
+            multi_company=has_several_companies(event.tenant_id, db_session=db),
+            state=state or parent.state,
+            replay=False,
         )
         ts = parent.parent_ts
     outcome = call(client, "chat.update", channel=channel, ts=ts, **body)

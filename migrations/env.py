@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from app.db import make_engine
-from app.models import Base
+import jobs.models  # noqa: F401 - registers the outbox's tables on Base.metadata
+import tenants.models  # noqa: F401 - and the tenants' tables
+from app.core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -10,20 +10,11 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.db import utcnow
+from app.core.db import utcnow
 from soap.logins import VerifiedLogins
 from tenants.credentials import verify_password
-from tenants.models import (
-    CONNECTION_DISABLED,
-    OPT_IN_EVENT_TYPES,
-    TENANT_ACTIVE,
-    TENANT_DISABLED,
-    TENANT_UNINSTALLED,
-    Connection,
-    Route,
-    Tenant,
-    Watermark,
-)
+from tenants.enums import ConnectionStatus, TenantStatus
+from tenants.models import OPT_IN_EVENT_TYPES, Connection, Route, Tenant, Watermark
 from tenants.routes import opt_in_query
 
 log = logging.getLogger(__name__)
@@ -47,7 +38,11 @@ class AuthOutcome:
 
 
 def check_credentials(
-    username: str, password: str, *, db_session: Session, now: dt.datetime | None = None,
+    username: str,
+    password: str,
+    *,
+    db_session: Session,
+    now: dt.datetime | None = None,
     logins: VerifiedLogins | None = None,
 ) -> AuthOutcome:
     """Check QBWC credentials and update the failure counters (the caller commits).
@@ -78,15 +73,16 @@ def check_credentials(
             conn.locked_until = now + LOCK_TIME
             conn.failed_logins = 0
             conn.first_failed_at = None
-            log.warning("QBWC user %s locked for 15 minutes after %d failures",
-                        username, MAX_FAILURES)
+            log.warning(
+                "QBWC user %s locked for 15 minutes after %d failures", username, MAX_FAILURES
+            )
         return _fail(None, "bad_password", username)
     if conn.failed_logins or conn.locked_until:
         conn.failed_logins, conn.first_failed_at, conn.locked_until = 0, None, None
     tenant = conn.tenant
-    if tenant.status == TENANT_UNINSTALLED:
+    if tenant.status == TenantStatus.UNINSTALLED:
         return _fail(None, "uninstalled", username)
-    if tenant.status == TENANT_DISABLED or conn.status == CONNECTION_DISABLED:
+    if tenant.status == TenantStatus.DISABLED or conn.status == ConnectionStatus.DISABLED:
         return _fail(None, "disabled", username)
     return AuthOutcome(conn, "ok")
 
@@ -110,30 +106,48 @@ class KnownLogin:
 def _opt_in_route(event_type: str) -> Any:
     """Whether the connection (or its workspace) routes this opt-in event type somewhere."""
     # The routes' own rule, correlated with the connection row of the outer query.
-    return (opt_in_query(Connection.tenant_id, Connection.id)
-            .where(Route.event_type == event_type).exists().label(f"opt_in_{event_type}"))
+    return (
+        opt_in_query(Connection.tenant_id, Connection.id)
+        .where(Route.event_type == event_type)
+        .exists()
+        .label(f"opt_in_{event_type}")
+    )
 
 
 # Built once: every repeat poll runs it. One row per watermark (or one without), each with
 # the connection's columns: the login and the plan's inputs in one round trip.
 _LOGIN = (
-    select(Connection.id, Connection.tenant_id, Connection.qbwc_username,
-           Connection.qbwc_version, Connection.baseline_done, Connection.backfill_days,
-           Connection.qb_company_name, Connection.qb_file_path, Connection.password_hash,
-           Connection.failed_logins, Connection.locked_until, Connection.status,
-           Tenant.status.label("tenant_status"), Watermark.entity.label("mark_entity"),
-           Watermark.value.label("mark_value"),
-           *(_opt_in_route(t) for t in OPT_IN_EVENT_TYPES))
+    select(
+        Connection.id,
+        Connection.tenant_id,
+        Connection.qbwc_username,
+        Connection.qbwc_version,
+        Connection.baseline_done,
+        Connection.backfill_days,
+        Connection.qb_company_name,
+        Connection.qb_file_path,
+        Connection.password_hash,
+        Connection.failed_logins,
+        Connection.locked_until,
+        Connection.status,
+        Tenant.status.label("tenant_status"),
+        Watermark.entity.label("mark_entity"),
+        Watermark.value.label("mark_value"),
+        *(_opt_in_route(t) for t in OPT_IN_EVENT_TYPES),
+    )
     .join(Tenant, Tenant.id == Connection.tenant_id)
     .outerjoin(Watermark, Watermark.connection_id == Connection.id)
     .where(Connection.qbwc_username == bindparam("username"))
 )
-_CONNECTION_FIELDS = tuple(f.name for f in fields(KnownLogin) if f.name not in
-                           ("marks", "opt_in"))
+_CONNECTION_FIELDS = tuple(f.name for f in fields(KnownLogin) if f.name not in ("marks", "opt_in"))
 
 
 def known_login(
-    username: str, password: str, *, db_session: Session, logins: VerifiedLogins | None,
+    username: str,
+    password: str,
+    *,
+    db_session: Session,
+    logins: VerifiedLogins | None,
 ) -> KnownLogin | None:
     """The connection of a login verified a moment ago, with nothing to record; else None.
 
@@ -143,12 +157,13 @@ def known_login(
     """
     if logins is None:
         return None
-    rows = db_session.connection().execute(
-        _LOGIN, {"username": (username or "").strip()[:64]}).all()
+    rows = (
+        db_session.connection().execute(_LOGIN, {"username": (username or "").strip()[:64]}).all()
+    )
     row = rows[0] if rows else None
     if row is None or row.failed_logins or row.locked_until is not None:
         return None
-    if row.status == CONNECTION_DISABLED or row.tenant_status != TENANT_ACTIVE:
+    if row.status == ConnectionStatus.DISABLED or row.tenant_status != TenantStatus.ACTIVE:
         return None
     if not logins.known(row.qbwc_username, password or "", row.password_hash):
         return None
@@ -159,9 +174,7 @@ def known_login(
     )
 
 
-def _password_ok(
-    username: str, password: str, stored: str, logins: VerifiedLogins | None
-) -> bool:
+def _password_ok(username: str, password: str, stored: str, logins: VerifiedLogins | None) -> bool:
     """verify_password, unless this login was verified within the last minutes."""
     if logins is not None and logins.known(username, password, stored):
         return True
@@ -173,9 +186,10 @@ def _password_ok(
 
 
 def _fail(conn: Connection | None, reason: str, username: str) -> AuthOutcome:
-    log.info("QBWC authenticate refused for %s: %s", username, reason,
-             extra={"connection": username})
-    from app.metrics import AUTH_FAILURES
+    log.info(
+        "QBWC authenticate refused for %s: %s", username, reason, extra={"connection": username}
+    )
+    from app.core.metrics import AUTH_FAILURES
 
     AUTH_FAILURES.labels(reason).inc()
     return AuthOutcome(conn, reason)

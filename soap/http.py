@@ -15,10 +15,10 @@ from spyne.server.wsgi import WsgiApplication
 from werkzeug.wrappers import Response as WsgiResponse
 from werkzeug.wsgi import get_input_stream
 
-from app.bodies import read_at_most
-from app.runtime import Runtime
+from app.core.bodies import read_at_most
+from app.core.runtime import Runtime
 from soap.qbxml.safe_xml import QbxmlError, parse_xml
-from soap.service import NS, PARSED_ENVELOPE, build_application
+from soap.service import NS, PARSED_ENVELOPE, Qbwc, build_application
 
 WsgiEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -54,13 +54,15 @@ def _clean_fault(data: bytes) -> Response:
     """Replace spyne's fault (which may quote the input) with a short one of ours."""
     try:
         root = etree.fromstring(data)  # spyne's own output: trusted XML
-        code = (root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultcode") or "")
+        code = root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultcode") or ""
     except etree.XMLSyntaxError:
         code = ""
     code = code.split(":", 1)[-1]
     if code.startswith("Client"):
-        return soap_fault(FAULT_TEXT.get(code, "the SOAP request could not be read"),
-                          code=code if code in FAULT_TEXT else "Client")
+        return soap_fault(
+            FAULT_TEXT.get(code, "the SOAP request could not be read"),
+            code=code if code in FAULT_TEXT else "Client",
+        )
     return soap_fault("qbslack could not process this call", code="Server")
 
 
@@ -85,7 +87,9 @@ class SoapEndpoint:
 
     def __init__(self, runtime: Runtime) -> None:
         self.limit = runtime.settings.max_soap_body_bytes
-        self.spyne = WsgiApplication(build_application(runtime), max_content_length=self.limit)
+        self.spyne = WsgiApplication(
+            build_application(Qbwc.for_runtime(runtime)), max_content_length=self.limit
+        )
 
     def wrap(self, flask_wsgi: WsgiApp) -> WsgiApp:
         """The app's WSGI callable with SOAP posts answered here and the rest passed on."""
@@ -106,8 +110,7 @@ class SoapEndpoint:
         if length.isdigit() and int(length) > self.limit:
             return soap_fault("request body too large", status=413)
         # A chunked body has no Content-Length, and one read may return one chunk.
-        body = read_at_most(get_input_stream(environ, max_content_length=None),
-                            self.limit + 1)
+        body = read_at_most(get_input_stream(environ, max_content_length=None), self.limit + 1)
         if len(body) > self.limit:
             return soap_fault("request body too large", status=413)
         try:
@@ -151,8 +154,9 @@ class _Buffered:
         """Run app on environ and keep what it answered."""
         started: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             started[:] = [status, headers]
             return lambda _chunk: None  # spyne never writes through it
 
@@ -171,9 +175,7 @@ class _Buffered:
 
 
 def register(app: Flask, runtime: Runtime) -> None:
-    """Serve POST /qbwc (SOAP) and GET /qbwc?wsdl from this app (once per app)."""
-    if BLUEPRINT in app.blueprints:
-        return
+    """Serve POST /qbwc (SOAP) and GET /qbwc?wsdl from this app."""
     # Our handlers log what matters; spyne would log a traceback per malformed request.
     logging.getLogger("spyne").setLevel(logging.CRITICAL)
     endpoint = SoapEndpoint(runtime)
@@ -197,7 +199,8 @@ def register(app: Flask, runtime: Runtime) -> None:
     def qbwc() -> WsgiResponse:
         if "wsdl" in {k.lower() for k in request.args}:
             return wsdl()
-        return Response("qbslack QBWC endpoint: GET /qbwc?wsdl for the WSDL\n",
-                        mimetype="text/plain")
+        return Response(
+            "qbslack QBWC endpoint: GET /qbwc?wsdl for the WSDL\n", mimetype="text/plain"
+        )
 
     app.register_blueprint(bp)

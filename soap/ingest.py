@@ -4,52 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import dialect_insert, utcnow
-from jobs.models import (
-    ACTION_CONNECTED,
-    ACTION_CREATED,
-    ACTION_DELETED,
-    ACTION_UPDATED,
-    BASELINE,
-    PENDING,
-    Event,
-)
+from app.core.db import utcnow
+from jobs.enums import EventAction, EventStatus
+from jobs.outbox import Created, EventRow, add_events, known_object_ids
 from soap.qbtime import to_utc, wall_clock
 from soap.qbxml.entities import ENTITIES
 from soap.qbxml.responses import QbObject
+from tenants.enums import EventType
 from tenants.models import Connection
-
-# The unique key of events: one object version (EditSequence) is one event, ever.
-DEDUPE_KEY = ["tenant_id", "connection_id", "object_type", "object_id", "edit_sequence"]
-NOTICE = "notice"  # event_type of the "connected to <company>" message
-
-
-class Created(NamedTuple):
-    """An event this call inserted (not one that was already there)."""
-
-    id: int
-    status: str
-    event_type: str
-
-
-def insert_rows(rows: Sequence[dict[str, Any]], *, db_session: Session) -> list[Created]:
-    """INSERT ... ON CONFLICT DO NOTHING on the dedupe key; returns the rows really added."""
-    if not rows:
-        return []
-    # One cached statement, executed over all rows (SQLAlchemy batches them into multi-row
-    # INSERTs): a VALUES list built per page would be compiled anew every time.
-    stmt = (
-        dialect_insert(db_session)(Event)
-        .on_conflict_do_nothing(index_elements=DEDUPE_KEY)
-        .returning(Event.id, Event.status, Event.event_type)
-    )
-    return [Created(r.id, r.status, r.event_type)
-            for r in db_session.execute(stmt, list(rows))]
 
 
 def events_for_objects(
@@ -63,35 +28,43 @@ def events_for_objects(
     """Create the events of one page of objects; returns the ones that are new."""
     if not objects:
         return []
-    seen = set(db_session.scalars(
-        select(Event.object_id).where(
-            Event.connection_id == conn.id,
-            Event.object_id.in_({o.object_id[:64] for o in objects}),
-        ).distinct()
-    ))
+    seen = known_object_ids(conn.id, {o.object_id[:64] for o in objects}, db_session=db_session)
     now = utcnow()
-    rows = []
+    rows: list[EventRow] = []
     for obj in objects:
-        rows.append(event_row(conn, obj, seen=obj.object_id[:64] in seen,
-                              window_from=window_from, baseline=baseline, now=now))
+        rows.append(
+            event_row(
+                conn,
+                obj,
+                seen=obj.object_id[:64] in seen,
+                window_from=window_from,
+                baseline=baseline,
+                now=now,
+            )
+        )
         seen.add(obj.object_id[:64])  # a second version in the same page is an update
-    return insert_rows(rows, db_session=db_session)
+    return add_events(rows, db_session=db_session)
 
 
 def event_row(
-    conn: Connection, obj: QbObject, *, seen: bool, window_from: str | None, baseline: bool,
+    conn: Connection,
+    obj: QbObject,
+    *,
+    seen: bool,
+    window_from: str | None,
+    baseline: bool,
     now: dt.datetime,
-) -> dict[str, Any]:
+) -> EventRow:
     """The events-table row of one QuickBooks object (or deletion record)."""
     entity = ENTITIES.get(obj.entity)
     # Deletions carry their object's entity, so they route where their type goes.
     event_type = entity.event_type if entity else obj.entity
     if obj.is_deleted:
-        action = ACTION_DELETED
+        action = EventAction.DELETED
     elif not seen and _created_in_window(obj, window_from):
-        action = ACTION_CREATED
+        action = EventAction.CREATED
     else:
-        action = ACTION_UPDATED
+        action = EventAction.UPDATED
     payload = dict(obj.payload)
     payload.update(
         object_type=obj.object_type,
@@ -118,7 +91,7 @@ def event_row(
         # Per-channel order is QuickBooks' own modification order, in UTC.
         "sort_key": to_utc(obj.time_modified) or now,
         "payload": payload,
-        "status": BASELINE if baseline else PENDING,
+        "status": EventStatus.BASELINE if baseline else EventStatus.PENDING,
         "created_at": now,
         "updated_at": now,
     }
@@ -141,11 +114,11 @@ def connected_notice(
 ) -> list[Created]:
     """The one "connected to <company>" event of a connection's first sync."""
     now = utcnow()
-    row = {
+    row: EventRow = {
         "tenant_id": conn.tenant_id,
         "connection_id": conn.id,
-        "event_type": NOTICE,
-        "action": ACTION_CONNECTED,
+        "event_type": EventType.NOTICE,
+        "action": EventAction.CONNECTED,
         "object_type": "Company",
         "object_id": conn.file_id,
         "edit_sequence": "connected",
@@ -154,12 +127,12 @@ def connected_notice(
             "company": company,
             "company_file": company_file,
             "connection": conn.company_name,
-            "action": ACTION_CONNECTED,
+            "action": EventAction.CONNECTED,
             "object_type": "Company",
         },
-        "status": PENDING,
+        "status": EventStatus.PENDING,
         "sort_key": now,
         "created_at": now,
         "updated_at": now,
     }
-    return insert_rows([row], db_session=db_session)
+    return add_events([row], db_session=db_session)

@@ -41,8 +41,7 @@ class VerifiedLogins:
     def _digests(self, username: str, password: str, stored: str) -> tuple[str, bytes]:
         """(Redis key, proof): the key names the login; the proof needs the password."""
         name = hmac.new(self._key, f"k\0{username}\0{stored}".encode(), hashlib.sha256)
-        proof = hmac.new(self._key, f"p\0{username}\0{password}\0{stored}".encode(),
-                         hashlib.sha256)
+        proof = hmac.new(self._key, f"p\0{username}\0{password}\0{stored}".encode(), hashlib.sha256)
         return KEY_PREFIX + name.hexdigest()[:40], proof.digest()
 
     def known(self, username: str, password: str, stored: str) -> bool:

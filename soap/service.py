@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -13,12 +14,13 @@ from spyne.model.complex import Array
 from spyne.model.primitive import Integer32
 from spyne.protocol.soap import Soap11
 
-from app.logs import log_context, ticket_prefix
-from app.runtime import Runtime
+from app.core.logs import log_context, ticket_prefix
+from app.core.runtime import Runtime
+from jobs.outbox import schedule_events as schedule
 from soap import session
 from soap.client_versions import ClientVersions
 from soap.logins import VerifiedLogins
-from soap.tickets import ticket_store
+from soap.tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +49,29 @@ class PreParsedSoap11(Soap11):
         ctx.in_document = (envelope, {})
 
 
-def _runtime(ctx: Any) -> Runtime:
-    runtime: Runtime = ctx.app.qbslack_runtime
-    return runtime
+@dataclass(frozen=True)
+class Qbwc:
+    """What the QBWC service works with: the runtime and the stores its sessions share."""
+
+    runtime: Runtime
+    tickets: TicketStore
+    logins: VerifiedLogins
+    versions: ClientVersions
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime) -> Qbwc:
+        """Stores in the runtime's Redis (in this process when there is none)."""
+        return cls(
+            runtime=runtime,
+            tickets=TicketStore(runtime.redis),
+            logins=VerifiedLogins(secret=runtime.settings.secret_key, redis=runtime.redis),
+            versions=ClientVersions(runtime.redis),
+        )
 
 
-def client_versions(runtime: Runtime) -> ClientVersions:
-    """This runtime's memory of the versions callers reported in clientVersion."""
-    return runtime.kept("client_versions", lambda: ClientVersions(runtime.redis))
-
-
-def verified_logins(runtime: Runtime) -> VerifiedLogins:
-    """This runtime's memory of recent QBWC logins (shared through Redis when there is one)."""
-    return runtime.kept("verified_logins", lambda: VerifiedLogins(
-        secret=runtime.settings.secret_key, redis=runtime.redis))
+def _qbwc(ctx: Any) -> Qbwc:
+    qbwc: Qbwc = ctx.app.qbslack
+    return qbwc
 
 
 @contextmanager
@@ -74,18 +85,26 @@ def _guarded(name: str, ticket: str | None) -> Iterator[None]:
         except Exception:
             # The traceback goes to our log; the client only learns that the server failed.
             log.exception("QBWC %s failed", name)
-            raise Fault(faultcode="Server",
-                        faultstring="qbslack could not process this call") from None
+            raise Fault(
+                faultcode="Server", faultstring="qbslack could not process this call"
+            ) from None
 
 
-def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None = None,
-         atomic: bool = True) -> Any:
+def _run(
+    ctx: Any,
+    name: str,
+    work: Callable[[Any], Any],
+    *,
+    ticket: str | None = None,
+    atomic: bool = True,
+) -> Any:
     """Run work(db_session), then hand its new events to delivery and store its ticket.
 
     atomic: in one transaction; else every statement commits on its own (a call that writes
     one row, or none, spares the BEGIN and COMMIT round trips).
     """
-    runtime = _runtime(ctx)
+    qbwc = _qbwc(ctx)
+    runtime = qbwc.runtime
     with _guarded(name, ticket):
         with runtime.transaction() if atomic else runtime.autocommit() as db:
             result = work(db)
@@ -94,7 +113,7 @@ def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None 
         if result.new_event_ids:
             schedule_events(runtime, result.new_event_ids)
         if result.ticket is not None:  # after commit: a ticket never runs ahead of the data
-            store = ticket_store(runtime)
+            store = qbwc.tickets
             if result.opens:
                 store.open(result.ticket)
             else:
@@ -104,13 +123,10 @@ def _run(ctx: Any, name: str, work: Callable[[Any], Any], *, ticket: str | None 
 
 def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
     """Hand committed events to delivery; a failure here loses nothing (the sweeper retries)."""
-    from jobs.delivery import schedule_events as schedule
-
     try:
         schedule(runtime, event_ids)
     except Exception:
-        log.exception("could not enqueue %d events; the sweeper will pick them up",
-                      len(event_ids))
+        log.exception("could not enqueue %d events; the sweeper will pick them up", len(event_ids))
 
 
 def _client_key(ctx: Any) -> str:
@@ -132,60 +148,98 @@ class QBWebConnectorSvc(ServiceBase):
     @rpc(Unicode, _returns=Unicode)
     def clientVersion(ctx, strVersion):  # noqa: N802,N803,N805
         if strVersion:
-            client_versions(_runtime(ctx)).remember(_client_key(ctx), strVersion)
+            _qbwc(ctx).versions.remember(_client_key(ctx), strVersion)
         return session.client_version_answer(strVersion)
 
     @rpc(Unicode, Unicode, _returns=StringArray)
     def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
-        runtime = _runtime(ctx)
-        version = client_versions(runtime).recall(_client_key(ctx))
-        logins = verified_logins(runtime)
+        qbwc = _qbwc(ctx)
+        version = qbwc.versions.recall(_client_key(ctx))
+        logins = qbwc.logins
         user, password = strUserName or "", strPassword or ""
         # A repeat poll of a recently verified login reads one row and writes none.
-        answer = _run(ctx, "authenticate", lambda db: session.authenticate_known(
-            user, password, db_session=db, logins=logins, client_version=version),
-            atomic=False)
+        answer = _run(
+            ctx,
+            "authenticate",
+            lambda db: session.authenticate_known(
+                user, password, db_session=db, logins=logins, client_version=version
+            ),
+            atomic=False,
+        )
         if answer is not None:
             return answer
-        return _run(ctx, "authenticate", lambda db: session.authenticate(
-            user, password, db_session=db, client_version=version, logins=logins))
+        return _run(
+            ctx,
+            "authenticate",
+            lambda db: session.authenticate(
+                user, password, db_session=db, client_version=version, logins=logins
+            ),
+        )
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)
     def sendRequestXML(  # noqa: N802
-        ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry,  # noqa: N803,N805
-        qbXMLMajorVers, qbXMLMinorVers,  # noqa: N803
+        ctx,
+        ticket,
+        strHCPResponse,
+        strCompanyFileName,
+        qbXMLCountry,  # noqa: N803,N805
+        qbXMLMajorVers,
+        qbXMLMinorVers,  # noqa: N803
     ):
-        tickets = ticket_store(_runtime(ctx))
+        tickets = _qbwc(ctx).tickets
         # The plan comes from the ticket; at most the connection's row is written: no transaction.
-        return _run(ctx, "sendRequestXML", lambda db: session.send_request(
-            ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers,
-            db_session=db, tickets=tickets), ticket=ticket, atomic=False)
+        return _run(
+            ctx,
+            "sendRequestXML",
+            lambda db: session.send_request(
+                ticket,
+                strHCPResponse,
+                strCompanyFileName,
+                qbXMLMajorVers,
+                qbXMLMinorVers,
+                db_session=db,
+                tickets=tickets,
+            ),
+            ticket=ticket,
+            atomic=False,
+        )
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)
     def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802,N805
-        tickets = ticket_store(_runtime(ctx))
+        tickets = _qbwc(ctx).tickets
         with _guarded("receiveResponseXML", ticket):
             answer = session.read_answer(ticket, response, hresult, message, tickets=tickets)
         # Events and watermarks commit together; a page with neither updates one row.
-        return _run(ctx, "receiveResponseXML", lambda db: session.take_answer(
-            answer, db_session=db), ticket=ticket, atomic=answer.needs_transaction)
+        return _run(
+            ctx,
+            "receiveResponseXML",
+            lambda db: session.take_answer(answer, db_session=db),
+            ticket=ticket,
+            atomic=answer.needs_transaction,
+        )
 
     @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
     def connectionError(ctx, ticket, hresult, message):  # noqa: N802,N805
-        tickets = ticket_store(_runtime(ctx))
-        return _run(ctx, "connectionError", lambda db: session.connection_error(
-            ticket, hresult, message, db_session=db, tickets=tickets), ticket=ticket,
-            atomic=False)
+        tickets = _qbwc(ctx).tickets
+        return _run(
+            ctx,
+            "connectionError",
+            lambda db: session.connection_error(
+                ticket, hresult, message, db_session=db, tickets=tickets
+            ),
+            ticket=ticket,
+            atomic=False,
+        )
 
     @rpc(Unicode, _returns=Unicode)
     def getLastError(ctx, ticket):  # noqa: N802,N805
-        tickets = ticket_store(_runtime(ctx))
+        tickets = _qbwc(ctx).tickets
         with _guarded("getLastError", ticket):
             return session.get_last_error(ticket, tickets=tickets)
 
     @rpc(Unicode, _returns=Unicode)
     def closeConnection(ctx, ticket):  # noqa: N802,N805
-        tickets = ticket_store(_runtime(ctx))
+        tickets = _qbwc(ctx).tickets
         with _guarded("closeConnection", ticket):
             return session.close(ticket, tickets=tickets)
 
@@ -202,8 +256,8 @@ class QBWebConnectorSvc(ServiceBase):
         return ""  # nothing was asked, so nothing to do about a refusal
 
 
-def build_application(runtime: Runtime) -> Application:
-    """The spyne Application for one runtime (carried on the app, never in a global)."""
+def build_application(qbwc: Qbwc) -> Application:
+    """The spyne Application of one service (carried on the app, never in a global)."""
     # spyne runs a full gc.collect() at most once a second per process, to close uploaded
     # files early; we take no files, and in a process holding Flask, Bolt and SQLAlchemy
     # that collection cost a seventh of the CPU under load. Python's own GC still runs.
@@ -213,9 +267,15 @@ def build_application(runtime: Runtime) -> Application:
         tns=NS,
         name="QBWebConnectorSvc",
         # Bodies are checked by soap.http first; these keep spyne's own parser hardened too.
-        in_protocol=PreParsedSoap11(validator=None, resolve_entities=False, load_dtd=False,
-                           no_network=True, dtd_validation=False, huge_tree=False),
+        in_protocol=PreParsedSoap11(
+            validator=None,
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            dtd_validation=False,
+            huge_tree=False,
+        ),
         out_protocol=Soap11(),
     )
-    application.qbslack_runtime = runtime
+    application.qbslack = qbwc
     return application

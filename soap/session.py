@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from app import metrics
-from app.db import utcnow
+from app.core import metrics
+from app.core.db import utcnow
 from soap import sync
 from soap.auth import KnownLogin, check_credentials, known_login
 from soap.ingest import connected_notice
@@ -22,7 +22,8 @@ from soap.qbxml.requests import MIN_VERSION, supported_version
 from soap.qbxml.responses import QueryResult, parse_company, parse_response
 from soap.qbxml.safe_xml import QbxmlError
 from soap.tickets import Ticket, TicketStore
-from tenants.models import CONNECTION_ERROR, CONNECTION_OK, TENANT_DISCONNECTED, Connection
+from tenants.enums import ConnectionStatus, TenantStatus
+from tenants.models import Connection
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +104,16 @@ def ticket_hash(ticket: str) -> str:
 
 
 def client_version_answer(version: str | None) -> str:
-    """"" for a supported QBWC, or "W:..." asking an older one to upgrade."""
+    """ "" for a supported QBWC, or "W:..." asking an older one to upgrade."""
     try:
         parts = tuple(int(p) for p in (version or "").strip().split("."))
     except ValueError:
         return ""  # unreadable: let it try rather than block a working connector
     if parts < MIN_QBWC:
-        return (f"W:This QuickBooks Web Connector ({version}) is older than 2.0, the version "
-                "qbslack is built for. Please install the current Web Connector from Intuit.")
+        return (
+            f"W:This QuickBooks Web Connector ({version}) is older than 2.0, the version "
+            "qbslack is built for. Please install the current Web Connector from Intuit."
+        )
     return ""
 
 
@@ -124,7 +127,11 @@ def quickbooks_error(hresult: str | None, message: str | None) -> str:
 
 
 def authenticate_known(
-    username: str, password: str, *, db_session: Session, logins: VerifiedLogins | None,
+    username: str,
+    password: str,
+    *,
+    db_session: Session,
+    logins: VerifiedLogins | None,
     client_version: str | None = None,
 ) -> CallResult | None:
     """The repeat poll of a login verified a moment ago: one read, no write; None otherwise."""
@@ -135,13 +142,17 @@ def authenticate_known(
 
 
 def authenticate(
-    username: str, password: str, *, db_session: Session, now: dt.datetime | None = None,
-    client_version: str | None = None, logins: VerifiedLogins | None = None,
+    username: str,
+    password: str,
+    *,
+    db_session: Session,
+    now: dt.datetime | None = None,
+    client_version: str | None = None,
+    logins: VerifiedLogins | None = None,
 ) -> CallResult:
     """[ticket, ""] to use the open company file, [ticket, "none"], or ["", "nvu"]."""
     now = now or utcnow()
-    outcome = check_credentials(username, password, db_session=db_session, now=now,
-                                logins=logins)
+    outcome = check_credentials(username, password, db_session=db_session, now=now, logins=logins)
     if not outcome.ok or outcome.connection is None:
         metrics.record_poll("nvu")
         return CallResult(["", "nvu"])
@@ -150,7 +161,7 @@ def authenticate(
         conn.qbwc_version = client_version[:32]
     # A workspace whose Slack token was revoked cannot be posted to: nothing to do now, and
     # the watermarks keep our place in QuickBooks until it reconnects.
-    if conn.tenant.status == TENANT_DISCONNECTED:
+    if conn.tenant.status == TenantStatus.DISCONNECTED:
         conn.last_poll_at = now
         metrics.record_poll("none")
         return _opened(conn, IDLE, db_session=db_session)
@@ -165,10 +176,17 @@ def _opened(conn: Connection | KnownLogin, state: str, *, db_session: Session) -
     A KnownLogin brings them along; for a Connection they are read here.
     """
     ticket = secrets.token_urlsafe(32)
-    new = Ticket(hash=ticket_hash(ticket), connection_id=conn.id, tenant_id=conn.tenant_id,
-                 username=conn.qbwc_username, state=state, baseline_done=conn.baseline_done,
-                 backfill_days=conn.backfill_days, company_name=conn.qb_company_name,
-                 file_path=conn.qb_file_path)
+    new = Ticket(
+        hash=ticket_hash(ticket),
+        connection_id=conn.id,
+        tenant_id=conn.tenant_id,
+        username=conn.qbwc_username,
+        state=state,
+        baseline_done=conn.baseline_done,
+        backfill_days=conn.backfill_days,
+        company_name=conn.qb_company_name,
+        file_path=conn.qb_file_path,
+    )
     if isinstance(conn, KnownLogin):  # read with the login
         new.marks, new.opt_in = conn.marks, sorted(conn.opt_in)
     elif state != IDLE:
@@ -183,8 +201,14 @@ def _load(ticket: str | None, tickets: TicketStore) -> Ticket | None:
 
 
 def send_request(
-    ticket: str | None, hcp_response: str | None, company_file: str | None,
-    major: int | None, minor: int | None, *, db_session: Session, tickets: TicketStore,
+    ticket: str | None,
+    hcp_response: str | None,
+    company_file: str | None,
+    major: int | None,
+    minor: int | None,
+    *,
+    db_session: Session,
+    tickets: TicketStore,
 ) -> CallResult:
     """The next qbXML request, or "" (then QBWC asks getLastError)."""
     t = _load(ticket, tickets)
@@ -200,14 +224,23 @@ def send_request(
         version = supported_version(major or 0, minor or 0)
         if version is None:
             least = "{}.{}".format(*MIN_VERSION)
-            return _fail(t, f"This QuickBooks supports qbXML {major or 0}.{minor or 0} at "
-                         f"most; qbslack needs qbXML {least} or newer (QuickBooks 2009 or "
-                         "later). Please update QuickBooks.", code="old_qbxml",
-                         db_session=db_session)
+            return _fail(
+                t,
+                f"This QuickBooks supports qbXML {major or 0}.{minor or 0} at "
+                f"most; qbslack needs qbXML {least} or newer (QuickBooks 2009 or "
+                "later). Please update QuickBooks.",
+                code="old_qbxml",
+                db_session=db_session,
+            )
         company_name = _hcp_company(hcp_response)
         t.plan = sync.new_plan(
-            t.marks, t.opt_in, baseline=not t.baseline_done, backfill_days=t.backfill_days,
-            version=version, company_file=company_file or None, company_name=company_name,
+            t.marks,
+            t.opt_in,
+            baseline=not t.baseline_done,
+            backfill_days=t.backfill_days,
+            version=version,
+            company_file=company_file or None,
+            company_name=company_name,
             ask_company=company_name is None and not (t.baseline_done and t.company_name),
         )
         t.marks, t.opt_in = {}, []  # in the plan now: not carried through every save
@@ -216,8 +249,13 @@ def send_request(
             t.file_path = company_file[:1000]
             _update_connection(t, db_session=db_session, qb_file_path=t.file_path)
     if t.requests_sent >= MAX_REQUESTS:
-        return _fail(t, f"Stopped after {MAX_REQUESTS} requests in one session; the next poll "
-                     "goes on from the last saved point.", code="runaway", db_session=db_session)
+        return _fail(
+            t,
+            f"Stopped after {MAX_REQUESTS} requests in one session; the next poll "
+            "goes on from the last saved point.",
+            code="runaway",
+            db_session=db_session,
+        )
     request = sync.next_request(t.plan, seq=t.requests_sent + 1)
     t.last_request = request
     t.requests_sent += 1
@@ -226,8 +264,12 @@ def send_request(
 
 
 def read_answer(
-    ticket: str | None, response: str | None, hresult: str | None, message: str | None,
-    *, tickets: TicketStore,
+    ticket: str | None,
+    response: str | None,
+    hresult: str | None,
+    message: str | None,
+    *,
+    tickets: TicketStore,
 ) -> Answer:
     """receiveResponseXML's ticket and parsed response (no database work yet)."""
     answer = Answer(_load(ticket, tickets), hresult, message)
@@ -262,13 +304,21 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult:
         return CallResult(-1, ticket=t)
     if answer.results is None:
         if answer.unreadable is not None:
-            _fail(t, f"QuickBooks' answer could not be read ({answer.unreadable}). The next "
-                  "poll tries again.", code="unreadable", db_session=db_session)
+            _fail(
+                t,
+                f"QuickBooks' answer could not be read ({answer.unreadable}). The next "
+                "poll tries again.",
+                code="unreadable",
+                db_session=db_session,
+            )
             return CallResult(-102, ticket=t)
         code = (answer.hresult or "").strip().lower()
-        _fail(t, quickbooks_error(answer.hresult, answer.message) + ". The next poll tries "
-              "again.", code=code if _HRESULT.fullmatch(code) else "message",
-              db_session=db_session)
+        _fail(
+            t,
+            quickbooks_error(answer.hresult, answer.message) + ". The next poll tries again.",
+            code=code if _HRESULT.fullmatch(code) else "message",
+            db_session=db_session,
+        )
         return CallResult(-101, ticket=t)
     conn = None
     if answer.needs_transaction:  # events to write: the connection's row, locked
@@ -278,8 +328,11 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult:
     outcome = sync.apply_results(t, answer.results, conn, db_session=db_session)
     if outcome.stale:
         # An old answer resent: ignored; QBWC asks for the request again and gets it resent.
-        log.warning("QBWC sent a stale answer for %s; ignored", t.username,
-                    extra={"tenant": t.tenant_id, "connection": t.connection_id})
+        log.warning(
+            "QBWC sent a stale answer for %s; ignored",
+            t.username,
+            extra={"tenant": t.tenant_id, "connection": t.connection_id},
+        )
         return CallResult(sync.progress(plan))
     t.events_created += outcome.new_events
     done = sync.progress(plan)
@@ -291,8 +344,7 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult:
     return CallResult(100, new_ids, ticket=t)
 
 
-def _finish(t: Ticket, conn: Connection | None, plan: dict, *,
-            db_session: Session) -> list[int]:
+def _finish(t: Ticket, conn: Connection | None, plan: dict, *, db_session: Session) -> list[int]:
     """Close out a completed cycle: status for App Home, the first sync's notice.
 
     conn is the connection's row when this is a transaction (always so for a first sync).
@@ -308,14 +360,15 @@ def _finish(t: Ticket, conn: Connection | None, plan: dict, *,
     if errors:
         # Those entities keep their watermarks and are asked again at the next poll.
         t.last_error = "; ".join(errors)[:2000]
-        values.update(status=CONNECTION_ERROR, last_error=t.last_error, last_error_at=now)
+        values.update(status=ConnectionStatus.ERROR, last_error=t.last_error, last_error_at=now)
         metrics.record_poll("partial")
     else:
-        values.update(status=CONNECTION_OK, last_error=None)
+        values.update(status=ConnectionStatus.OK, last_error=None)
         if plan.get("baseline") and conn is not None:
             values.update(baseline_done=True, backfill_days=None)
-            created = connected_notice(conn, company or conn.company_name,
-                                       plan.get("company_file"), db_session=db_session)
+            created = connected_notice(
+                conn, company or conn.company_name, plan.get("company_file"), db_session=db_session
+            )
             new_ids += [c.id for c in created]
         metrics.record_poll("ok")
     _update_connection(t, db_session=db_session, **values)
@@ -324,13 +377,24 @@ def _finish(t: Ticket, conn: Connection | None, plan: dict, *,
 
 def _fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult:
     """End the session with an error, kept on the ticket and on the connection (App Home)."""
-    log.warning("QBWC session for %s failed (%s): %s", t.username, code, text,
-                extra={"tenant": t.tenant_id, "connection": t.connection_id})
+    log.warning(
+        "QBWC session for %s failed (%s): %s",
+        t.username,
+        code,
+        text,
+        extra={"tenant": t.tenant_id, "connection": t.connection_id},
+    )
     metrics.record_qbwc_error(code)
     now = utcnow()
     t.state, t.last_error = FAILED, text
-    _update_connection(t, db_session=db_session, status=CONNECTION_ERROR, last_error=text,
-                       last_error_at=now, last_poll_at=now)
+    _update_connection(
+        t,
+        db_session=db_session,
+        status=ConnectionStatus.ERROR,
+        last_error=text,
+        last_error_at=now,
+        last_poll_at=now,
+    )
     metrics.record_poll("error")
     return CallResult("", ticket=t)
 
@@ -342,15 +406,23 @@ def _update_connection(t: Ticket, *, db_session: Session, **values: object) -> N
 
 
 def connection_error(
-    ticket: str | None, hresult: str | None, message: str | None, *, db_session: Session,
+    ticket: str | None,
+    hresult: str | None,
+    message: str | None,
+    *,
+    db_session: Session,
     tickets: TicketStore,
 ) -> CallResult:
     """QBWC could not open QuickBooks: keep the error for App Home and stop ("done")."""
     t = _load(ticket, tickets)
     if t is not None:
         code = (hresult or "").strip().lower()
-        _fail(t, quickbooks_error(hresult, message) + ". The next poll tries again.",
-              code=code if _HRESULT.fullmatch(code) else "connection", db_session=db_session)
+        _fail(
+            t,
+            quickbooks_error(hresult, message) + ". The next poll tries again.",
+            code=code if _HRESULT.fullmatch(code) else "connection",
+            db_session=db_session,
+        )
     # We always ask for the open company file (""), so trying another one cannot help.
     return CallResult("done", ticket=t)
 

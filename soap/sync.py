@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import CompoundSelect, String, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from app import metrics
-from jobs.models import PENDING
+from app.core import metrics
+from jobs.enums import EventStatus
+from jobs.outbox import Created
 from soap import ingest
 from soap.qbtime import later, server_window, window_start
 from soap.qbxml.entities import COMPANY, CORE_KEYS, DELETED_KEYS, ENTITIES, LIST_DELETED
@@ -44,9 +45,11 @@ class PageOutcome:
 # hot path: a prebuilt Core statement skips the ORM and the per-call statement build).
 _PLAN_INPUTS: CompoundSelect[Any] = union_all(
     select(literal_column("'mark'", String), Watermark.entity, Watermark.value).where(
-        Watermark.connection_id == bindparam("connection_id")),
+        Watermark.connection_id == bindparam("connection_id")
+    ),
     opt_in_query(bindparam("tenant_id"), bindparam("connection_id")).with_only_columns(
-        literal_column("'route'", String), Route.event_type, literal_column("NULL", String)),
+        literal_column("'route'", String), Route.event_type, literal_column("NULL", String)
+    ),
 )
 
 
@@ -57,7 +60,8 @@ def plan_inputs(
     found: dict[str, str | None] = {}
     opt_in: set[str] = set()
     rows = db_session.connection().execute(
-        _PLAN_INPUTS, {"connection_id": connection_id, "tenant_id": tenant_id})
+        _PLAN_INPUTS, {"connection_id": connection_id, "tenant_id": tenant_id}
+    )
     for kind, key, value in rows:
         if kind == "mark":
             found[key] = value
@@ -67,9 +71,15 @@ def plan_inputs(
 
 
 def new_plan(
-    marks: dict[str, str | None], opt_in: Iterable[str], *, baseline: bool,
-    backfill_days: int | None, version: str, company_file: str | None,
-    company_name: str | None, ask_company: bool,
+    marks: dict[str, str | None],
+    opt_in: Iterable[str],
+    *,
+    baseline: bool,
+    backfill_days: int | None,
+    version: str,
+    company_file: str | None,
+    company_name: str | None,
+    ask_company: bool,
 ) -> dict[str, Any]:
     """A fresh plan from the connection's watermarks and opt-in routes (see plan_inputs).
 
@@ -85,8 +95,14 @@ def new_plan(
         # A watermark's wall clock minus the overlap; without one (first sync, or nothing
         # seen yet) a window by the server clock.
         start = window_start(mark) or server_window(fallback_days)
-        entities[key] = {"from": start, "it": None, "restarts": 0, "max": None,
-                         "state": PENDING_STATE, "error": None}
+        entities[key] = {
+            "from": start,
+            "it": None,
+            "restarts": 0,
+            "max": None,
+            "state": PENDING_STATE,
+            "error": None,
+        }
     return {
         "version": version,
         "baseline": baseline,
@@ -113,10 +129,12 @@ def next_request(plan: dict[str, Any], *, seq: int) -> str:
         deleted_types: tuple[str, ...] = ()
         if key == LIST_DELETED:
             deleted_types = LIST_DELETE_TYPES + tuple(
-                ENTITIES[k].object_type for k in plan["opt_in"])
+                ENTITIES[k].object_type for k in plan["opt_in"]
+            )
         # requestID "<entity>.<seq>": an answer to an earlier request is recognised as stale.
-        queries.append(Query(key, f"{key}.{seq}", st["from"], iterator, st["it"],
-                             deleted_types=deleted_types))
+        queries.append(
+            Query(key, f"{key}.{seq}", st["from"], iterator, st["it"], deleted_types=deleted_types)
+        )
     plan["sent"] = [q.entity for q in queries]
     with_company = bool(plan.get("ask_company")) and not plan.get("company_name")
     plan["ask_company"] = False  # asked once per session at most
@@ -142,7 +160,11 @@ def _request_key(result: QueryResult, seq: int) -> tuple[str | None, int]:
 
 
 def apply_results(
-    t: Ticket, results: list[QueryResult], conn: Connection | None, *, db_session: Session,
+    t: Ticket,
+    results: list[QueryResult],
+    conn: Connection | None,
+    *,
+    db_session: Session,
 ) -> PageOutcome:
     """Record the answers to the ticket's latest request: events, iterators, watermarks.
 
@@ -178,8 +200,14 @@ def apply_results(
 
 
 def _apply_one(
-    t: Ticket, key: str, st: dict[str, Any], result: QueryResult,
-    conn: Connection | None, out: PageOutcome, *, db_session: Session,
+    t: Ticket,
+    key: str,
+    st: dict[str, Any],
+    result: QueryResult,
+    conn: Connection | None,
+    out: PageOutcome,
+    *,
+    db_session: Session,
 ) -> None:
     plan = t.plan or {}
     who = {"tenant": t.tenant_id, "connection": t.connection_id}
@@ -190,24 +218,35 @@ def _apply_one(
         return
     if not result.ok:
         st["state"] = FAILED_STATE
-        st["error"] = (f"{_label(key)}: QuickBooks answered status {result.status_code} "
-                       f"({result.status_message or 'no message'})")
+        st["error"] = (
+            f"{_label(key)}: QuickBooks answered status {result.status_code} "
+            f"({result.status_message or 'no message'})"
+        )
         metrics.record_qbwc_error(str(result.status_code))
         log.warning("query %s for %s failed: %s", key, t.username, st["error"], extra=who)
         return
     if result.status_severity == "Warn":
-        log.warning("query %s for %s: QuickBooks warning %s: %s", key, t.username,
-                    result.status_code, result.status_message, extra=who)
-    created: list[ingest.Created] = []
+        log.warning(
+            "query %s for %s: QuickBooks warning %s: %s",
+            key,
+            t.username,
+            result.status_code,
+            result.status_message,
+            extra=who,
+        )
+    created: list[Created] = []
     if result.objects:
         if conn is None:
             raise ValueError("objects to record need the connection's row")
         created = ingest.events_for_objects(
-            conn, result.objects, window_from=st["from"],
-            baseline=plan["baseline"] and not plan["backfill"], db_session=db_session,
+            conn,
+            result.objects,
+            window_from=st["from"],
+            baseline=plan["baseline"] and not plan["backfill"],
+            db_session=db_session,
         )
     out.new_events += len(created)
-    out.new_pending_ids += [c.id for c in created if c.status == PENDING]
+    out.new_pending_ids += [c.id for c in created if c.status == EventStatus.PENDING]
     for c in created:
         metrics.record_events(c.event_type)
     for obj in result.objects:
@@ -239,7 +278,8 @@ def _label(key: str) -> str:
     if entity is not None:
         return entity.object_type
     return {"txn_deleted": "Deleted transactions", "list_deleted": "Deleted list entries"}.get(
-        key, key)
+        key, key
+    )
 
 
 def plan_errors(plan: dict[str, Any]) -> list[str]:

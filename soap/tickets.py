@@ -20,8 +20,6 @@ from typing import Any
 
 from redis import Redis
 
-from app.runtime import Runtime
-
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 30 * 60  # sliding: every call that changes the ticket extends it
@@ -76,8 +74,7 @@ class Ticket:
     def dumps(self) -> str:
         """The ticket as JSON."""
         # Not dataclasses.asdict: it deep-copies the plan first, for nothing.
-        return json.dumps({name: getattr(self, name) for name in _FIELDS},
-                          separators=(",", ":"))
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, separators=(",", ":"))
 
     @classmethod
     def loads(cls, data: str | bytes) -> Ticket:
@@ -104,9 +101,10 @@ class TicketStore:
     def open(self, ticket: Ticket) -> None:
         """Store a new ticket; the connection's previous one is gone from now on."""
         if self._open is not None:
-            self._open(keys=[CONNECTION_PREFIX + str(ticket.connection_id),
-                             KEY_PREFIX + ticket.hash],
-                       args=[ticket.hash, ticket.dumps(), KEY_PREFIX, self.ttl])
+            self._open(
+                keys=[CONNECTION_PREFIX + str(ticket.connection_id), KEY_PREFIX + ticket.hash],
+                args=[ticket.hash, ticket.dumps(), KEY_PREFIX, self.ttl],
+            )
             return
         with self._lock:
             self._sweep_locally()
@@ -128,17 +126,22 @@ class TicketStore:
     def save(self, ticket: Ticket) -> bool:
         """Write a ticket back and slide its expiry; False if it ended meanwhile (not revived)."""
         if self._save is not None:
-            saved = bool(self._save(keys=[KEY_PREFIX + ticket.hash,
-                                          CONNECTION_PREFIX + str(ticket.connection_id)],
-                                    args=[ticket.dumps(), self.ttl]))
+            saved = bool(
+                self._save(
+                    keys=[KEY_PREFIX + ticket.hash, CONNECTION_PREFIX + str(ticket.connection_id)],
+                    args=[ticket.dumps(), self.ttl],
+                )
+            )
         else:
             with self._lock:
                 saved = ticket.hash in self._local
                 if saved:
                     self._local[ticket.hash] = (ticket.dumps(), time.monotonic() + self.ttl)
         if not saved:
-            log.info("QBWC ticket ended during a call; its new state was not kept",
-                     extra={"connection": ticket.connection_id})
+            log.info(
+                "QBWC ticket ended during a call; its new state was not kept",
+                extra={"connection": ticket.connection_id},
+            )
         return saved
 
     def close(self, ticket_hash: str) -> Ticket | None:
@@ -156,8 +159,7 @@ class TicketStore:
         now = time.monotonic()
         self._local = {h: v for h, v in self._local.items() if v[1] > now}
         live = set(self._local)
-        self._local_connections = {c: h for c, h in self._local_connections.items()
-                                   if h in live}
+        self._local_connections = {c: h for c, h in self._local_connections.items() if h in live}
 
 
 def _unexpired(found: tuple[str, float] | None) -> str | None:
@@ -178,8 +180,3 @@ def _readable(data: str | bytes | None) -> Ticket | None:
     except (TypeError, ValueError):
         log.warning("a stored QBWC ticket could not be read; its session ends")
         return None
-
-
-def ticket_store(runtime: Runtime) -> TicketStore:
-    """This runtime's ticket store (built once, kept with the runtime)."""
-    return runtime.kept("qbwc_tickets", lambda: TicketStore(runtime.redis))

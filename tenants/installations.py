@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
-from tenants.crypto import TokenCipher
-from tenants.models import TENANT_UNINSTALLED, Installation, Tenant
+from app.core.crypto import TokenCipher
+from app.core.db import utcnow
+from tenants.enums import TenantStatus
+from tenants.models import Installation, Tenant
 
 TOKEN_COLUMNS = ("bot_token_encrypted", "bot_refresh_token_encrypted", "user_token_encrypted")
 
@@ -61,7 +62,7 @@ def revoke(tenant: Tenant, *, reason: str, db_session: Session) -> None:
     if tenant.installation is not None:
         for column in TOKEN_COLUMNS:
             setattr(tenant.installation, column, None)
-    tenant.status = TENANT_UNINSTALLED
+    tenant.status = TenantStatus.UNINSTALLED
     tenant.status_reason = reason
     db_session.flush()
 

@@ -19,21 +19,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, utcnow
+from app.core.db import Base, UTCDateTime, utcnow
+from tenants.enums import ConnectionStatus, EventType, TenantStatus
 
-TENANT_ACTIVE = "active"
-TENANT_UNINSTALLED = "uninstalled"
-TENANT_DISCONNECTED = "disconnected"  # token revoked/invalid: deliveries pause
-TENANT_DISABLED = "disabled"  # switched off by the operator
-
-CONNECTION_NEW = "new"  # never polled
-CONNECTION_OK = "ok"
-CONNECTION_ERROR = "error"
-CONNECTION_DISABLED = "disabled"
-
-EVENT_TYPES = ("vendor", "bill", "purchase_order", "bill_payment", "payment_received", "invoice")
-OPT_IN_EVENT_TYPES = ("account", "employee")
-ROUTE_KEYS = (*EVENT_TYPES, *OPT_IN_EVENT_TYPES, "default")
+# Routing keys: the event types posted by default, those posted only where a route names
+# them, and `default` (the channel for any type without a route of its own).
+EVENT_TYPES: tuple[str, ...] = (
+    EventType.VENDOR,
+    EventType.BILL,
+    EventType.PURCHASE_ORDER,
+    EventType.BILL_PAYMENT,
+    EventType.PAYMENT_RECEIVED,
+    EventType.INVOICE,
+)
+OPT_IN_EVENT_TYPES: tuple[str, ...] = (EventType.ACCOUNT, EventType.EMPLOYEE)
+DEFAULT_ROUTE = "default"
+ROUTE_KEYS: tuple[str, ...] = (*EVENT_TYPES, *OPT_IN_EVENT_TYPES, DEFAULT_ROUTE)
 
 
 def new_file_id() -> str:
@@ -50,7 +51,7 @@ class Tenant(Base):
     team_id: Mapped[str] = mapped_column(String(32), unique=True)
     team_name: Mapped[str] = mapped_column(String(255), default="")
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=TENANT_ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=TenantStatus.ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -65,7 +66,7 @@ class Tenant(Base):
     @property
     def is_active(self) -> bool:
         """True when the workspace may poll and post."""
-        return self.status == TENANT_ACTIVE
+        return self.status == TenantStatus.ACTIVE
 
 
 class Installation(Base):
@@ -110,7 +111,7 @@ class Connection(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     first_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default=CONNECTION_NEW)
+    status: Mapped[str] = mapped_column(String(16), default=ConnectionStatus.NEW)
     baseline_done: Mapped[bool] = mapped_column(Boolean, default=False)
     backfill_days: Mapped[int | None] = mapped_column(Integer)
     last_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from itsdangerous import URLSafeTimedSerializer
 from lxml import etree
 
+from app.core.settings import Settings
 from tenants.models import Connection
 
 # One OwnerID for the qbslack app; FileID is per connection (both GUIDs in braces).
 OWNER_ID = "{6F1B5C3E-2A47-4D8B-9C0E-5B7A1D2F3E41}"
+LINK_TTL = 600  # seconds a .qwc download link works
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -53,3 +56,19 @@ def build_qwc(conn: Connection, *, public_url: str, run_every_minutes: int) -> s
     etree.SubElement(scheduler, "RunEveryNMinutes").text = str(max(1, run_every_minutes))
     body = etree.tostring(root, pretty_print=True, encoding="unicode")
     return '<?xml version="1.0"?>\n' + body
+
+
+def _link_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="qbslack-qwc")
+
+
+def qwc_link(settings: Settings, conn: Connection) -> str:
+    """A link to the connection's .qwc that works for LINK_TTL seconds."""
+    token = _link_serializer(settings).dumps({"c": conn.id, "t": conn.tenant_id})
+    return f"{settings.public_url}/qwc/{token}"
+
+
+def read_qwc_link(settings: Settings, token: str) -> tuple[int, int]:
+    """The (connection id, tenant id) a link names; itsdangerous' errors when it is bad or old."""
+    data = _link_serializer(settings).loads(token, max_age=LINK_TTL)
+    return int(data.get("c", 0)), int(data.get("t", 0))

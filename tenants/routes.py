@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tenants.models import EVENT_TYPES, OPT_IN_EVENT_TYPES, ROUTE_KEYS, Route
+from tenants.models import DEFAULT_ROUTE, EVENT_TYPES, OPT_IN_EVENT_TYPES, ROUTE_KEYS, Route
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,9 @@ def resolve_route(
     tenant_id: int, connection_id: int, event_type: str, *, db_session: Session
 ) -> RouteChoice | None:
     """Pick the channel: connection route, workspace route, then the defaults."""
-    return choose_route(route_map(tenant_id, connection_id, db_session=db_session),
-                        connection_id, event_type)
+    return choose_route(
+        route_map(tenant_id, connection_id, db_session=db_session), connection_id, event_type
+    )
 
 
 def route_map(tenant_id: int, connection_id: int, *, db_session: Session) -> RouteMap:
@@ -89,7 +90,7 @@ def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> Route
     order: list[tuple[int | None, str]] = [(connection_id, event_type), (None, event_type)]
     # Opt-in types (chart of accounts, employees) go only where a route names them.
     if event_type not in OPT_IN_EVENT_TYPES:
-        order += [(connection_id, "default"), (None, "default")]
+        order += [(connection_id, DEFAULT_ROUTE), (None, DEFAULT_ROUTE)]
     for key in order:
         if key in routes:
             return RouteChoice(routes[key], key[1], key[0] is not None)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tenants.credentials import generate_password, generate_username, hash_password
-from tenants.models import TENANT_ACTIVE, Connection, Tenant
+from tenants.enums import TenantStatus
+from tenants.models import Connection, Tenant
 
 
 class NotFound(LookupError):
@@ -53,7 +54,7 @@ def upsert_tenant(team_id: str, team_name: str, *, db_session: Session) -> Tenan
         db_session.add(tenant)
     else:
         tenant.team_name = team_name or tenant.team_name
-    tenant.status = TENANT_ACTIVE
+    tenant.status = TenantStatus.ACTIVE
     tenant.status_reason = None
     db_session.flush()
     return tenant
@@ -118,32 +119,9 @@ def credentials(conn: Connection, *, reset: bool, db_session: Session) -> NewCre
     return NewCredentials(conn.tenant.team_id, conn.company_name, conn.qbwc_username, password)
 
 
-def request_backfill(conn: Connection, days: int, *, db_session: Session) -> list[int]:
-    """Post the last `days` days of changes: on the first sync, or now from the baseline.
-
-    Before the first sync the connection asks QuickBooks for that many days and posts them;
-    after it, events recorded as the baseline within those days become pending again.
-    Returns the event ids to schedule (after commit).
-    """
-    import datetime as dt
-
-    from jobs.models import BASELINE, PENDING, Event
-
-    if not 1 <= days <= 365:
-        raise ValueError("a backfill is 1 to 365 days")
-    if not conn.baseline_done:
-        conn.backfill_days = days
-        return []
-    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    events = db_session.scalars(select(Event).where(
-        Event.connection_id == conn.id, Event.status == BASELINE, Event.sort_key >= since
-    ).order_by(Event.sort_key)).all()
-    for event in events:
-        event.status = PENDING
-    db_session.flush()
-    return [e.id for e in events]
-
-
-def list_tenants(*, db_session: Session) -> list[Tenant]:
-    """Every tenant, oldest first."""
-    return list(db_session.scalars(select(Tenant).order_by(Tenant.id)))
+def has_several_companies(tenant_id: int, *, db_session: Session) -> bool:
+    """True when a workspace has more than one company file (messages name the company)."""
+    count = db_session.scalar(
+        select(func.count()).select_from(Connection).where(Connection.tenant_id == tenant_id)
+    )
+    return (count or 0) > 1

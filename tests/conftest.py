@@ -11,12 +11,13 @@ from redis import Redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from app.db import make_engine, make_session_factory
-from app.migrate import upgrade
-from app.models import Base
-from app.runtime import Runtime
-from app.settings import Settings
-from jobs.queue import InProcessJobQueue, RQJobQueue
+import jobs.models  # noqa: F401 - registers the outbox's tables on Base.metadata
+import tenants.models  # noqa: F401 - and the tenants' tables
+from app.core.db import Base, make_engine, make_session_factory
+from app.core.jobqueue import InProcessJobQueue, RQJobQueue
+from app.core.migrate import upgrade
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 
 # Fixture modules shared across test files (root conftest is where plugins belong).
 pytest_plugins = ["tests.fixtures_soap", "tests.fixtures_jobs", "tests.fixtures_slack"]

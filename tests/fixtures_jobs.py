@@ -15,11 +15,11 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from app.runtime import Runtime
-from jobs.context import use_runtime
-from jobs.models import PENDING, DeliveryAttempt, Event
-from jobs.queue import QUEUE_NAMES, RQJobQueue
-from soap.ingest import insert_rows
+from app.core.jobqueue import QUEUE_NAMES, RQJobQueue
+from app.core.runtime import Runtime, use_runtime
+from jobs import outbox
+from jobs.enums import EventStatus
+from jobs.models import DeliveryAttempt, Event
 from tenants import service
 from tenants.installations import save_installation
 from tenants.routes import set_route
@@ -41,25 +41,30 @@ def fake_slack() -> Iterator[FakeSlack]:
 def slack_runtime(engine, session_factory, redis_conn, fake_slack):  # type: ignore[no-untyped-def]
     """A rolled-back runtime whose Slack calls go to the fake."""
     return Runtime.from_settings(
-        make_settings(slack_api_url=fake_slack.url), engine=engine,
-        session_factory=session_factory, redis=redis_conn, jobs=RQJobQueue(redis_conn),
+        make_settings(slack_api_url=fake_slack.url),
+        engine=engine,
+        session_factory=session_factory,
+        redis=redis_conn,
+        jobs=RQJobQueue(redis_conn),
     )
 
 
 @pytest.fixture
 def live_runtime(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
     """A runtime that really commits (threads, worker processes), Slack calls to the fake."""
-    rt = Runtime.from_settings(make_settings(slack_api_url=fake_slack.url),
-                               engine=committed_runtime.engine, redis=committed_runtime.redis)
+    rt = Runtime.from_settings(
+        make_settings(slack_api_url=fake_slack.url),
+        engine=committed_runtime.engine,
+        redis=committed_runtime.redis,
+    )
     yield rt
-    background = rt.extras.pop("background", None)
-    if background is not None:
-        background.stop()
+    if rt.background is not None:
+        rt.background.stop()
 
 
 def speed_up(runtime: Runtime, fake: FakeSlack, interval: float = 0.2) -> None:
     """Posts to one channel every `interval` s (both our limiter and the fake's rule)."""
-    runtime.extras["post_interval"] = interval
+    runtime.settings = runtime.settings.with_overrides(slack_post_interval=interval)
     fake.post_interval = interval
 
 
@@ -74,8 +79,13 @@ def events(runtime: Runtime, ids: list[int]) -> list[Event]:
 def audit(runtime: Runtime, event_id: int) -> list[DeliveryAttempt]:
     """An event's delivery attempts, oldest first."""
     with runtime.transaction() as db:
-        rows = list(db.scalars(select(DeliveryAttempt).where(
-            DeliveryAttempt.event_id == event_id).order_by(DeliveryAttempt.id)))
+        rows = list(
+            db.scalars(
+                select(DeliveryAttempt)
+                .where(DeliveryAttempt.event_id == event_id)
+                .order_by(DeliveryAttempt.id)
+            )
+        )
         db.expunge_all()
     return rows
 
@@ -94,15 +104,27 @@ def refs(fake: FakeSlack, channel: str | None = None) -> list[str]:
     return out
 
 
-def seed_workspace(runtime: Runtime, fake: FakeSlack, *, team_id: str = "T1",
-                   routes: dict[str, str] | None = None, companies: int = 1) -> dict[str, Any]:
+def seed_workspace(
+    runtime: Runtime,
+    fake: FakeSlack,
+    *,
+    team_id: str = "T1",
+    routes: dict[str, str] | None = None,
+    companies: int = 1,
+) -> dict[str, Any]:
     """A tenant with a bot token (known to the fake), connections and routes."""
     token = f"xoxb-{team_id}"
     fake.add_token(token)
     with runtime.transaction() as db:
         tenant = service.upsert_tenant(team_id, f"Team {team_id}", db_session=db)
-        save_installation(tenant, cipher=runtime.cipher, bot_token=token, bot_user_id="UBOT",
-                          installer_user_id="UINSTALLER", db_session=db)
+        save_installation(
+            tenant,
+            cipher=runtime.cipher,
+            bot_token=token,
+            bot_user_id="UBOT",
+            installer_user_id="UINSTALLER",
+            db_session=db,
+        )
         for i in range(companies):
             service.add_connection(tenant, f"Company {i + 1}", db_session=db)
         conn_ids = sorted(conn.id for conn in tenant.connections)
@@ -129,18 +151,21 @@ def add_events(runtime: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]
             "counterparty": spec.get("name", "Acme Supply"),
             "amount": spec.get("amount", "100.00"),
             "payload": {
-                "object_type": object_type, "name": spec.get("name", "Acme Supply"),
-                "amount": spec.get("amount", "100.00"), "ref_number": spec.get("ref_number"),
-                "action": spec.get("action", "created"), "company": "Company 1",
+                "object_type": object_type,
+                "name": spec.get("name", "Acme Supply"),
+                "amount": spec.get("amount", "100.00"),
+                "ref_number": spec.get("ref_number"),
+                "action": spec.get("action", "created"),
+                "company": "Company 1",
                 **spec.get("payload", {}),
             },
-            "status": PENDING,
+            "status": EventStatus.PENDING,
         }
         rows.append(row)
     ids = []
     with runtime.transaction() as db:
         for row in rows:  # one by one: sort order follows insertion
-            ids += [c.id for c in insert_rows([row], db_session=db)]
+            ids += [c.id for c in outbox.add_events([row], db_session=db)]
     return ids
 
 
@@ -153,10 +178,14 @@ def run_jobs(runtime: Runtime, *, timeout: float = 30.0) -> None:
         while time.monotonic() < deadline:
             runtime.jobs.promote_due()
             SimpleWorker(queues, connection=runtime.jobs.connection).work(
-                burst=True, logging_level="WARNING")
+                burst=True, logging_level="WARNING"
+            )
             with runtime.transaction() as db:
-                pending = db.scalar(select(func.count()).select_from(Event).where(
-                    Event.status == PENDING))
+                pending = db.scalar(
+                    select(func.count())
+                    .select_from(Event)
+                    .where(Event.status == EventStatus.PENDING)
+                )
             # Delayed jobs left when nothing is pending would only find an idle channel.
             if not pending and not any(q.count for q in queues):
                 return
@@ -168,13 +197,25 @@ def run_jobs(runtime: Runtime, *, timeout: float = 30.0) -> None:
 def worker_processes(count: int, slack_url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
     """`qbslack worker` processes on the test databases (real multi-process delivery)."""
     env = dict(os.environ)
-    env.update(DATABASE_URL=TEST_DATABASE_URL, REDIS_URL=TEST_REDIS_URL,
-               PUBLIC_URL="https://qbslack.example.com", SLACK_CLIENT_ID="111.222",
-               SLACK_CLIENT_SECRET="x", SLACK_SIGNING_SECRET="y", SECRET_KEY="z",
-               TOKEN_ENCRYPTION_KEYS=KEY_A, SLACK_API_URL=slack_url, LOG_FORMAT="text")
+    env.update(
+        DATABASE_URL=TEST_DATABASE_URL,
+        REDIS_URL=TEST_REDIS_URL,
+        PUBLIC_URL="https://qbslack.example.com",
+        SLACK_CLIENT_ID="111.222",
+        SLACK_CLIENT_SECRET="x",
+        SLACK_SIGNING_SECRET="y",
+        SECRET_KEY="z",
+        TOKEN_ENCRYPTION_KEYS=KEY_A,
+        SLACK_API_URL=slack_url,
+        LOG_FORMAT="text",
+    )
     exe = str(Path(sys.executable).with_name("qbslack"))
-    procs = [subprocess.Popen([exe, "worker"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for _ in range(count)]
+    procs = [
+        subprocess.Popen(
+            [exe, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(count)
+    ]
     try:
         yield procs
     finally:

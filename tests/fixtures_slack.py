@@ -14,7 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from app import create_app
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from tenants.models import Connection, Tenant
 from tests.conftest import SIGNING_SECRET, make_settings
 
@@ -28,34 +28,65 @@ class SlackHarness:
     runtime: Runtime
     fake: Any
 
-    def post(self, body: str | bytes, *, content_type: str, ts: int | None = None,
-             headers: dict[str, str] | None = None, sign: bool = True) -> Any:
+    def post(
+        self,
+        body: str | bytes,
+        *,
+        content_type: str,
+        ts: int | None = None,
+        headers: dict[str, str] | None = None,
+        sign: bool = True,
+    ) -> Any:
         """POST /slack/events with Slack's signature headers (the real HMAC)."""
         ts = int(time.time()) if ts is None else ts
         hdrs = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts)}
         if sign:
             hdrs["X-Slack-Signature"] = SignatureVerifier(SIGNING_SECRET).generate_signature(
-                timestamp=str(ts), body=body)
+                timestamp=str(ts), body=body
+            )
         hdrs.update(headers or {})
         return self.client.post("/slack/events", data=body, headers=hdrs)
 
-    def command(self, command: str, text: str, *, user: str = "UADMIN",
-                team: str = "T1") -> Any:
+    def command(self, command: str, text: str, *, user: str = "UADMIN", team: str = "T1") -> Any:
         """A signed slash command."""
-        body = urlencode({
-            "token": "legacy", "team_id": team, "team_domain": "acme", "channel_id": "C1",
-            "channel_name": "general", "user_id": user, "user_name": "u", "command": command,
-            "text": text, "response_url": self.fake.url + "response.hook",
-            "trigger_id": "123.456.abc", "api_app_id": "A0QBSLACK",
-        })
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": team,
+                "team_domain": "acme",
+                "channel_id": "C1",
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": "u",
+                "command": command,
+                "text": text,
+                "response_url": self.fake.url + "response.hook",
+                "trigger_id": "123.456.abc",
+                "api_app_id": "A0QBSLACK",
+            }
+        )
         return self.post(body, content_type="application/x-www-form-urlencoded")
 
-    def event(self, event: dict[str, Any], *, team: str = "T1", event_id: str = "Ev1",
-              headers: dict[str, str] | None = None) -> Any:
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        team: str = "T1",
+        event_id: str = "Ev1",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         """A signed Events API callback."""
-        body = json.dumps({"token": "legacy", "team_id": team, "api_app_id": "A0QBSLACK",
-                           "type": "event_callback", "event_id": event_id,
-                           "event_time": int(time.time()), "event": event})
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": team,
+                "api_app_id": "A0QBSLACK",
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
         return self.post(body, content_type="application/json", headers=headers)
 
     def interaction(self, payload: dict[str, Any]) -> Any:
@@ -63,34 +94,64 @@ class SlackHarness:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, content_type="application/x-www-form-urlencoded")
 
-    def click(self, action_id: str, value: str | None = None, *, user: str = "UADMIN",
-              team: str = "T1", trigger: str = "1.2.3") -> Any:
+    def click(
+        self,
+        action_id: str,
+        value: str | None = None,
+        *,
+        user: str = "UADMIN",
+        team: str = "T1",
+        trigger: str = "1.2.3",
+    ) -> Any:
         """A button click in App Home."""
         action: dict[str, Any] = {"action_id": action_id, "type": "button", "block_id": "b"}
         if value is not None:
             action["value"] = value
-        return self.interaction({"type": "block_actions", "team": {"id": team},
-                                 "user": {"id": user}, "trigger_id": trigger,
-                                 "api_app_id": "A0QBSLACK", "container": {"type": "view"},
-                                 "actions": [action]})
+        return self.interaction(
+            {
+                "type": "block_actions",
+                "team": {"id": team},
+                "user": {"id": user},
+                "trigger_id": trigger,
+                "api_app_id": "A0QBSLACK",
+                "container": {"type": "view"},
+                "actions": [action],
+            }
+        )
 
-    def submit(self, view: dict[str, Any], values: dict[str, Any], *, user: str = "UADMIN",
-               team: str = "T1") -> Any:
+    def submit(
+        self,
+        view: dict[str, Any],
+        values: dict[str, Any],
+        *,
+        user: str = "UADMIN",
+        team: str = "T1",
+    ) -> Any:
         """Submit a modal the app opened, with the user's input."""
         submitted = dict(view, id=view.get("id", "V1"), state={"values": values})
-        return self.interaction({"type": "view_submission", "team": {"id": team},
-                                 "user": {"id": user}, "api_app_id": "A0QBSLACK",
-                                 "view": submitted})
+        return self.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": team},
+                "user": {"id": user},
+                "api_app_id": "A0QBSLACK",
+                "view": submitted,
+            }
+        )
 
     def responses(self, count: int = 1) -> list[str]:
         """The texts sent to commands' response_url so far, after `count` arrived."""
         return [c.params.get("text", "") for c in self.fake.wait_for("response.hook", count)]
 
-    def install(self, team: str = "T1", code: str = "code-1",
-                installer: str = "UINSTALLER") -> str:
+    def install(self, team: str = "T1", code: str = "code-1", installer: str = "UINSTALLER") -> str:
         """The whole OAuth install over HTTP; returns the state used."""
-        self.fake.add_oauth_code(code, team_id=team, team_name=f"Firm {team}",
-                                 bot_token=f"xoxb-{team}", authed_user_id=installer)
+        self.fake.add_oauth_code(
+            code,
+            team_id=team,
+            team_name=f"Firm {team}",
+            bot_token=f"xoxb-{team}",
+            authed_user_id=installer,
+        )
         resp = self.client.get("/slack/install")
         assert resp.status_code == 302, resp.get_data(as_text=True)
         state = parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0]
@@ -106,8 +167,14 @@ class SlackHarness:
     def connections(self, team: str = "T1") -> list[Connection]:
         """The workspace's connections, detached."""
         with self.runtime.transaction() as db:
-            return list(db.scalars(select(Connection).join(Tenant).where(
-                Tenant.team_id == team).order_by(Connection.id)))
+            return list(
+                db.scalars(
+                    select(Connection)
+                    .join(Tenant)
+                    .where(Tenant.team_id == team)
+                    .order_by(Connection.id)
+                )
+            )
 
 
 def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -125,7 +192,8 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 def slack(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
     """The app with Slack configured against the fake server."""
     rt = Runtime.from_settings(
-        make_settings(slack_api_url=fake_slack.url), engine=committed_runtime.engine,
+        make_settings(slack_api_url=fake_slack.url),
+        engine=committed_runtime.engine,
         redis=committed_runtime.redis,
     )
     app = create_app(rt)
@@ -133,7 +201,8 @@ def slack(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
     fake_slack.client_id, fake_slack.client_secret = "111.222", "client-secret-for-tests"
     yield SlackHarness(app, app.test_client(), rt, fake_slack)
     # Listeners still running (a Home refresh after an ack) finish before the fake stops.
-    rt.extras["slack_executor"].shutdown(wait=True)
+    assert rt.listener_executor is not None
+    rt.listener_executor.shutdown(wait=True)
 
 
 @pytest.fixture

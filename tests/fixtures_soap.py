@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from jobs.models import Event
 from soap.simulator import SoapClient
 from soap.simulator.qbwc_client import result_strings, result_text
@@ -42,12 +42,8 @@ class LiveServer:
 
 
 def soap_app(runtime: Runtime) -> Any:
-    """create_app(runtime) with the SOAP endpoint mounted (once, whoever mounts it)."""
-    from soap.http import register
-
-    app = create_app(runtime)
-    register(app, runtime)  # a no-op when app/features.py already mounted it
-    return app
+    """create_app(runtime): the SOAP endpoint is one of its routes."""
+    return create_app(runtime)
 
 
 @contextmanager
@@ -83,22 +79,49 @@ class Qbwc:
 
     def authenticate(self, username: str, password: str) -> list[str]:
         """authenticate's [ticket, status]."""
-        return result_strings(self.client.call(
-            "authenticate", [("strUserName", username), ("strPassword", password)]))
+        return result_strings(
+            self.client.call("authenticate", [("strUserName", username), ("strPassword", password)])
+        )
 
-    def send(self, ticket: str, *, hcp: str = "", company_file: str = "C:\\Books\\a.qbw",
-             major: int = 13, minor: int = 0) -> str:
+    def send(
+        self,
+        ticket: str,
+        *,
+        hcp: str = "",
+        company_file: str = "C:\\Books\\a.qbw",
+        major: int = 13,
+        minor: int = 0,
+    ) -> str:
         """sendRequestXML's qbXML (or "")."""
-        return result_text(self.client.call("sendRequestXML", [
-            ("ticket", ticket), ("strHCPResponse", hcp), ("strCompanyFileName", company_file),
-            ("qbXMLCountry", "US"), ("qbXMLMajorVers", major), ("qbXMLMinorVers", minor)]))
+        return result_text(
+            self.client.call(
+                "sendRequestXML",
+                [
+                    ("ticket", ticket),
+                    ("strHCPResponse", hcp),
+                    ("strCompanyFileName", company_file),
+                    ("qbXMLCountry", "US"),
+                    ("qbXMLMajorVers", major),
+                    ("qbXMLMinorVers", minor),
+                ],
+            )
+        )
 
-    def receive(self, ticket: str, response: str = "", hresult: str = "",
-                message: str = "") -> int:
+    def receive(self, ticket: str, response: str = "", hresult: str = "", message: str = "") -> int:
         """receiveResponseXML's progress."""
-        return int(result_text(self.client.call("receiveResponseXML", [
-            ("ticket", ticket), ("response", response), ("hresult", hresult),
-            ("message", message)])))
+        return int(
+            result_text(
+                self.client.call(
+                    "receiveResponseXML",
+                    [
+                        ("ticket", ticket),
+                        ("response", response),
+                        ("hresult", hresult),
+                        ("message", message),
+                    ],
+                )
+            )
+        )
 
     def text(self, method: str, ticket: str, **more: str) -> str:
         """A string-valued call: getLastError, closeConnection, connectionError..."""
@@ -128,8 +151,12 @@ class Connected:
 
 
 def connect(
-    runtime: Runtime, team_id: str = "T100", company: str = "Acme Books", *,
-    baseline_done: bool = True, backfill_days: int | None = None,
+    runtime: Runtime,
+    team_id: str = "T100",
+    company: str = "Acme Books",
+    *,
+    baseline_done: bool = True,
+    backfill_days: int | None = None,
 ) -> Connected:
     """Create (or reuse) a tenant with an installation and a default route; add a connection."""
     with runtime.transaction() as db:
@@ -137,9 +164,14 @@ def connect(
             team_id, f"Team {team_id}", db_session=db
         )
         if tenant.installation is None:
-            save_installation(tenant, cipher=runtime.cipher, bot_token=f"xoxb-{team_id}",
-                              bot_user_id="UBOT", installer_user_id="UINSTALLER",
-                              db_session=db)
+            save_installation(
+                tenant,
+                cipher=runtime.cipher,
+                bot_token=f"xoxb-{team_id}",
+                bot_user_id="UBOT",
+                installer_user_id="UINSTALLER",
+                db_session=db,
+            )
             set_route(tenant.id, "default", "CDEFAULT", db_session=db)
         creds = service.add_connection(tenant, company, db_session=db)
         conn = service.require_connection(team_id, company, db_session=db)
@@ -185,8 +217,10 @@ def watermarks(runtime: Runtime, connection_id: int) -> dict[str, str | None]:
 def envelope(method: str, inner: str = "", *, declaration: bool = True) -> str:
     """A raw SOAP 1.1 envelope, inner XML as given (not escaped)."""
     head = '<?xml version="1.0" encoding="utf-8"?>' if declaration else ""
-    return (f'{head}<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body>'
-            f'<{method} xmlns="{QBWC_NS}">{inner}</{method}></soap:Body></soap:Envelope>')
+    return (
+        f'{head}<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body>'
+        f'<{method} xmlns="{QBWC_NS}">{inner}</{method}></soap:Body></soap:Envelope>'
+    )
 
 
 def params(**values: object) -> str:

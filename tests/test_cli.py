@@ -73,8 +73,8 @@ def test_connect_credentials_qwc_tenants(cli_env, capsys):
 def test_keys_rotate(cli_env, capsys, engine):
     from sqlalchemy import text
 
-    from app.runtime import Runtime
-    from app.settings import Settings
+    from app.core.runtime import Runtime
+    from app.core.settings import Settings
     from tenants import service
     from tenants.installations import save_installation
 
@@ -115,13 +115,29 @@ def test_simulate_plays_a_session_against_a_live_endpoint(live_server, capsys, m
     from tests.fixtures_soap import connect
 
     c = connect(live_server.runtime)
-    code, out, _ = run(capsys, "simulate", "--url", live_server.qbwc, "--username",
-                       c.username, "--password", c.password)
+    code, out, _ = run(
+        capsys,
+        "simulate",
+        "--url",
+        live_server.qbwc,
+        "--username",
+        c.username,
+        "--password",
+        c.password,
+    )
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["progress"][-1] == 100
     assert report["calls"][-1] == "closeConnection"
-    code, out, _ = run(capsys, "simulate", "--url", live_server.qbwc, "--username",
-                       c.username, "--password", "wrong")
+    code, out, _ = run(
+        capsys,
+        "simulate",
+        "--url",
+        live_server.qbwc,
+        "--username",
+        c.username,
+        "--password",
+        "wrong",
+    )
     assert code == 1 and json.loads(out)["auth_result"] == "nvu"
 
 
@@ -134,9 +150,10 @@ def test_replay_command(cli_env, capsys):
 
 
 def test_backfill_before_and_after_the_first_sync(cli_env, capsys, engine):
-    from app.runtime import Runtime
-    from app.settings import Settings
-    from jobs.models import BASELINE, Event
+    from app.core.runtime import Runtime
+    from app.core.settings import Settings
+    from jobs.enums import EventStatus
+    from jobs.models import Event
     from tenants import service
 
     run(capsys, "connect", "T8", "Eight", "--create-tenant")
@@ -147,9 +164,19 @@ def test_backfill_before_and_after_the_first_sync(cli_env, capsys, engine):
         conn = service.require_connection("T8", None, db_session=db)
         assert conn.backfill_days == 30
         conn.baseline_done = True
-        db.add(Event(tenant_id=conn.tenant_id, connection_id=conn.id, event_type="bill",
-                     action="created", object_type="Bill", object_id="B1", edit_sequence="1",
-                     payload={}, status=BASELINE))
+        db.add(
+            Event(
+                tenant_id=conn.tenant_id,
+                connection_id=conn.id,
+                event_type="bill",
+                action="created",
+                object_type="Bill",
+                object_id="B1",
+                edit_sequence="1",
+                payload={},
+                status=EventStatus.BASELINE,
+            )
+        )
     code, out, _ = run(capsys, "backfill", "T8", "7")
     assert json.loads(out)["queued"] == 1 and json.loads(out)["at_first_sync"] is False
     code, _, err = run(capsys, "backfill", "T8", "0")

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from jobs import delivery
-from jobs.context import use_runtime
-from jobs.coordination import LocalCoordinator, RedisCoordinator
-from jobs.models import POSTED
+from app.core.coordination import LocalCoordinator, RedisCoordinator
+from app.core.runtime import use_runtime
+from jobs import delivery, routing
+from jobs.enums import EventStatus
 from tests.fixtures_jobs import add_events, events, refs, run_jobs, seed_workspace, speed_up
 
 
@@ -61,7 +61,7 @@ def test_a_lost_lock_during_a_post_does_not_post_twice(live_runtime, fake_slack,
     ws = seed_workspace(rt, fake_slack)
     ids = add_events(rt, ws, [{"ref_number": "L1"}, {"ref_number": "L2"}])
     with rt.transaction() as db:
-        delivery.route_events(ids, db_session=db)
+        routing.route_events(ids, db_session=db)
     first: list[str] = []
 
     def drain() -> None:
@@ -79,4 +79,4 @@ def test_a_lost_lock_during_a_post_does_not_post_twice(live_runtime, fake_slack,
     fake_slack.latency = 0.0
     run_jobs(rt)
     assert refs(fake_slack) == ["L1", "L2"]
-    assert all(e.status == POSTED for e in events(rt, ids))
+    assert all(e.status == EventStatus.POSTED for e in events(rt, ids))

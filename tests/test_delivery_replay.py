@@ -6,8 +6,9 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from jobs import delivery
-from jobs.models import FAILED, PENDING, POSTED, Event
+from jobs import outbox
+from jobs.enums import EventStatus
+from jobs.models import Event
 from jobs.replay import replay_event_ids, replay_failed, replay_object, replay_since
 from tenants.routes import set_route
 from tests.fixtures_jobs import (
@@ -23,7 +24,7 @@ from tests.fixtures_jobs import (
 
 
 def deliver(rt, ids):
-    delivery.schedule_events(rt, ids)
+    outbox.schedule_events(rt, ids)
     run_jobs(rt)
 
 
@@ -34,19 +35,26 @@ def test_replay_failed_reroutes_to_the_new_channel(slack_runtime, fake_slack):
     fake_slack.fail("chat.postMessage", channel="CGONE", error="channel_not_found")
     ids = add_events(rt, ws, [{"ref_number": "F1"}, {"ref_number": "F2"}])
     deliver(rt, ids)
-    assert [e.status for e in events(rt, ids)] == [FAILED, FAILED]
+    assert [e.status for e in events(rt, ids)] == [EventStatus.FAILED, EventStatus.FAILED]
     with rt.transaction() as db:  # the admin picks a new channel, then /qb-replay failed
         set_route(ws["tenant_id"], "bill", "CNEW", db_session=db)
         again = replay_failed(ws["tenant_id"], db_session=db)
     assert again == ids
-    assert [e.status for e in events(rt, ids)] == [PENDING, PENDING]
+    assert [e.status for e in events(rt, ids)] == [EventStatus.PENDING, EventStatus.PENDING]
     deliver(rt, again)
     assert refs(fake_slack, "CNEW") == ["F1", "F2"]
     for event in events(rt, ids):
-        assert event.status == POSTED and event.replay_count == 1 and event.channel_id == "CNEW"
+        assert (
+            event.status == EventStatus.POSTED
+            and event.replay_count == 1
+            and event.channel_id == "CNEW"
+        )
     trail = audit(rt, ids[0])
     assert [(a.result, a.replay) for a in trail] == [
-        ("failed", False), ("replay_requested", True), ("posted", True)]
+        ("failed", False),
+        ("replay_requested", True),
+        ("posted", True),
+    ]
     assert trail[0].channel_id == "CGONE" and trail[-1].channel_id == "CNEW"
     assert "re-posted" in str(fake_slack.posts("CNEW")[0].params["blocks"])
     with rt.transaction() as db:
@@ -57,12 +65,21 @@ def test_replay_a_named_object_by_ref_number_or_txn_id(slack_runtime, fake_slack
     rt = slack_runtime
     speed_up(rt, fake_slack)
     ws = seed_workspace(rt, fake_slack)
-    ids = add_events(rt, ws, [
-        {"object_id": "TXN-1", "ref_number": "A-1", "amount": "10"},
-        {"object_id": "TXN-1", "ref_number": "A-1", "amount": "12", "action": "updated",
-         "edit_sequence": "2"},
-        {"object_id": "TXN-2", "ref_number": "B-2"},
-    ])
+    ids = add_events(
+        rt,
+        ws,
+        [
+            {"object_id": "TXN-1", "ref_number": "A-1", "amount": "10"},
+            {
+                "object_id": "TXN-1",
+                "ref_number": "A-1",
+                "amount": "12",
+                "action": "updated",
+                "edit_sequence": "2",
+            },
+            {"object_id": "TXN-2", "ref_number": "B-2"},
+        ],
+    )
     deliver(rt, ids)
     with rt.transaction() as db:
         by_ref = replay_object(ws["tenant_id"], " A-1 ", db_session=db)
@@ -85,17 +102,19 @@ def test_replay_since_a_date(slack_runtime, fake_slack):
     rt = slack_runtime
     speed_up(rt, fake_slack)
     ws = seed_workspace(rt, fake_slack)
-    ids = add_events(rt, ws, [{"ref_number": "OLD"}, {"ref_number": "NEW1"},
-                              {"ref_number": "NEW2"}])
+    ids = add_events(
+        rt, ws, [{"ref_number": "OLD"}, {"ref_number": "NEW1"}, {"ref_number": "NEW2"}]
+    )
     deliver(rt, ids)
     today = dt.datetime.now(dt.UTC)
     with rt.transaction() as db:
-        db.execute(update(Event).where(Event.id == ids[0])
-                   .values(created_at=today - dt.timedelta(days=10)))
-        assert replay_since(ws["tenant_id"], today.date() + dt.timedelta(days=1),
-                            db_session=db) == []
-        since = replay_since(ws["tenant_id"], (today - dt.timedelta(days=2)).date(),
-                             db_session=db)
+        db.execute(
+            update(Event).where(Event.id == ids[0]).values(created_at=today - dt.timedelta(days=10))
+        )
+        assert (
+            replay_since(ws["tenant_id"], today.date() + dt.timedelta(days=1), db_session=db) == []
+        )
+        since = replay_since(ws["tenant_id"], (today - dt.timedelta(days=2)).date(), db_session=db)
     assert since == ids[1:]
     deliver(rt, since)
     assert refs(fake_slack) == ["OLD", "NEW1", "NEW2", "NEW1", "NEW2"]
@@ -109,7 +128,7 @@ def test_replay_event_ids_is_scoped_to_the_tenant(slack_runtime, fake_slack):
     other = seed_workspace(rt, fake_slack, team_id="T2")
     ids = add_events(rt, ws, [{"ref_number": "MINE"}])
     with rt.transaction() as db:
-        db.execute(update(Event).where(Event.id == ids[0]).values(status=FAILED))
+        db.execute(update(Event).where(Event.id == ids[0]).values(status=EventStatus.FAILED))
         assert replay_event_ids(ids, tenant_id=other["tenant_id"], db_session=db) == []
         assert replay_event_ids(ids, tenant_id=ws["tenant_id"], db_session=db) == ids
         assert replay_event_ids(ids, db_session=db) == []  # pending now: already on its way

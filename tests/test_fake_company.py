@@ -39,8 +39,10 @@ ALL_QUERIES = """
 
 def doc(body: str, on_error: str = "continueOnError") -> str:
     """A qbXML 13.0 request document, checked against the schema before use."""
-    xml = (f'<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n'
-           f'<QBXML><QBXMLMsgsRq onError="{on_error}">{body}</QBXMLMsgsRq></QBXML>')
+    xml = (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n'
+        f'<QBXML><QBXMLMsgsRq onError="{on_error}">{body}</QBXMLMsgsRq></QBXML>'
+    )
     assert_valid_qbxml(xml)
     return xml
 
@@ -99,27 +101,51 @@ def test_from_modified_date_is_inclusive_and_honours_offsets(company):
     company.add_vendor("Early")
     company.advance(100)
     late = company.add_vendor("Late")  # 09:01:42
-    assert [r.findtext("ListID") for r in rets(ask(company, (
-        "<VendorQueryRq><FromModifiedDate>2026-11-24T09:01:42</FromModifiedDate>"
-        "</VendorQueryRq>"))[0])] == [late]
-    for since, found in [("2026-11-24T12:01:42-05:00", 1), ("2026-11-24T12:01:43-05:00", 0),
-                         ("2026-11-24T17:01:42+00:00", 1), ("2026-11-24T09:01:43-08:00", 0),
-                         ("2026-11-24", 2)]:
-        [rs] = ask(company, f"<VendorQueryRq><FromModifiedDate>{since}</FromModifiedDate>"
-                            "</VendorQueryRq>")
+    assert [
+        r.findtext("ListID")
+        for r in rets(
+            ask(
+                company,
+                (
+                    "<VendorQueryRq><FromModifiedDate>2026-11-24T09:01:42</FromModifiedDate>"
+                    "</VendorQueryRq>"
+                ),
+            )[0]
+        )
+    ] == [late]
+    for since, found in [
+        ("2026-11-24T12:01:42-05:00", 1),
+        ("2026-11-24T12:01:43-05:00", 0),
+        ("2026-11-24T17:01:42+00:00", 1),
+        ("2026-11-24T09:01:43-08:00", 0),
+        ("2026-11-24", 2),
+    ]:
+        [rs] = ask(
+            company, f"<VendorQueryRq><FromModifiedDate>{since}</FromModifiedDate></VendorQueryRq>"
+        )
         assert len(rets(rs)) == found, since
-    [rs] = ask(company, "<VendorQueryRq><FromModifiedDate>2026-11-24T09:00:00</FromModifiedDate>"
-                        "<ToModifiedDate>2026-11-24T09:00:01</ToModifiedDate></VendorQueryRq>")
+    [rs] = ask(
+        company,
+        "<VendorQueryRq><FromModifiedDate>2026-11-24T09:00:00</FromModifiedDate>"
+        "<ToModifiedDate>2026-11-24T09:00:01</ToModifiedDate></VendorQueryRq>",
+    )
     assert [r.findtext("Name") for r in rets(rs)] == ["Early"]  # ToModifiedDate inclusive
 
 
 def test_vendor_query_defaults_to_active_only(company):
     company.add_vendor("Open")
     gone = company.add_vendor("Closed", is_active=False)
-    names = {status: [r.findtext("Name") for r in rets(ask(company, (
-        f"<VendorQueryRq>{status}</VendorQueryRq>"))[0])]
-        for status in ("", "<ActiveStatus>All</ActiveStatus>",
-                       "<ActiveStatus>InactiveOnly</ActiveStatus>")}
+    names = {
+        status: [
+            r.findtext("Name")
+            for r in rets(ask(company, (f"<VendorQueryRq>{status}</VendorQueryRq>"))[0])
+        ]
+        for status in (
+            "",
+            "<ActiveStatus>All</ActiveStatus>",
+            "<ActiveStatus>InactiveOnly</ActiveStatus>",
+        )
+    }
     assert names[""] == ["Open"]
     assert names["<ActiveStatus>All</ActiveStatus>"] == ["Open", "Closed"]
     assert names["<ActiveStatus>InactiveOnly</ActiveStatus>"] == ["Closed"]
@@ -128,19 +154,26 @@ def test_vendor_query_defaults_to_active_only(company):
 
 
 def test_transaction_filters_lines_and_links(company):
-    bill = company.add_bill("Acme", lines=[
-        {"account": "Office Supplies", "amount": "100", "memo": "paper"},
-        {"item": "Toner", "desc": "Toner", "quantity": "2", "rate": "25", "amount": "50"}])
+    bill = company.add_bill(
+        "Acme",
+        lines=[
+            {"account": "Office Supplies", "amount": "100", "memo": "paper"},
+            {"item": "Toner", "desc": "Toner", "quantity": "2", "rate": "25", "amount": "50"},
+        ],
+    )
     company.advance(60)
     mark = company.now + dt.timedelta(seconds=1)
     payment = company.pay_bill(bill, "40.00", method="credit_card", ref_number="V-1")
     [plain] = ask(company, "<BillQueryRq/>")
     assert rets(plain)[0].find("ExpenseLineRet") is None
     assert rets(plain)[0].find("LinkedTxn") is None
-    [full] = ask(company, "<BillQueryRq><ModifiedDateRangeFilter><FromModifiedDate>"
-                          f"{mark:%Y-%m-%dT%H:%M:%S}</FromModifiedDate></ModifiedDateRangeFilter>"
-                          "<IncludeLineItems>true</IncludeLineItems>"
-                          "<IncludeLinkedTxns>true</IncludeLinkedTxns></BillQueryRq>")
+    [full] = ask(
+        company,
+        "<BillQueryRq><ModifiedDateRangeFilter><FromModifiedDate>"
+        f"{mark:%Y-%m-%dT%H:%M:%S}</FromModifiedDate></ModifiedDateRangeFilter>"
+        "<IncludeLineItems>true</IncludeLineItems>"
+        "<IncludeLinkedTxns>true</IncludeLinkedTxns></BillQueryRq>",
+    )
     ret = rets(full)[0]  # the payment modified the bill after `mark`
     assert ret.findtext("AmountDue") == "150.00" and ret.findtext("OpenAmount") == "110.00"
     assert ret.findtext("IsPaid") == "false"
@@ -160,12 +193,25 @@ def test_transaction_filters_lines_and_links(company):
 
 
 def test_invoices_and_received_payments(company):
-    invoice = company.add_invoice("Jane Doe", [
-        {"item": "Consulting", "desc": "Retainer", "quantity": "1", "rate": "4200",
-         "amount": "4200"}], ref_number="1001")
+    invoice = company.add_invoice(
+        "Jane Doe",
+        [
+            {
+                "item": "Consulting",
+                "desc": "Retainer",
+                "quantity": "1",
+                "rate": "4200",
+                "amount": "4200",
+            }
+        ],
+        ref_number="1001",
+    )
     company.receive_payment(invoice, "4200.00")
-    [inv, paid] = ask(company, "<InvoiceQueryRq><IncludeLineItems>true</IncludeLineItems>"
-                               "</InvoiceQueryRq><ReceivePaymentQueryRq/>")
+    [inv, paid] = ask(
+        company,
+        "<InvoiceQueryRq><IncludeLineItems>true</IncludeLineItems>"
+        "</InvoiceQueryRq><ReceivePaymentQueryRq/>",
+    )
     ret = rets(inv)[0]
     assert ret.findtext("Subtotal") == "4200.00" and ret.findtext("BalanceRemaining") == "0.00"
     assert ret.findtext("IsPaid") == "true"
@@ -181,20 +227,25 @@ def test_deletions_by_type_and_date_kept_90_days(company):
     vendor = company.add_vendor("Bygone Ltd")
     company.delete(bill)
     company.delete(vendor)
-    txn, lists = ask(company, "<TxnDeletedQueryRq><TxnDelType>Bill</TxnDelType>"
-                              "</TxnDeletedQueryRq><ListDeletedQueryRq><ListDelType>Vendor"
-                              "</ListDelType></ListDeletedQueryRq>")
-    assert [(r.findtext("TxnID"), r.findtext("RefNumber")) for r in rets(txn)] == [
-        (bill, "GONE-1")]
+    txn, lists = ask(
+        company,
+        "<TxnDeletedQueryRq><TxnDelType>Bill</TxnDelType>"
+        "</TxnDeletedQueryRq><ListDeletedQueryRq><ListDelType>Vendor"
+        "</ListDelType></ListDeletedQueryRq>",
+    )
+    assert [(r.findtext("TxnID"), r.findtext("RefNumber")) for r in rets(txn)] == [(bill, "GONE-1")]
     assert [(r.findtext("ListID"), r.findtext("FullName")) for r in rets(lists)] == [
-        (vendor, "Bygone Ltd")]
+        (vendor, "Bygone Ltd")
+    ]
     later = company.now + dt.timedelta(seconds=1)
-    [rs] = ask(company, "<TxnDeletedQueryRq><TxnDelType>Bill</TxnDelType><DeletedDateRangeFilter>"
-                        f"<FromDeletedDate>{later:%Y-%m-%dT%H:%M:%S}</FromDeletedDate>"
-                        "</DeletedDateRangeFilter></TxnDeletedQueryRq>")
+    [rs] = ask(
+        company,
+        "<TxnDeletedQueryRq><TxnDelType>Bill</TxnDelType><DeletedDateRangeFilter>"
+        f"<FromDeletedDate>{later:%Y-%m-%dT%H:%M:%S}</FromDeletedDate>"
+        "</DeletedDateRangeFilter></TxnDeletedQueryRq>",
+    )
     assert rs.get("statusCode") == "1" and not rets(rs)
-    [rs] = ask(company, "<TxnDeletedQueryRq><TxnDelType>Invoice</TxnDelType>"
-                        "</TxnDeletedQueryRq>")
+    [rs] = ask(company, "<TxnDeletedQueryRq><TxnDelType>Invoice</TxnDelType></TxnDeletedQueryRq>")
     assert rs.get("statusCode") == "1"
     assert [r.findtext("Name") for r in rets(ask(company, "<VendorQueryRq/>")[0])] == []
 
@@ -202,8 +253,9 @@ def test_deletions_by_type_and_date_kept_90_days(company):
 def test_iterators_page_a_snapshot_and_expire(company):
     company.generate(vendors=3, bills=250)
     pages, remaining, it_id = [], [], None
-    query = ("<BillQueryRq requestID=\"b\" iterator=\"{}\"{}><MaxReturned>100</MaxReturned>"
-             "</BillQueryRq>")
+    query = (
+        '<BillQueryRq requestID="b" iterator="{}"{}><MaxReturned>100</MaxReturned></BillQueryRq>'
+    )
     [rs] = ask(company, query.format("Start", ""))
     company.add_bill("Vendor 00000", "1", "AFTER-START")  # not in the snapshot
     while True:
@@ -236,26 +288,36 @@ def test_results_are_sorted_by_time_modified(company):
 def test_status_codes_request_ids_and_on_error(company):
     [rs] = ask(company, '<BillQueryRq requestID="42"/>')
     assert (rs.get("requestID"), rs.get("statusCode"), rs.get("statusSeverity")) == (
-        "42", "1", "Info")
-    assert rs.get("statusMessage") == ("A query request did not find a matching object in "
-                                       "QuickBooks") and not rets(rs)
+        "42",
+        "1",
+        "Info",
+    )
+    assert rs.get("statusMessage") == (
+        "A query request did not find a matching object in QuickBooks"
+    ) and not rets(rs)
     company.add_vendor("Acme")
     bad = '<VendorQueryRq iterator="Continue" iteratorID="{nope}"/>'
     assert [r.get("statusCode") for r in ask(company, bad + "<VendorQueryRq/>")] == ["3391", "0"]
-    assert [r.get("statusCode") for r in ask(company, bad + "<VendorQueryRq/>",
-                                             "stopOnError")] == ["3391"]
-    [rs] = ask(company, "<CustomerQueryRq requestID=\"c\"/>")
+    assert [r.get("statusCode") for r in ask(company, bad + "<VendorQueryRq/>", "stopOnError")] == [
+        "3391"
+    ]
+    [rs] = ask(company, '<CustomerQueryRq requestID="c"/>')
     assert rs.tag == "CustomerQueryRs" and rs.get("statusSeverity") == "Error"
     assert rs.get("statusCode") == "3250"
 
 
-@pytest.mark.parametrize("bad", [
-    "", "<QBXML><QBXMLMsgsRq>", "<notqbxml/>",
-    '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><QBXML>&e;</QBXML>',
-    "<QBXML><QBXMLMsgsRq><NotARequest/></QBXMLMsgsRq></QBXML>",
-    "<QBXML><QBXMLMsgsRq><VendorQueryRq><MaxReturned>many</MaxReturned></VendorQueryRq>"
-    "</QBXMLMsgsRq></QBXML>",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "<QBXML><QBXMLMsgsRq>",
+        "<notqbxml/>",
+        '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><QBXML>&e;</QBXML>',
+        "<QBXML><QBXMLMsgsRq><NotARequest/></QBXMLMsgsRq></QBXML>",
+        "<QBXML><QBXMLMsgsRq><VendorQueryRq><MaxReturned>many</MaxReturned></VendorQueryRq>"
+        "</QBXMLMsgsRq></QBXML>",
+    ],
+)
 def test_unreadable_requests_fail_the_whole_document(company, bad):
     with pytest.raises(QbxmlRequestError) as err:
         answer(company, bad)
@@ -273,10 +335,20 @@ def test_every_response_kind_is_valid_qbxml_with_rich_objects():
     company.delete(company.add_account("Old Account"))
     responses = ask(company, ALL_QUERIES)
     assert [r.tag for r in responses] == [
-        "HostQueryRs", "CompanyQueryRs", "VendorQueryRs", "AccountQueryRs", "EmployeeQueryRs",
-        "BillQueryRs", "PurchaseOrderQueryRs", "BillPaymentCheckQueryRs",
-        "BillPaymentCreditCardQueryRs", "ReceivePaymentQueryRs", "InvoiceQueryRs",
-        "TxnDeletedQueryRs", "ListDeletedQueryRs"]
+        "HostQueryRs",
+        "CompanyQueryRs",
+        "VendorQueryRs",
+        "AccountQueryRs",
+        "EmployeeQueryRs",
+        "BillQueryRs",
+        "PurchaseOrderQueryRs",
+        "BillPaymentCheckQueryRs",
+        "BillPaymentCreditCardQueryRs",
+        "ReceivePaymentQueryRs",
+        "InvoiceQueryRs",
+        "TxnDeletedQueryRs",
+        "ListDeletedQueryRs",
+    ]
     for rs in responses:
         assert rs.get("statusCode") == "0" and rets(rs), rs.tag
     by_id = {rs.get("requestID"): rs for rs in responses}
@@ -290,8 +362,10 @@ def test_every_response_kind_is_valid_qbxml_with_rich_objects():
     assert [r.findtext("RefNumber") for r in rets(by_id["txn_deleted"])] == ["INV-78"]
     assert len(rets(by_id["list_deleted"])) == 2
     assert_valid_qbxml(hcp_response(company))
-    [rs] = ask(company, '<CompanyQueryRq><IncludeRetElement>CompanyName</IncludeRetElement>'
-                        '</CompanyQueryRq>')
+    [rs] = ask(
+        company,
+        "<CompanyQueryRq><IncludeRetElement>CompanyName</IncludeRetElement></CompanyQueryRq>",
+    )
     assert [c.tag for c in rets(rs)[0]] == ["CompanyName"]
 
 
@@ -309,21 +383,38 @@ def test_fixture_snapshot_round_trip(tmp_path):
 
 def test_script_fixture_ops(tmp_path):
     path = tmp_path / "script.json"
-    path.write_text(json.dumps({"name": "Script Co", "tz_offset": "-05:00", "start": START,
-                                "actions": [
-        {"op": "vendor", "name": "V1"}, {"op": "vendor", "name": "V2", "active": False},
-        {"op": "bill", "vendor": "V1", "amount": "10.00", "ref": "B1"},
-        {"op": "purchase_order", "vendor": "V1", "amount": "20.00", "ref": "P1"},
-        {"op": "invoice", "customer": "C1", "amount": "30.00", "ref": "I1"},
-        {"op": "pay_bill", "ref": "B1", "method": "credit_card"},
-        {"op": "receive_payment", "ref": "I1", "amount": "5.00"},
-        {"op": "advance", "seconds": 3600}, {"op": "modify", "name": "V2", "active": True},
-        {"op": "delete", "ref": "P1"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "Script Co",
+                "tz_offset": "-05:00",
+                "start": START,
+                "actions": [
+                    {"op": "vendor", "name": "V1"},
+                    {"op": "vendor", "name": "V2", "active": False},
+                    {"op": "bill", "vendor": "V1", "amount": "10.00", "ref": "B1"},
+                    {"op": "purchase_order", "vendor": "V1", "amount": "20.00", "ref": "P1"},
+                    {"op": "invoice", "customer": "C1", "amount": "30.00", "ref": "I1"},
+                    {"op": "pay_bill", "ref": "B1", "method": "credit_card"},
+                    {"op": "receive_payment", "ref": "I1", "amount": "5.00"},
+                    {"op": "advance", "seconds": 3600},
+                    {"op": "modify", "name": "V2", "active": True},
+                    {"op": "delete", "ref": "P1"},
+                ],
+            }
+        )
+    )
     company = load_fixture(path)
     assert company.name == "Script Co" and company.now.hour == 10
     kinds = sorted(r.kind for r in company.records.values())
-    assert kinds == ["Bill", "BillPaymentCreditCard", "Invoice", "ReceivePayment", "Vendor",
-                     "Vendor"]
+    assert kinds == [
+        "Bill",
+        "BillPaymentCreditCard",
+        "Invoice",
+        "ReceivePayment",
+        "Vendor",
+        "Vendor",
+    ]
     [rs] = ask(company, "<VendorQueryRq/>")
     assert rets(rs)[-1].findtext("TimeModified").endswith("-05:00")
     with pytest.raises(ValueError):
@@ -335,8 +426,9 @@ def test_generate_builds_a_large_company_quickly():
     company.generate(vendors=2000, bills=10_000, seed=7)
     kinds = [r.kind for r in company.records.values()]
     assert kinds.count("Vendor") == 2000 and kinds.count("Bill") == 10_000
-    [rs] = ask(company, '<BillQueryRq iterator="Start"><MaxReturned>100</MaxReturned>'
-                        "</BillQueryRq>")
+    [rs] = ask(
+        company, '<BillQueryRq iterator="Start"><MaxReturned>100</MaxReturned></BillQueryRq>'
+    )
     assert rs.get("iteratorRemainingCount") == "9900"
     other = FakeCompany(clock=START)
     other.generate(vendors=2000, bills=10_000, seed=7)

@@ -50,23 +50,28 @@ def test_url_lifecycle_and_unknown_method() -> None:
 
 
 def raw_post(url: str, body: bytes, content_type: str, **headers: str) -> dict:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type,
-                                                          **headers})
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **headers})
     with urllib.request.urlopen(req) as resp:
         return dict(json.loads(resp.read()))
 
 
 def test_form_get_multipart_and_token_param_are_understood(fake: FakeSlack) -> None:
-    web(fake, token=None).api_call("chat.postMessage", data={"channel": "C1", "text": "form"},
-                                   params={"token": TOKEN})
+    web(fake, token=None).api_call(
+        "chat.postMessage", data={"channel": "C1", "text": "form"}, params={"token": TOKEN}
+    )
     slack_error(web(fake).api_call, "users.info", http_verb="GET", params={"user": "UX"})
     # A token as a form parameter (no Authorization header), as old clients send it.
-    raw_post(fake.url + "auth.test", f"token={TOKEN}".encode(),
-             "application/x-www-form-urlencoded")
-    body = ("--b\r\nContent-Disposition: form-data; name=\"channel\"\r\n\r\nC2\r\n"
-            "--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nmulti\r\n--b--\r\n")
-    assert raw_post(fake.url + "chat.postMessage", body.encode(),
-                    "multipart/form-data; boundary=b", Authorization=f"Bearer {TOKEN}")["ok"]
+    raw_post(fake.url + "auth.test", f"token={TOKEN}".encode(), "application/x-www-form-urlencoded")
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="channel"\r\n\r\nC2\r\n'
+        '--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nmulti\r\n--b--\r\n'
+    )
+    assert raw_post(
+        fake.url + "chat.postMessage",
+        body.encode(),
+        "multipart/form-data; boundary=b",
+        Authorization=f"Bearer {TOKEN}",
+    )["ok"]
     form, get, token_param, multi = fake.calls()
     assert form.ok and form.params["text"] == "form" and form.token == TOKEN
     assert form.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
@@ -99,10 +104,17 @@ def test_tokens_are_checked(fake: FakeSlack) -> None:
 
 
 def test_oauth_v2_access_installs_a_workspace(fake: FakeSlack) -> None:
-    fake.add_oauth_code("code-1", team_id="T9", team_name="Nine", bot_token="xoxb-nine",
-                        bot_user_id="UBOT9", authed_user_id="UADMIN9")
+    fake.add_oauth_code(
+        "code-1",
+        team_id="T9",
+        team_name="Nine",
+        bot_token="xoxb-nine",
+        bot_user_id="UBOT9",
+        authed_user_id="UADMIN9",
+    )
     grant = WebClient(base_url=fake.url).oauth_v2_access(
-        client_id="111.222", client_secret="client-secret-for-tests", code="code-1")
+        client_id="111.222", client_secret="client-secret-for-tests", code="code-1"
+    )
     assert grant["access_token"] == "xoxb-nine" and grant["token_type"] == "bot"
     assert grant["team"] == {"id": "T9", "name": "Nine"} and grant["enterprise"] is None
     assert grant["authed_user"]["id"] == "UADMIN9" and grant["bot_user_id"] == "UBOT9"
@@ -116,22 +128,34 @@ def test_oauth_v2_access_installs_a_workspace(fake: FakeSlack) -> None:
 
 def test_oauth_refusals_and_user_tokens(fake: FakeSlack) -> None:
     fake.expected_client_secret = "s3cret"
-    fake.add_oauth_code("c", team_id="T2", team_name="Two", bot_token="xoxb-two",
-                        user_token="xoxp-two", user_scope="identify")
+    fake.add_oauth_code(
+        "c",
+        team_id="T2",
+        team_name="Two",
+        bot_token="xoxb-two",
+        user_token="xoxp-two",
+        user_scope="identify",
+    )
 
     def exchange(**kw: str) -> str:
         args = {"client_id": "111.222", "client_secret": "s3cret", "code": "c"} | kw
-        return str(slack_error(WebClient(base_url=fake.url).oauth_v2_access, **args)
-                   .response["error"])
+        return str(
+            slack_error(WebClient(base_url=fake.url).oauth_v2_access, **args).response["error"]
+        )
 
     assert exchange(client_secret="wrong") == "bad_client_secret"
     assert exchange(client_id="999") == "invalid_client_id"
     assert exchange(code="nope") == "invalid_code"
     # Form parameters work as well as HTTP Basic auth.
-    grant = WebClient(base_url=fake.url).api_call("oauth.v2.access", data={
-        "client_id": "111.222", "client_secret": "s3cret", "code": "c"})
-    assert grant["authed_user"] == {"id": "UINSTALLER", "scope": "identify",
-                                    "access_token": "xoxp-two", "token_type": "user"}
+    grant = WebClient(base_url=fake.url).api_call(
+        "oauth.v2.access", data={"client_id": "111.222", "client_secret": "s3cret", "code": "c"}
+    )
+    assert grant["authed_user"] == {
+        "id": "UINSTALLER",
+        "scope": "identify",
+        "access_token": "xoxp-two",
+        "token_type": "user",
+    }
     assert {"xoxb-two", "xoxp-two"} <= fake.valid_tokens
     assert exchange() == "invalid_code"  # a code works once
 
@@ -151,8 +175,10 @@ def test_post_update_delete_and_ephemeral(fake: FakeSlack) -> None:
     updated = c.chat_update(channel="C1", ts=first["ts"], text="edited", blocks=[])
     assert updated["ts"] == first["ts"] and updated["message"]["text"] == "edited"
     assert fake.messages[("C1", first["ts"])]["text"] == "edited"
-    assert slack_error(c.chat_update, channel="C1", ts="1.2", text="x").response[
-        "error"] == "message_not_found"
+    assert (
+        slack_error(c.chat_update, channel="C1", ts="1.2", text="x").response["error"]
+        == "message_not_found"
+    )
     assert c.chat_postEphemeral(channel="C1", user="U1", text="psst")["message_ts"]
     c.chat_delete(channel="C1", ts=reply["ts"])
     assert ("C1", reply["ts"]) not in fake.messages
@@ -165,16 +191,21 @@ def test_post_refusals(fake: FakeSlack) -> None:
     fake.add_channel("CARCH", is_archived=True)
     cases = {"COUT": "not_in_channel", "CARCH": "is_archived"}
     for channel, error in cases.items():
-        assert slack_error(c.chat_postMessage, channel=channel, text="x").response[
-            "error"] == error
+        assert slack_error(c.chat_postMessage, channel=channel, text="x").response["error"] == error
     # api_call: chat_postMessage itself would warn about the missing text first.
-    assert slack_error(c.api_call, "chat.postMessage", json={"channel": "C1"}).response[
-        "error"] == "no_text"
-    assert slack_error(c.chat_postMessage, channel="C1", text="x" * 40001).response[
-        "error"] == "msg_too_long"
+    assert (
+        slack_error(c.api_call, "chat.postMessage", json={"channel": "C1"}).response["error"]
+        == "no_text"
+    )
+    assert (
+        slack_error(c.chat_postMessage, channel="C1", text="x" * 40001).response["error"]
+        == "msg_too_long"
+    )
     too_many = [{"type": "divider"}] * 51
-    assert slack_error(c.chat_postMessage, channel="C1", text="x", blocks=too_many).response[
-        "error"] == "invalid_blocks"
+    assert (
+        slack_error(c.chat_postMessage, channel="C1", text="x", blocks=too_many).response["error"]
+        == "invalid_blocks"
+    )
     assert fake.posts() == []
 
 
@@ -234,8 +265,10 @@ def test_real_one_second_rule_accepts_after_a_second() -> None:
     with fake_slack_server() as fake:
         fake.add_token(TOKEN)
         web(fake).chat_postMessage(channel="C1", text="one")
-        assert slack_error(web(fake).chat_postMessage, channel="C1", text="x").response[
-            "error"] == "ratelimited"
+        assert (
+            slack_error(web(fake).chat_postMessage, channel="C1", text="x").response["error"]
+            == "ratelimited"
+        )
         time.sleep(1.0)
         web(fake).chat_postMessage(channel="C1", text="two")
         assert fake.min_gap("C1") >= 0.98
@@ -262,55 +295,69 @@ def test_conversations_info_join_and_list(fake: FakeSlack) -> None:
     assert info["is_private"] and not info["is_member"] and info["name"] == "secret"
     e = slack_error(c.conversations_join, channel="CPRIV")
     assert e.response["error"] == "method_not_supported_for_channel_type"
-    assert slack_error(c.chat_postMessage, channel="CPUB", text="x").response[
-        "error"] == "not_in_channel"
+    assert (
+        slack_error(c.chat_postMessage, channel="CPUB", text="x").response["error"]
+        == "not_in_channel"
+    )
     assert c.conversations_join(channel="CPUB")["channel"]["is_member"]
     assert c.chat_postMessage(channel="CPUB", text="x")["ok"]
     assert c.conversations_join(channel="CPUB")["warning"] == "already_in_channel"
     fake.strict_channels = True
-    assert slack_error(c.conversations_info, channel="CNONE").response[
-        "error"] == "channel_not_found"
+    assert (
+        slack_error(c.conversations_info, channel="CNONE").response["error"] == "channel_not_found"
+    )
     listed = c.conversations_list(types="public_channel", exclude_archived=True)["channels"]
     assert [ch["id"] for ch in listed] == ["CPUB"]
     page = c.conversations_list(types="public_channel,private_channel", limit=2)
-    rest = c.conversations_list(types="public_channel,private_channel", limit=2,
-                                cursor=page["response_metadata"]["next_cursor"])
+    rest = c.conversations_list(
+        types="public_channel,private_channel",
+        limit=2,
+        cursor=page["response_metadata"]["next_cursor"],
+    )
     assert [ch["id"] for ch in page["channels"] + rest["channels"]] == ["CPRIV", "CPUB", "COLD"]
     assert rest["response_metadata"]["next_cursor"] == ""
 
 
 def test_views_open_update_publish(fake: FakeSlack) -> None:
     c = web(fake)
-    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Routes"}, "blocks": [],
-             "external_id": "routes-1"}
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Routes"},
+        "blocks": [],
+        "external_id": "routes-1",
+    }
     view = c.views_open(trigger_id="123.456", view=modal)["view"]
     assert view["id"].startswith("V") and view["type"] == "modal" and view["hash"]
-    assert slack_error(c.views_open, trigger_id="", view=modal).response[
-        "error"] == "invalid_trigger_id"
+    assert (
+        slack_error(c.views_open, trigger_id="", view=modal).response["error"]
+        == "invalid_trigger_id"
+    )
     new = dict(modal, blocks=[{"type": "divider"}])
     assert c.views_update(view_id=view["id"], view=new)["view"]["blocks"] == new["blocks"]
     assert c.views_update(external_id="routes-1", view=new)["view"]["id"] == view["id"]
-    assert slack_error(c.views_update, external_id="nope", view=new).response[
-        "error"] == "not_found"
+    assert (
+        slack_error(c.views_update, external_id="nope", view=new).response["error"] == "not_found"
+    )
     home = c.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]
     again = c.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]
     assert home["id"] == again["id"] and fake.home_views["U1"]["type"] == "home"
-    assert slack_error(c.views_publish, user_id="", view={"type": "home"}).response[
-        "error"] == "invalid_arguments"
+    assert (
+        slack_error(c.views_publish, user_id="", view={"type": "home"}).response["error"]
+        == "invalid_arguments"
+    )
 
 
 def test_files_upload_v2_end_to_end(fake: FakeSlack) -> None:
-    upload = web(fake).files_upload_v2(channel="C1", content="a,b\n1,2\n", filename="x.csv",
-                                       title="Export")
+    upload = web(fake).files_upload_v2(
+        channel="C1", content="a,b\n1,2\n", filename="x.csv", title="Export"
+    )
     assert upload["file"]["title"] == "Export" and upload["file"]["channels"] == ["C1"]
     (stored,) = fake.files.values()
     assert stored["content"] == b"a,b\n1,2\n" and stored["name"] == "x.csv"
     methods = [c.method for c in fake.calls()]
-    assert methods == ["files.getUploadURLExternal", "upload_url",
-                       "files.completeUploadExternal"]
+    assert methods == ["files.getUploadURLExternal", "upload_url", "files.completeUploadExternal"]
     assert fake.calls("files.completeUploadExternal")[0].channel == "C1"
-    e = slack_error(web(fake).files_completeUploadExternal, files=[{"id": "F404"}],
-                    channel_id="C1")
+    e = slack_error(web(fake).files_completeUploadExternal, files=[{"id": "F404"}], channel_id="C1")
     assert e.response["error"] == "file_not_found"
 
 
@@ -319,8 +366,10 @@ def test_fail_by_method_and_channel_next_n(fake: FakeSlack) -> None:
     c = web(fake)
     fake.fail("chat.postMessage", channel="C9", error="channel_not_found", times=2)
     for _ in range(2):
-        assert slack_error(c.chat_postMessage, channel="C9", text="x").response[
-            "error"] == "channel_not_found"
+        assert (
+            slack_error(c.chat_postMessage, channel="C9", text="x").response["error"]
+            == "channel_not_found"
+        )
     assert c.chat_postMessage(channel="C8", text="other channel unaffected")["ok"]
     assert c.chat_postMessage(channel="C9", text="third time lucky")["ok"]
     fake.fail("users.info", error="ratelimited", http_status=429, retry_after=7)
@@ -349,8 +398,9 @@ def test_fail_randomly_is_seeded() -> None:
                 with contextlib.suppress(SlackApiError):
                     web(fake).chat_postMessage(channel="C1", text=str(i))
             calls = fake.calls("chat.postMessage")
-            assert all(c.response.get("error") in (None, "ratelimited", "internal_error")
-                       for c in calls)
+            assert all(
+                c.response.get("error") in (None, "ratelimited", "internal_error") for c in calls
+            )
             return [c.http_status for c in calls]
 
     first = outcomes()

@@ -16,10 +16,10 @@ import pytest
 from redis import Redis
 
 from app import create_app
-from app.logs import JsonFormatter, redact
-from app.runtime import Runtime
-from app.settings import ConfigError, Settings
-from jobs.queue import RQJobQueue
+from app.core.jobqueue import RQJobQueue
+from app.core.logs import JsonFormatter, redact
+from app.core.runtime import Runtime
+from app.core.settings import ConfigError, Settings
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +34,10 @@ def test_healthz_ok_on_postgres_and_redis(client):
 def test_healthz_names_redis_when_down(engine, session_factory):
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     rt = Runtime.from_settings(
-        make_settings(), engine=engine, session_factory=session_factory, redis=dead,
+        make_settings(),
+        engine=engine,
+        session_factory=session_factory,
+        redis=dead,
         jobs=RQJobQueue(dead),
     )
     resp = create_app(rt).test_client().get("/healthz")
@@ -112,7 +115,10 @@ def test_embedded_mode_boots_on_sqlite_without_redis(tmp_path):
     qbslack = Path(sys.executable).with_name("qbslack")
     proc = subprocess.Popen(
         [str(qbslack), "serve", "--host", "127.0.0.1"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         body = None

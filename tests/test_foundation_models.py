@@ -7,10 +7,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from app.core.crypto import TokenCipher, TokenDecryptError
 from jobs.models import Event
 from tenants import service
 from tenants.credentials import hash_password, verify_password
-from tenants.crypto import TokenCipher, TokenDecryptError
 from tenants.installations import bot_token, rotate_tokens, save_installation
 from tenants.routes import clear_route, resolve_route, set_route
 from tests.conftest import KEY_A, KEY_B
@@ -26,7 +26,10 @@ def test_token_is_encrypted_at_rest_and_rotates(db_session):
     tenant, _ = make_tenant(db_session)
     cipher = TokenCipher([KEY_A])
     save_installation(
-        tenant, cipher=cipher, bot_token="xoxb-plaintext-secret", bot_user_id="U1",
+        tenant,
+        cipher=cipher,
+        bot_token="xoxb-plaintext-secret",
+        bot_user_id="U1",
         db_session=db_session,
     )
     raw = db_session.execute(text("SELECT bot_token_encrypted FROM installations")).scalar_one()
@@ -86,8 +89,14 @@ def test_many_company_files_per_workspace(db_session):
 
 def _event(tenant, conn, **kw):
     base = dict(
-        tenant_id=tenant.id, connection_id=conn.id, event_type="bill", action="created",
-        object_type="Bill", object_id="1A-1700000000", edit_sequence="1700000000", payload={},
+        tenant_id=tenant.id,
+        connection_id=conn.id,
+        event_type="bill",
+        action="created",
+        object_type="Bill",
+        object_id="1A-1700000000",
+        edit_sequence="1700000000",
+        payload={},
     )
     base.update(kw)
     return Event(**base)
@@ -136,11 +145,17 @@ def test_routes_connection_wins_then_workspace_then_default(db_session):
 def test_route_uniqueness_holds_in_the_database(db_session):
     tenant, _ = make_tenant(db_session)
     db_session.execute(
-        text("INSERT INTO routes (tenant_id, event_type, channel_id, updated_at) "
-             "VALUES (:t, 'bill', 'C1', now())"), {"t": tenant.id}
+        text(
+            "INSERT INTO routes (tenant_id, event_type, channel_id, updated_at) "
+            "VALUES (:t, 'bill', 'C1', now())"
+        ),
+        {"t": tenant.id},
     )
     with pytest.raises(IntegrityError):
         db_session.execute(
-            text("INSERT INTO routes (tenant_id, event_type, channel_id, updated_at) "
-                 "VALUES (:t, 'bill', 'C2', now())"), {"t": tenant.id}
+            text(
+                "INSERT INTO routes (tenant_id, event_type, channel_id, updated_at) "
+                "VALUES (:t, 'bill', 'C2', now())"
+            ),
+            {"t": tenant.id},
         )

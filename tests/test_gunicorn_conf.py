@@ -9,15 +9,16 @@ from pathlib import Path
 
 from gunicorn.app.wsgiapp import WSGIApplication
 
-from app.gunicorn_conf import post_worker_init
+from app.web.gunicorn_conf import post_worker_init
 
 PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
 
 
 def test_the_procfile_web_command_loads_our_settings(monkeypatch):
     web = next(line for line in PROCFILE.read_text().splitlines() if line.startswith("web:"))
-    argv = shlex.split(web.removeprefix("web:").replace("$PORT", "8000")
-                       .replace("${WEB_CONCURRENCY:-3}", "3"))
+    argv = shlex.split(
+        web.removeprefix("web:").replace("$PORT", "8000").replace("${WEB_CONCURRENCY:-3}", "3")
+    )
     monkeypatch.setattr(sys, "argv", argv)
     cfg = WSGIApplication().cfg
     assert cfg.post_worker_init is post_worker_init

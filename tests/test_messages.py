@@ -6,10 +6,19 @@ from jobs.messages import MAX_BLOCKS, build_message, money
 
 
 def bill_payload(**extra):
-    base = {"object_type": "Bill", "name": "Acme <Supply> & Co", "ref_number": "INV-77",
-            "amount": "1250", "currency": None, "txn_date": "2026-11-20",
-            "due_date": "2026-12-20", "terms": "Net 30", "memo": "Toner & paper",
-            "open_amount": "1250.00", "company": "Client A"}
+    base = {
+        "object_type": "Bill",
+        "name": "Acme <Supply> & Co",
+        "ref_number": "INV-77",
+        "amount": "1250",
+        "currency": None,
+        "txn_date": "2026-11-20",
+        "due_date": "2026-12-20",
+        "terms": "Net 30",
+        "memo": "Toner & paper",
+        "open_amount": "1250.00",
+        "company": "Client A",
+    }
     base.update(extra)
     return base
 
@@ -22,41 +31,68 @@ def test_amounts_have_separators_and_two_decimals():
 
 
 def test_fallback_text_holds_action_counterparty_ref_and_amount():
-    msg = build_message(bill_payload(), action="created", object_type="Bill",
-                        multi_company=False)
+    msg = build_message(bill_payload(), action="created", object_type="Bill", multi_company=False)
     assert msg["text"] == "New bill from Acme &lt;Supply&gt; &amp; Co · #INV-77 · 1,250.00"
     assert msg["blocks"][0]["text"]["text"] == "New bill"
     body = str(msg["blocks"])
     assert "Net 30" in body and "2026-12-20" in body and "Toner &amp; paper" in body
     assert "Client A" not in msg["text"]
-    updated = build_message(bill_payload(), action="updated", object_type="Bill",
-                            multi_company=True)
+    updated = build_message(
+        bill_payload(), action="updated", object_type="Bill", multi_company=True
+    )
     assert updated["text"].startswith("Bill updated") and "(Client A)" in updated["text"]
-    deleted = build_message({"name": "Acme", "object_type": "Bill"}, action="deleted",
-                            object_type="Bill", multi_company=False)
+    deleted = build_message(
+        {"name": "Acme", "object_type": "Bill"},
+        action="deleted",
+        object_type="Bill",
+        multi_company=False,
+    )
     assert deleted["text"].startswith("Bill deleted")
 
 
 def test_payments_invoices_and_notices():
-    paid = build_message({"name": "Acme", "amount": "50", "applied_to": [
-        {"txn_type": "Bill", "ref_number": "77", "amount": "50"}]},
-        action="created", object_type="BillPaymentCheck", multi_company=False)
+    paid = build_message(
+        {
+            "name": "Acme",
+            "amount": "50",
+            "applied_to": [{"txn_type": "Bill", "ref_number": "77", "amount": "50"}],
+        },
+        action="created",
+        object_type="BillPaymentCheck",
+        multi_company=False,
+    )
     assert paid["text"].startswith("Bill paid") and "Bill #77" in str(paid["blocks"])
-    received = build_message({"name": "Jane", "amount": "10"}, action="created",
-                             object_type="ReceivePayment", multi_company=False)
+    received = build_message(
+        {"name": "Jane", "amount": "10"},
+        action="created",
+        object_type="ReceivePayment",
+        multi_company=False,
+    )
     assert received["text"].startswith("Payment received from Jane")
-    invoice = build_message({"name": "Jane", "amount": "10", "is_paid": True},
-                            action="created", object_type="Invoice", multi_company=False)
+    invoice = build_message(
+        {"name": "Jane", "amount": "10", "is_paid": True},
+        action="created",
+        object_type="Invoice",
+        multi_company=False,
+    )
     assert invoice["text"].startswith("New invoice to Jane") and "Paid" in str(invoice)
-    notice = build_message({"company": "Acme Books LLC", "company_file": "C:\\a.qbw"},
-                           action="connected", object_type="Company", multi_company=False)
+    notice = build_message(
+        {"company": "Acme Books LLC", "company_file": "C:\\a.qbw"},
+        action="connected",
+        object_type="Company",
+        multi_company=False,
+    )
     assert "Acme Books LLC" in notice["text"]
 
 
 def test_line_items_are_capped_and_limits_hold():
     lines = [{"description": f"Item {i}", "amount": "1"} for i in range(9)]
-    msg = build_message(bill_payload(line_items=lines, memo="m" * 5000), action="created",
-                        object_type="Bill", multi_company=False)
+    msg = build_message(
+        bill_payload(line_items=lines, memo="m" * 5000),
+        action="created",
+        object_type="Bill",
+        multi_company=False,
+    )
     body = str(msg["blocks"])
     assert "Item 4" in body and "Item 5" not in body and "+4 more" in body
     assert len(msg["blocks"]) <= MAX_BLOCKS
@@ -69,9 +105,15 @@ def test_line_items_are_capped_and_limits_hold():
 def test_built_from_an_event_row_with_currency_codes_and_replay_mark():
     from jobs.models import Event
 
-    event = Event(action="created", object_type="Bill", counterparty="Acme Supply",
-                  ref_number="INV-77", amount="1250.00", replay_count=1,
-                  payload={"currency": "US Dollar", "due_date": "2026-12-20"})
+    event = Event(
+        action="created",
+        object_type="Bill",
+        counterparty="Acme Supply",
+        ref_number="INV-77",
+        amount="1250.00",
+        replay_count=1,
+        payload={"currency": "US Dollar", "due_date": "2026-12-20"},
+    )
     msg = build_message(event, multi_company=False)
     assert msg["text"] == "New bill from Acme Supply · #INV-77 · 1,250.00 USD"
     assert "re-posted" in str(msg["blocks"][-1]) and "2026-12-20" in str(msg["blocks"])
@@ -81,19 +123,28 @@ def test_built_from_an_event_row_with_currency_codes_and_replay_mark():
 
 def test_escaping_everywhere_and_no_half_entities():
     nasty = "<!channel> & <@U123> > x"
-    msg = build_message({"name": nasty, "memo": nasty, "ref_number": "<1>",
-                         "line_items": [{"description": nasty, "amount": "1"}],
-                         "company": "A&B <Books>", "object_type": "Bill", "action": "created"},
-                        multi_company=True)
+    msg = build_message(
+        {
+            "name": nasty,
+            "memo": nasty,
+            "ref_number": "<1>",
+            "line_items": [{"description": nasty, "amount": "1"}],
+            "company": "A&B <Books>",
+            "object_type": "Bill",
+            "action": "created",
+        },
+        multi_company=True,
+    )
     flat = str(msg)
     assert "<!channel>" not in flat and "<@U123>" not in flat and "<1>" not in flat
     assert "&lt;!channel&gt; &amp; &lt;@U123&gt; &gt; x" in msg["text"]
     assert "(A&amp;B &lt;Books&gt;)" in msg["text"]
-    notice = build_message({"company": "A&B <Books>", "action": "connected",
-                            "object_type": "Company"}, multi_company=False)
+    notice = build_message(
+        {"company": "A&B <Books>", "action": "connected", "object_type": "Company"},
+        multi_company=False,
+    )
     assert notice["blocks"][0]["text"]["text"] == "Connected to A&amp;B &lt;Books&gt;"
-    long_memo = build_message({"memo": "&" * 4000, "object_type": "Bill"},
-                              multi_company=False)
+    long_memo = build_message({"memo": "&" * 4000, "object_type": "Bill"}, multi_company=False)
     memo = long_memo["blocks"][1]["text"]["text"]
     assert len(memo) <= 3000 and memo.endswith("&amp;…")
 
@@ -110,14 +161,21 @@ def test_every_event_kind_and_missing_keys():
         ("created", "Employee"): "New employee: Acme",
     }
     for (action, object_type), text in cases.items():
-        msg = build_message({"name": "Acme"}, action=action, object_type=object_type,
-                            multi_company=False)
+        msg = build_message(
+            {"name": "Acme"}, action=action, object_type=object_type, multi_company=False
+        )
         assert msg["text"] == text
     bare = build_message({}, multi_company=True)  # nothing known: still a valid message
     assert bare["text"] and bare["blocks"][0]["type"] == "header"
-    odd = build_message({"line_items": ["junk", {"quantity": "3", "amount": "2"}],
-                         "applied_to": [{"txn_id": f"T{i}", "amount": "1"} for i in range(7)],
-                         "is_active": False, "object_type": "Vendor"}, multi_company=False)
+    odd = build_message(
+        {
+            "line_items": ["junk", {"quantity": "3", "amount": "2"}],
+            "applied_to": [{"txn_id": f"T{i}", "amount": "1"} for i in range(7)],
+            "is_active": False,
+            "object_type": "Vendor",
+        },
+        multi_company=False,
+    )
     body = str(odd["blocks"])
     assert "Line × 3 — 2.00" in body and "+2 more" in body and "Inactive" in body
 

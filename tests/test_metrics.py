@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from app import create_app, metrics
-from app.runtime import Runtime
-from jobs.queue import RQJobQueue
+from app import create_app
+from app.core import metrics
+from app.core.jobqueue import RQJobQueue
+from app.core.runtime import Runtime
 from tests.conftest import make_settings
 
 
@@ -18,8 +19,11 @@ def test_metrics_exposes_counters_and_queue_lag(client):
 
 def test_metrics_token_required_when_set(engine, session_factory, redis_conn):
     rt = Runtime.from_settings(
-        make_settings(metrics_token="m-token"), engine=engine, session_factory=session_factory,
-        redis=redis_conn, jobs=RQJobQueue(redis_conn),
+        make_settings(metrics_token="m-token"),
+        engine=engine,
+        session_factory=session_factory,
+        redis=redis_conn,
+        jobs=RQJobQueue(redis_conn),
     )
     c = create_app(rt).test_client()
     assert c.get("/metrics").status_code == 401

@@ -31,19 +31,29 @@ WSDL_PARAMS = {
     "serverVersion": [],
     "clientVersion": ["strVersion"],
     "authenticate": ["strUserName", "strPassword"],
-    "sendRequestXML": ["ticket", "strHCPResponse", "strCompanyFileName", "qbXMLCountry",
-                       "qbXMLMajorVers", "qbXMLMinorVers"],
+    "sendRequestXML": [
+        "ticket",
+        "strHCPResponse",
+        "strCompanyFileName",
+        "qbXMLCountry",
+        "qbXMLMajorVers",
+        "qbXMLMinorVers",
+    ],
     "receiveResponseXML": ["ticket", "response", "hresult", "message"],
     "connectionError": ["ticket", "hresult", "message"],
     "getLastError": ["ticket"],
     "closeConnection": ["ticket"],
 }
-BILLS = ('<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n<QBXML>'
-         '<QBXMLMsgsRq onError="continueOnError"><BillQueryRq requestID="bill">'
-         "<IncludeLineItems>true</IncludeLineItems></BillQueryRq></QBXMLMsgsRq></QBXML>")
-VENDORS = ('<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n<QBXML>'
-           '<QBXMLMsgsRq onError="continueOnError"><VendorQueryRq requestID="vendor">'
-           "<ActiveStatus>All</ActiveStatus></VendorQueryRq></QBXMLMsgsRq></QBXML>")
+BILLS = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n<QBXML>'
+    '<QBXMLMsgsRq onError="continueOnError"><BillQueryRq requestID="bill">'
+    "<IncludeLineItems>true</IncludeLineItems></BillQueryRq></QBXMLMsgsRq></QBXML>"
+)
+VENDORS = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<?qbxml version="13.0"?>\n<QBXML>'
+    '<QBXMLMsgsRq onError="continueOnError"><VendorQueryRq requestID="vendor">'
+    "<ActiveStatus>All</ActiveStatus></VendorQueryRq></QBXMLMsgsRq></QBXML>"
+)
 
 
 class Fault(Exception):
@@ -83,7 +93,8 @@ class Stub:
             "authenticate": lambda: self.auth,
             "sendRequestXML": lambda: self.sends.pop(0) if self.sends else "",
             "receiveResponseXML": lambda: str(
-                self.progress.pop(0) if len(self.progress) > 1 else self.progress[0]),
+                self.progress.pop(0) if len(self.progress) > 1 else self.progress[0]
+            ),
             "connectionError": lambda: self.connection_error,
             "getLastError": lambda: self.last_error,
             "closeConnection": lambda: "OK",
@@ -102,26 +113,41 @@ class Stub:
         names = [etree.QName(p).localname for p in call]
         assert all(etree.QName(p).namespace == NS for p in call)
         params = {etree.QName(p).localname: p.text or "" for p in call}
-        self.seen.append(Seen(method, environ.get("HTTP_SOAPACTION", ""),
-                              environ.get("CONTENT_TYPE", ""), params, names))
+        self.seen.append(
+            Seen(
+                method,
+                environ.get("HTTP_SOAPACTION", ""),
+                environ.get("CONTENT_TYPE", ""),
+                params,
+                names,
+            )
+        )
         try:
             result = self.handle(method, params)
         except Fault as exc:
-            payload = (f"<soap:Fault><faultcode>soap:Server</faultcode>"
-                       f"<faultstring>{escape(str(exc))}</faultstring></soap:Fault>")
+            payload = (
+                f"<soap:Fault><faultcode>soap:Server</faultcode>"
+                f"<faultstring>{escape(str(exc))}</faultstring></soap:Fault>"
+            )
             status = "500 Internal Server Error"
         else:
             if isinstance(result, list):
                 inner = "".join(f"<string>{escape(s)}</string>" for s in result)
             else:
                 inner = escape(result)
-            payload = (f'<{method}Response xmlns="{NS}"><{method}Result>{inner}'
-                       f"</{method}Result></{method}Response>")
+            payload = (
+                f'<{method}Response xmlns="{NS}"><{method}Result>{inner}'
+                f"</{method}Result></{method}Response>"
+            )
             status = "200 OK"
-        data = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_NS}">'
-                f"<soap:Body>{payload}</soap:Body></soap:Envelope>").encode()
-        start_response(status, [("Content-Type", "text/xml; charset=utf-8"),
-                                ("Content-Length", str(len(data)))])
+        data = (
+            f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_NS}">'
+            f"<soap:Body>{payload}</soap:Body></soap:Envelope>"
+        ).encode()
+        start_response(
+            status,
+            [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))],
+        )
         return [data]
 
     @property
@@ -153,14 +179,21 @@ def url(stub: Stub) -> Iterator[str]:
 
 
 def run(url: str, company: FakeCompany | None = None, **kw: Any) -> SessionReport:
-    return QBWCSimulator(url, "qbu-1", "s3cret", company or FakeCompany.load_fixture(),
-                         **kw).run()
+    return QBWCSimulator(url, "qbu-1", "s3cret", company or FakeCompany.load_fixture(), **kw).run()
 
 
 def test_full_session_call_order_headers_and_envelopes(url, stub):
     report = run(url)
-    order = ["serverVersion", "clientVersion", "authenticate", "sendRequestXML",
-             "receiveResponseXML", "sendRequestXML", "receiveResponseXML", "closeConnection"]
+    order = [
+        "serverVersion",
+        "clientVersion",
+        "authenticate",
+        "sendRequestXML",
+        "receiveResponseXML",
+        "sendRequestXML",
+        "receiveResponseXML",
+        "closeConnection",
+    ]
     assert report.ok and report.calls == order and stub.methods == order
     assert report.progress == [50, 100] and report.requests == [BILLS, VENDORS]
     assert report.ticket == "TICKET-1" and report.auth_result == ""
@@ -178,7 +211,10 @@ def test_full_session_call_order_headers_and_envelopes(url, stub):
     assert_valid_qbxml(first["strHCPResponse"])
     assert second["strHCPResponse"] == ""
     assert (first["qbXMLCountry"], first["qbXMLMajorVers"], first["qbXMLMinorVers"]) == (
-        "US", "13", "0")
+        "US",
+        "13",
+        "0",
+    )
     answers = [s.params for s in stub.seen if s.method == "receiveResponseXML"]
     for sent in answers:
         assert_valid_qbxml(sent["response"])
@@ -187,11 +223,14 @@ def test_full_session_call_order_headers_and_envelopes(url, stub):
     assert "<VendorQueryRs" in answers[1]["response"]
 
 
-@pytest.mark.parametrize("status,calls,ok", [
-    ("nvu", ["serverVersion", "clientVersion", "authenticate"], False),
-    ("busy", ["serverVersion", "clientVersion", "authenticate"], False),
-    ("none", ["serverVersion", "clientVersion", "authenticate", "closeConnection"], True),
-])
+@pytest.mark.parametrize(
+    "status,calls,ok",
+    [
+        ("nvu", ["serverVersion", "clientVersion", "authenticate"], False),
+        ("busy", ["serverVersion", "clientVersion", "authenticate"], False),
+        ("none", ["serverVersion", "clientVersion", "authenticate", "closeConnection"], True),
+    ],
+)
 def test_authenticate_answers(url, stub, status, calls, ok):
     stub.auth = ["TICKET-2", status, "", "300"]
     report = run(url)
@@ -258,8 +297,12 @@ def test_quickbooks_failure_is_sent_as_hresult(url, stub):
     stub.progress = [-101]
     run(url, company)
     [sent] = [s.params for s in stub.seen if s.method == "receiveResponseXML"]
-    assert sent == {"ticket": "TICKET-1", "response": "", "hresult": "0x80040408",
-                    "message": "Could not start QuickBooks."}
+    assert sent == {
+        "ticket": "TICKET-1",
+        "response": "",
+        "hresult": "0x80040408",
+        "message": "Could not start QuickBooks.",
+    }
     assert company.pending_failure is None  # one shot
 
 
@@ -276,8 +319,11 @@ def test_company_that_cannot_be_opened_calls_connection_error(url, stub):
     company.fail_next("0x80040410", "The file is in use.", on_open=True)
     report = run(url, company)
     assert report.calls == ["serverVersion", "clientVersion", "authenticate", "connectionError"]
-    assert stub.seen[-1].params == {"ticket": "TICKET-1", "hresult": "0x80040410",
-                                    "message": "The file is in use."}
+    assert stub.seen[-1].params == {
+        "ticket": "TICKET-1",
+        "hresult": "0x80040410",
+        "message": "The file is in use.",
+    }
     assert not report.ok and report.connection_errors == ["done"]
     # Answering "" (use the open company) makes QBWC try again, which works this time.
     company.fail_next("0x80040410", "The file is in use.", on_open=True)
@@ -289,9 +335,9 @@ def test_company_that_cannot_be_opened_calls_connection_error(url, stub):
 def test_low_level_calls_and_keep_alive_client(url, stub):
     assert result_text(soap_call(url, "clientVersion", [("strVersion", "2.3.0.215")])) == ""
     with SoapClient(url) as client:
-        assert result_strings(client.call("authenticate", [("strUserName", "a"),
-                                                           ("strPassword", "b")])) == [
-            "TICKET-1", ""]
+        assert result_strings(
+            client.call("authenticate", [("strUserName", "a"), ("strPassword", "b")])
+        ) == ["TICKET-1", ""]
         report = QBWCSimulator(url, "a", "b", FakeCompany.load_fixture(), session=client).run()
         assert report.ok
         assert result_text(client.call("closeConnection", [("ticket", "x")])) == "OK"

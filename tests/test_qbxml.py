@@ -30,15 +30,20 @@ WHEN = ["2026-11-20T10:00:00", "2026-11-20T10:00:00-08:00", None]
 
 def all_queries():
     for (key, entity), since in itertools.product(ENTITIES.items(), WHEN):
-        for iterator in (["Start", "Continue", None] if entity.iterator else [None]):
-            yield Query(key, f"{key}-{iterator}", since, iterator,
-                        "{1234-ABCD}" if iterator == "Continue" else None, max_returned=100)
+        for iterator in ["Start", "Continue", None] if entity.iterator else [None]:
+            yield Query(
+                key,
+                f"{key}-{iterator}",
+                since,
+                iterator,
+                "{1234-ABCD}" if iterator == "Continue" else None,
+                max_returned=100,
+            )
     for since in WHEN:
         yield Query("txn_deleted", "td", since)
         yield Query("txn_deleted", "td1", since, deleted_types=("Bill",))
         yield Query("list_deleted", "ld", since)
-        yield Query("list_deleted", "ld3", since, deleted_types=("Vendor", "Account",
-                                                                 "Employee"))
+        yield Query("list_deleted", "ld3", since, deleted_types=("Vendor", "Account", "Employee"))
 
 
 @pytest.mark.parametrize("query", list(all_queries()), ids=lambda q: q.request_id)
@@ -90,8 +95,7 @@ def test_answers_of_every_kind_parse_and_are_valid():
     invoice = by_entity["invoice"].objects[0]
     assert invoice.amount == "4200.00" and invoice.payload["open_amount"] == "2200.00"
     deleted = next(r for r in results if r.entity == "txn_deleted" and r.objects)
-    assert deleted.objects[0].is_deleted and deleted.objects[0].edit_sequence.startswith(
-        "deleted:")
+    assert deleted.objects[0].is_deleted and deleted.objects[0].edit_sequence.startswith("deleted:")
     assert next(r for r in results if r.entity == "company").company_name == "Acme Books LLC"
     assert by_entity["bill_payment_credit_card"].status_code == 1  # no match, not an error
     assert by_entity["bill_payment_credit_card"].ok
@@ -103,31 +107,43 @@ def test_statuses_iterators_and_errors():
     answerer = Answerer(company)
     first = parse_response(answerer.answer(build_request([Query("bill", "b", None, "Start")])))
     assert len(first[0].objects) == 100 and first[0].iterator_remaining == 150
-    gone = parse_response(answerer.answer(build_request(
-        [Query("bill", "b", None, "Continue", "{nope}")])))
+    gone = parse_response(
+        answerer.answer(build_request([Query("bill", "b", None, "Continue", "{nope}")]))
+    )
     assert gone[0].status_code == 3391 and not gone[0].ok
-    rs = parse_response('<QBXML><QBXMLMsgsRs><BillQueryRs requestID="x" statusCode="3120" '
-                        'statusSeverity="Error" statusMessage="Object not found"/>'
-                        '<BillQueryRs requestID="w" statusCode="530" statusSeverity="Warn" '
-                        'statusMessage="careful"/><UnknownRs statusCode="0"/>'
-                        '</QBXMLMsgsRs></QBXML>')
+    rs = parse_response(
+        '<QBXML><QBXMLMsgsRs><BillQueryRs requestID="x" statusCode="3120" '
+        'statusSeverity="Error" statusMessage="Object not found"/>'
+        '<BillQueryRs requestID="w" statusCode="530" statusSeverity="Warn" '
+        'statusMessage="careful"/><UnknownRs statusCode="0"/>'
+        "</QBXMLMsgsRs></QBXML>"
+    )
     assert [r.ok for r in rs] == [False, True, True] and rs[2].entity is None
 
 
-@pytest.mark.parametrize("data,error", [
-    (b"", MalformedXmlError),
-    (b"<QBXML><QBXMLMsgsRs>", MalformedXmlError),
-    (b"<notqbxml/>", MalformedXmlError),
-    (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><QBXML>&e;</QBXML>',
-     UnsafeXmlError),
-    (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x">%p;]><QBXML/>',
-     UnsafeXmlError),
-    (b'<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><QBXML>&b;</QBXML>',
-     UnsafeXmlError),
-    (b'<QBXML xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="/etc/passwd"/>'
-     b"</QBXML>", UnsafeXmlError),
-    ("<QBXML>caf\xe9</QBXML>".encode("latin-1"), MalformedXmlError),
-])
+@pytest.mark.parametrize(
+    "data,error",
+    [
+        (b"", MalformedXmlError),
+        (b"<QBXML><QBXMLMsgsRs>", MalformedXmlError),
+        (b"<notqbxml/>", MalformedXmlError),
+        (
+            b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><QBXML>&e;</QBXML>',
+            UnsafeXmlError,
+        ),
+        (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x">%p;]><QBXML/>', UnsafeXmlError),
+        (
+            b'<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><QBXML>&b;</QBXML>',
+            UnsafeXmlError,
+        ),
+        (
+            b'<QBXML xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="/etc/passwd"/>'
+            b"</QBXML>",
+            UnsafeXmlError,
+        ),
+        ("<QBXML>caf\xe9</QBXML>".encode("latin-1"), MalformedXmlError),
+    ],
+)
 def test_hostile_and_broken_input(data, error):
     with pytest.raises(error):
         parse_response(data)
@@ -138,18 +154,46 @@ def test_size_limit():
         parse_response(b"<QBXML>" + b" " * 2000 + b"</QBXML>", max_bytes=1000)
 
 
-tags = st.sampled_from(["QBXML", "QBXMLMsgsRs", "BillQueryRs", "BillRet", "TxnID",
-                        "EditSequence", "VendorRet", "ListID", "TimeModified", "Amount",
-                        "TxnDeletedQueryRs", "TxnDeletedRet", "TxnDelType", "TimeDeleted", "x"])
+tags = st.sampled_from(
+    [
+        "QBXML",
+        "QBXMLMsgsRs",
+        "BillQueryRs",
+        "BillRet",
+        "TxnID",
+        "EditSequence",
+        "VendorRet",
+        "ListID",
+        "TimeModified",
+        "Amount",
+        "TxnDeletedQueryRs",
+        "TxnDeletedRet",
+        "TxnDelType",
+        "TimeDeleted",
+        "x",
+    ]
+)
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
 
 
 @st.composite
 def trees(draw, depth=0):
     tag = draw(tags)
-    attrs = draw(st.dictionaries(st.sampled_from(["statusCode", "requestID", "iteratorID",
-                                                  "statusSeverity", "iteratorRemainingCount"]),
-                                 texts, max_size=3))
+    attrs = draw(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "statusCode",
+                    "requestID",
+                    "iteratorID",
+                    "statusSeverity",
+                    "iteratorRemainingCount",
+                ]
+            ),
+            texts,
+            max_size=3,
+        )
+    )
     children = [] if depth > 3 else draw(st.lists(trees(depth + 1), max_size=3))
     from xml.sax.saxutils import escape, quoteattr
 

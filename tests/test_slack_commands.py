@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from jobs.models import FAILED, PENDING, POSTED, DeliveryAttempt, Event
+from jobs.enums import EventStatus
+from jobs.models import DeliveryAttempt, Event
 from tenants import service
 from tenants.models import Route, Tenant
 from tenants.routes import set_route
@@ -53,9 +54,13 @@ def test_routes_set_list_clear_and_refusal(installed):
 
 def test_routes_bad_arguments_get_the_usage(installed):
     slack = installed
-    cases = [("set nonsense C0123456", "Unknown event type"), ("set bill", "Usage:"),
-             ("frobnicate", "Usage:"), ("set bill #nowhere", "couldn't find the channel"),
-             ("set bill C0123456 Nobody Inc", "No company named `Nobody Inc`")]
+    cases = [
+        ("set nonsense C0123456", "Unknown event type"),
+        ("set bill", "Usage:"),
+        ("frobnicate", "Usage:"),
+        ("set bill #nowhere", "couldn't find the channel"),
+        ("set bill C0123456 Nobody Inc", "No company named `Nobody Inc`"),
+    ]
     for i, (args, expected) in enumerate(cases, start=1):
         slack.command("/qb-routes", args)
         answer = slack.responses(i)[-1]
@@ -88,12 +93,23 @@ def test_routes_without_arguments_opens_the_modal_for_admins_only(installed):
     assert len(opened) == 1 and opened[0].params["trigger_id"] == "123.456.abc"
     view = opened[0].params["view"]
     assert view["callback_id"] == "routes_modal"
-    pickers = [b for b in view["blocks"] if b.get("element", {}).get("type")
-               == "conversations_select"]
+    pickers = [
+        b for b in view["blocks"] if b.get("element", {}).get("type") == "conversations_select"
+    ]
     assert [b["block_id"] for b in pickers] == [
-        f"route_{k}.all" for k in ("vendor", "bill", "purchase_order", "bill_payment",
-                                   "payment_received", "invoice", "account", "employee",
-                                   "default")]
+        f"route_{k}.all"
+        for k in (
+            "vendor",
+            "bill",
+            "purchase_order",
+            "bill_payment",
+            "payment_received",
+            "invoice",
+            "account",
+            "employee",
+            "default",
+        )
+    ]
     assert not any(b.get("block_id") == "scope" for b in view["blocks"])  # one company
 
 
@@ -104,13 +120,27 @@ def seed_events(slack):
         set_route(t.id, "default", "C0DEFAULT1", db_session=db)
         conn_id = slack.connections()[0].id
         old = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
-        rows = [("TX-1", "INV-9", FAILED, None), ("TX-2", "INV-10", POSTED, None),
-                ("TX-3", "INV-11", POSTED, old)]
+        rows = [
+            ("TX-1", "INV-9", EventStatus.FAILED, None),
+            ("TX-2", "INV-10", EventStatus.POSTED, None),
+            ("TX-3", "INV-11", EventStatus.POSTED, old),
+        ]
         for object_id, ref, status, created in rows:
-            db.add(Event(tenant_id=t.id, connection_id=conn_id, event_type="bill",
-                         action="created", object_type="Bill", object_id=object_id,
-                         edit_sequence="1", ref_number=ref, payload={}, status=status,
-                         **({"created_at": created} if created else {})))
+            db.add(
+                Event(
+                    tenant_id=t.id,
+                    connection_id=conn_id,
+                    event_type="bill",
+                    action="created",
+                    object_type="Bill",
+                    object_id=object_id,
+                    edit_sequence="1",
+                    ref_number=ref,
+                    payload={},
+                    status=status,
+                    **({"created_at": created} if created else {}),
+                )
+            )
 
 
 def statuses(slack):
@@ -123,16 +153,19 @@ def test_replay_forms(installed):
     seed_events(slack)
     slack.command("/qb-replay", "failed", user="UMEMBER")
     assert "only workspace admins" in slack.responses(1)[-1]
-    assert statuses(slack)["TX-1"] == (FAILED, 0)
+    assert statuses(slack)["TX-1"] == (EventStatus.FAILED, 0)
     slack.command("/qb-replay", "failed")
     assert "Queued 1 event" in slack.responses(2)[-1]
-    assert statuses(slack)["TX-1"] == (PENDING, 1)
+    assert statuses(slack)["TX-1"] == (EventStatus.PENDING, 1)
     slack.command("/qb-replay", "INV-10", user="UINSTALLER")  # by RefNumber
     assert "Queued 1 event" in slack.responses(3)[-1]
     slack.command("/qb-replay", "TX-3")  # by TxnID
     assert "Queued 1 event" in slack.responses(4)[-1]
-    assert statuses(slack) == {"TX-1": (PENDING, 1), "TX-2": (PENDING, 1),
-                               "TX-3": (PENDING, 1)}
+    assert statuses(slack) == {
+        "TX-1": (EventStatus.PENDING, 1),
+        "TX-2": (EventStatus.PENDING, 1),
+        "TX-3": (EventStatus.PENDING, 1),
+    }
     with slack.runtime.transaction() as db:
         assert len(db.scalars(select(DeliveryAttempt).where(DeliveryAttempt.replay)).all()) == 3
 
@@ -142,10 +175,15 @@ def test_replay_since_and_bad_input(installed):
     seed_events(slack)
     slack.command("/qb-replay", "since 2026-02-01")
     assert "Queued 2 event(s)" in slack.responses(1)[-1]
-    assert statuses(slack)["TX-3"] == (POSTED, 0)  # older than the date: untouched
-    cases = [("NOPE-404", "No event found for `NOPE-404`"), ("since 2026-13-45", "not a date"),
-             ("since 20260201", "not a date"), ("since", "Usage:"), ("", "Usage:"),
-             ("failed now", "Usage:")]
+    assert statuses(slack)["TX-3"] == (EventStatus.POSTED, 0)  # older than the date: untouched
+    cases = [
+        ("NOPE-404", "No event found for `NOPE-404`"),
+        ("since 2026-13-45", "not a date"),
+        ("since 20260201", "not a date"),
+        ("since", "Usage:"),
+        ("", "Usage:"),
+        ("failed now", "Usage:"),
+    ]
     for i, (args, expected) in enumerate(cases, start=2):
         slack.command("/qb-replay", args)
         answer = slack.responses(i)[-1]
@@ -167,8 +205,9 @@ def test_another_workspace_cannot_touch_this_ones_routes(installed):
     slack.command("/qb-routes", "list", user="UADMIN")
     assert "C0B2222222" not in slack.responses(3)[-1]
     with slack.runtime.transaction() as db:
-        rows = db.execute(select(Tenant.team_id, Route.channel_id).join(
-            Route, Route.tenant_id == Tenant.id)).all()
+        rows = db.execute(
+            select(Tenant.team_id, Route.channel_id).join(Route, Route.tenant_id == Tenant.id)
+        ).all()
     assert rows == [("T2", "C0B2222222")]
 
 
@@ -176,8 +215,11 @@ def test_acks_come_before_any_slack_call(installed):
     """Slow Slack answers never hold the ack: it is sent before users.info even returns."""
     slack = installed
     slack.fake.latency = 0.5
-    for command, text in (("/qb-replay", "failed"), ("/qb-routes", "set bill C0BILLS12"),
-                          ("/qb-routes", "")):
+    for command, text in (
+        ("/qb-replay", "failed"),
+        ("/qb-routes", "set bill C0BILLS12"),
+        ("/qb-routes", ""),
+    ):
         resp = slack.command(command, text, user="UMEMBER")
         assert resp.status_code == 200
         assert slack.fake.calls() == [], command  # nothing has reached Slack yet

@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from jobs.models import FAILED, POSTED, UNROUTED, Event
+from jobs.enums import EventStatus
+from jobs.models import Event
 from tenants import service
 from tenants.credentials import verify_password
 from tenants.models import Connection, Route, Tenant
@@ -34,12 +35,25 @@ def test_app_home_shows_status_and_admin_buttons(installed):
     conn = slack.connections()[0]
     with slack.runtime.transaction() as db:
         t = db.scalar(select(Tenant))
-        for i, status in enumerate([FAILED, UNROUTED, POSTED, POSTED]):
-            db.add(Event(tenant_id=t.id, connection_id=conn.id, event_type="bill",
-                         action="created", object_type="Bill", object_id=f"TX-{i}",
-                         edit_sequence="1", ref_number=f"INV-{i}", payload={}, status=status,
-                         channel_id="CGONE" if status == FAILED else None,
-                         last_error="the channel is archived" if status == FAILED else None))
+        for i, status in enumerate(
+            [EventStatus.FAILED, EventStatus.UNROUTED, EventStatus.POSTED, EventStatus.POSTED]
+        ):
+            db.add(
+                Event(
+                    tenant_id=t.id,
+                    connection_id=conn.id,
+                    event_type="bill",
+                    action="created",
+                    object_type="Bill",
+                    object_id=f"TX-{i}",
+                    edit_sequence="1",
+                    ref_number=f"INV-{i}",
+                    payload={},
+                    status=status,
+                    channel_id="CGONE" if status == EventStatus.FAILED else None,
+                    last_error="the channel is archived" if status == EventStatus.FAILED else None,
+                )
+            )
     admin_view = publish_for(slack, "UADMIN", "E2").params["view"]
     member_view = str(publish_for(slack, "UMEMBER", "E3").params["view"])
     admin = str(admin_view)
@@ -47,8 +61,12 @@ def test_app_home_shows_status_and_admin_buttons(installed):
     assert "Firm T1" in admin and "Not yet polled" in admin
     assert "Events today: 4" in admin and "Failed: 1" in admin and "Unrouted: 1" in admin
     assert "INV-0" in admin and "archived" in admin and "/qb-replay failed" in admin
-    buttons = {e["action_id"]: e for b in admin_view["blocks"] if b["type"] == "actions"
-               for e in b["elements"]}
+    buttons = {
+        e["action_id"]: e
+        for b in admin_view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
     assert set(buttons) == {"download_qwc", "reset_password", "add_company", "edit_routes"}
     assert buttons["download_qwc"]["url"].startswith("https://qbslack.example.com/qwc/")
     assert buttons["reset_password"]["value"] == str(conn.id)
@@ -81,8 +99,9 @@ def test_reset_password_shows_it_once_in_a_modal(installed):
     password = shown_password(opened.params["view"])
     assert "/qwc/" in str(opened.params["view"])
     eventually(lambda: verify_password(password, slack.connections()[0].password_hash))
-    assert not any(password in str(c.params) for c in slack.fake.calls()
-                   if c.method != "views.open")
+    assert not any(
+        password in str(c.params) for c in slack.fake.calls() if c.method != "views.open"
+    )
 
 
 def test_member_clicks_get_a_refusal_and_change_nothing(installed):
@@ -121,12 +140,16 @@ def test_add_company_modal_gives_credentials_once(installed):
     assert [c.company_name for c in conns] == ["Firm T1", "Client B"]
     assert verify_password(password, conns[1].password_hash)
     # App Home is refreshed with the new company.
-    slack.fake.wait_for(lambda cs: any(c.method == "views.publish" and "Client B" in
-                                       str(c.params["view"]) for c in cs))
+    slack.fake.wait_for(
+        lambda cs: any(
+            c.method == "views.publish" and "Client B" in str(c.params["view"]) for c in cs
+        )
+    )
     again = slack.submit(modal, values).get_json()
     assert again["response_action"] == "errors" and "already has" in again["errors"]["company"]
-    empty = slack.submit(modal, {"company": {"value": {"type": "plain_text_input",
-                                                       "value": "  "}}}).get_json()
+    empty = slack.submit(
+        modal, {"company": {"value": {"type": "plain_text_input", "value": "  "}}}
+    ).get_json()
     assert empty["response_action"] == "errors"
     assert len(slack.connections()) == 2
 
@@ -149,8 +172,9 @@ def picker_values(view, chosen):
     for block in view["blocks"]:
         if block.get("element", {}).get("type") == "conversations_select":
             key = block["block_id"].split(".")[0].removeprefix("route_")
-            values[block["block_id"]] = {"value": {"type": "conversations_select",
-                                                   "selected_conversation": chosen.get(key)}}
+            values[block["block_id"]] = {
+                "value": {"type": "conversations_select", "selected_conversation": chosen.get(key)}
+            }
     return values
 
 
@@ -175,7 +199,8 @@ def test_routes_modal_submit_saves_and_confirms(installed):
     slack.submit(view, picker_values(view, {"bill": "C0BILLS1"}))
     with slack.runtime.transaction() as db:
         assert [(r.event_type, r.channel_id) for r in db.scalars(select(Route))] == [
-            ("bill", "C0BILLS1")]
+            ("bill", "C0BILLS1")
+        ]
 
 
 def test_routes_modal_company_selector(installed):
@@ -193,24 +218,38 @@ def test_routes_modal_company_selector(installed):
     assert options == ["workspace", str(slack.connections()[0].id), str(client_b)]
     assert "C0ALLBILLS" in str(view)
     # Choosing Client B reloads the pickers with its own (empty) routes.
-    slack.interaction({"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "UADMIN"},
-                       "api_app_id": "A0QBSLACK", "container": {"type": "view"},
-                       "view": dict(view, id="VROUTES", hash="h1"),
-                       "actions": [{"action_id": "routes_scope", "block_id": "scope",
-                                    "type": "static_select",
-                                    "selected_option": {"value": str(client_b)}}]})
+    slack.interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": "T1"},
+            "user": {"id": "UADMIN"},
+            "api_app_id": "A0QBSLACK",
+            "container": {"type": "view"},
+            "view": dict(view, id="VROUTES", hash="h1"),
+            "actions": [
+                {
+                    "action_id": "routes_scope",
+                    "block_id": "scope",
+                    "type": "static_select",
+                    "selected_option": {"value": str(client_b)},
+                }
+            ],
+        }
+    )
     update = slack.fake.wait_for("views.update")[0].params
     assert update["view_id"] == "VROUTES" and update["hash"] == "h1"
     company_view = update["view"]
     assert "C0ALLBILLS" not in str(company_view)
     # Submitted before the pickers reloaded: the workspace's pickers are not saved as B's.
     early = picker_values(view, {"bill": "C0WRONG"})
-    early["scope"] = {"routes_scope": {"type": "static_select",
-                                       "selected_option": {"value": str(client_b)}}}
+    early["scope"] = {
+        "routes_scope": {"type": "static_select", "selected_option": {"value": str(client_b)}}
+    }
     assert slack.submit(view, early).get_json()["response_action"] == "errors"
     values = picker_values(company_view, {"bill": "C0BBILLS"})
-    values["scope"] = {"routes_scope": {"type": "static_select",
-                                        "selected_option": {"value": str(client_b)}}}
+    values["scope"] = {
+        "routes_scope": {"type": "static_select", "selected_option": {"value": str(client_b)}}
+    }
     assert slack.submit(company_view, values).get_json()["response_action"] == "update"
     with slack.runtime.transaction() as db:
         got = {(r.event_type, r.connection_id, r.channel_id) for r in db.scalars(select(Route))}

@@ -13,8 +13,10 @@ from tenants.models import Route, SlackEventReceipt
 
 def counts(h):
     with h.runtime.transaction() as db:
-        return (db.scalar(select(func.count()).select_from(Route)),
-                db.scalar(select(func.count()).select_from(SlackEventReceipt)))
+        return (
+            db.scalar(select(func.count()).select_from(Route)),
+            db.scalar(select(func.count()).select_from(SlackEventReceipt)),
+        )
 
 
 def test_malformed_bodies_with_valid_signatures(slack):
@@ -49,12 +51,17 @@ def test_oversize_payload_is_413(slack):
 def test_oversize_body_without_content_length_is_413(slack):
     """A chunked upload has no Content-Length; the limit still holds."""
     limit = slack.runtime.settings.max_slack_body_bytes
-    environ = EnvironBuilder(path="/slack/events", method="POST",
-                             input_stream=io.BytesIO(b"payload=" + b"a" * (limit + 100_000)),
-                             headers={"Content-Type": "application/x-www-form-urlencoded",
-                                      "Transfer-Encoding": "chunked",
-                                      "X-Slack-Request-Timestamp": "1",
-                                      "X-Slack-Signature": "v0=00"}).get_environ()
+    environ = EnvironBuilder(
+        path="/slack/events",
+        method="POST",
+        input_stream=io.BytesIO(b"payload=" + b"a" * (limit + 100_000)),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Transfer-Encoding": "chunked",
+            "X-Slack-Request-Timestamp": "1",
+            "X-Slack-Signature": "v0=00",
+        },
+    ).get_environ()
     # What a server gives the app for a chunked request: no length, a terminated stream.
     del environ["CONTENT_LENGTH"]
     environ["wsgi.input_terminated"] = True

@@ -9,7 +9,8 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 
 from app.slack.bolt_app import BOT_SCOPES
-from jobs.models import PAUSED, PENDING, Event
+from jobs.enums import EventStatus
+from jobs.models import Event
 from soap.session import authenticate
 from tenants.credentials import hash_password
 from tenants.models import Connection, OAuthState, Route, SlackEventReceipt, Tenant, Watermark
@@ -41,13 +42,15 @@ def test_documented_signature_vector():
     assert verifier.generate_signature(timestamp=DOC_TIMESTAMP, body=DOC_BODY) == DOC_SIGNATURE
     assert verifier.is_valid(DOC_BODY, DOC_TIMESTAMP, DOC_SIGNATURE)
     assert not verifier.is_valid(DOC_BODY + "x", DOC_TIMESTAMP, DOC_SIGNATURE)
+
     # Six minutes later the same request is stale.
     class Later(FixedClock):
         def now(self) -> float:
             return float(DOC_TIMESTAMP) + 360
 
     assert not SignatureVerifier(DOC_SECRET, clock=Later()).is_valid(
-        DOC_BODY, DOC_TIMESTAMP, DOC_SIGNATURE)
+        DOC_BODY, DOC_TIMESTAMP, DOC_SIGNATURE
+    )
 
 
 def test_install_over_http_stores_encrypted_tokens_and_dms_installer(slack):
@@ -63,8 +66,9 @@ def test_install_over_http_stores_encrypted_tokens_and_dms_installer(slack):
     t = slack.tenant()
     assert t.status == "active" and t.team_name == "Firm T1"
     with slack.runtime.transaction() as db:
-        raw = db.execute(text("SELECT bot_token_encrypted, installer_user_id "
-                              "FROM installations")).one()
+        raw = db.execute(
+            text("SELECT bot_token_encrypted, installer_user_id FROM installations")
+        ).one()
         conns = db.scalars(select(Connection)).all()
         assert db.get(OAuthState, state) is None  # single use
     assert "xoxb-T1" not in raw[0] and slack.runtime.cipher.decrypt(raw[0]) == "xoxb-T1"
@@ -105,26 +109,39 @@ def test_expired_state_is_refused(slack):
 
 def test_bad_missing_or_stale_signature_is_401_and_changes_nothing(installed):
     slack = installed
-    body = ('{"type":"event_callback","team_id":"T1","event_id":"E1",'
-            '"event":{"type":"app_uninstalled"}}')
+    body = (
+        '{"type":"event_callback","team_id":"T1","event_id":"E1",'
+        '"event":{"type":"app_uninstalled"}}'
+    )
     assert slack.post(body, content_type="application/json", sign=False).status_code == 401
     bad = {"X-Slack-Signature": "v0=" + "0" * 64}
     assert slack.post(body, content_type="application/json", headers=bad).status_code == 401
     stale = int(time.time()) - 600
     assert slack.post(body, content_type="application/json", ts=stale).status_code == 401
-    no_ts = slack.client.post("/slack/events", data=body, headers={
-        "Content-Type": "application/json", "X-Slack-Signature": "v0=" + "1" * 64})
+    no_ts = slack.client.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Slack-Signature": "v0=" + "1" * 64},
+    )
     assert no_ts.status_code == 401
     # Slack's documented request, replayed now: its old timestamp makes it stale.
-    resp = slack.post(DOC_BODY, content_type="application/x-www-form-urlencoded",
-                      ts=int(DOC_TIMESTAMP), headers={"X-Slack-Signature": DOC_SIGNATURE})
+    resp = slack.post(
+        DOC_BODY,
+        content_type="application/x-www-form-urlencoded",
+        ts=int(DOC_TIMESTAMP),
+        headers={"X-Slack-Signature": DOC_SIGNATURE},
+    )
     assert resp.status_code == 401
     # A command signed with another secret runs nothing either.
-    forged = slack.post("command=%2Fqb-replay&text=failed&team_id=T1&user_id=UADMIN",
-                        content_type="application/x-www-form-urlencoded",
-                        headers={"X-Slack-Signature": SignatureVerifier("other").
-                                 generate_signature(timestamp=str(int(time.time())),
-                                                    body="x")})
+    forged = slack.post(
+        "command=%2Fqb-replay&text=failed&team_id=T1&user_id=UADMIN",
+        content_type="application/x-www-form-urlencoded",
+        headers={
+            "X-Slack-Signature": SignatureVerifier("other").generate_signature(
+                timestamp=str(int(time.time())), body="x"
+            )
+        },
+    )
     assert forged.status_code == 401
     assert slack.tenant().status == "active"
     with slack.runtime.transaction() as db:
@@ -133,8 +150,10 @@ def test_bad_missing_or_stale_signature_is_401_and_changes_nothing(installed):
 
 
 def test_url_verification_challenge(slack):
-    resp = slack.post('{"type":"url_verification","challenge":"abc123","token":"t"}',
-                      content_type="application/json")
+    resp = slack.post(
+        '{"type":"url_verification","challenge":"abc123","token":"t"}',
+        content_type="application/json",
+    )
     assert resp.status_code == 200 and "abc123" in resp.get_data(as_text=True)
 
 
@@ -144,14 +163,19 @@ def test_retried_event_has_one_side_effect(installed):
     assert slack.event(event, event_id="EvHome").status_code == 200
     slack.fake.wait_for("views.publish")
     for n in (1, 2, 3):
-        retry = slack.event(event, event_id="EvHome", headers={
-            "X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"})
+        retry = slack.event(
+            event,
+            event_id="EvHome",
+            headers={"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"},
+        )
         assert retry.status_code == 200
     # A new event after the retries: once its publish is seen, the retries had their chance.
-    slack.event({"type": "app_home_opened", "user": "UMEMBER", "tab": "home"},
-                event_id="EvOther")
-    slack.fake.wait_for(lambda calls: any(c.method == "views.publish"
-                                          and c.params["user_id"] == "UMEMBER" for c in calls))
+    slack.event({"type": "app_home_opened", "user": "UMEMBER", "tab": "home"}, event_id="EvOther")
+    slack.fake.wait_for(
+        lambda calls: any(
+            c.method == "views.publish" and c.params["user_id"] == "UMEMBER" for c in calls
+        )
+    )
     publishes = slack.fake.calls("views.publish")
     assert [c.params["user_id"] for c in publishes] == ["UADMIN", "UMEMBER"]
     with slack.runtime.transaction() as db:
@@ -165,15 +189,29 @@ def revoke_and_check(slack, event, event_id):
         conn.password_hash = hash_password("pw")
         set_route(t.id, "bill", "CKEEP", db_session=db)
         db.add(Watermark(connection_id=conn.id, entity="bill", value="2026-11-01T10:00:00-05:00"))
-        db.add(Event(tenant_id=t.id, connection_id=conn.id, event_type="bill",
-                     action="created", object_type="Bill", object_id="TX-P",
-                     edit_sequence="1", payload={}, status=PAUSED))
+        db.add(
+            Event(
+                tenant_id=t.id,
+                connection_id=conn.id,
+                event_type="bill",
+                action="created",
+                object_type="Bill",
+                object_id="TX-P",
+                edit_sequence="1",
+                payload={},
+                status=EventStatus.PAUSED,
+            )
+        )
         username = conn.qbwc_username
     assert slack.event(event, event_id=event_id).status_code == 200
     eventually(lambda: slack.tenant().status == "uninstalled")
     with slack.runtime.transaction() as db:
-        row = db.execute(text("SELECT bot_token_encrypted, bot_refresh_token_encrypted, "
-                              "user_token_encrypted FROM installations")).one()
+        row = db.execute(
+            text(
+                "SELECT bot_token_encrypted, bot_refresh_token_encrypted, "
+                "user_token_encrypted FROM installations"
+            )
+        ).one()
         assert tuple(row) == (None, None, None)
         assert authenticate(username, "pw", db_session=db).value == ["", "nvu"]
     # A command now gets the reinstall hint, and nothing runs.
@@ -191,13 +229,14 @@ def test_uninstall_keeps_data_and_reinstall_resumes(installed):
         assert len(db.scalars(select(Connection)).all()) == 1
         assert db.scalar(select(Watermark.value)) == "2026-11-01T10:00:00-05:00"
         # The event parked while uninstalled is pending again (and scheduled).
-        assert db.scalar(select(Event.status)) == PENDING
+        assert db.scalar(select(Event.status)) == EventStatus.PENDING
 
 
 def test_tokens_revoked_marks_uninstalled(installed):
     slack = installed
-    revoke_and_check(slack, {"type": "tokens_revoked",
-                             "tokens": {"oauth": [], "bot": ["UBOT"]}}, "EvRevoked")
+    revoke_and_check(
+        slack, {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}}, "EvRevoked"
+    )
     with slack.runtime.transaction() as db:
         assert db.scalar(select(Tenant.status_reason)) == "Slack tokens revoked"
         assert db.scalar(select(func.count()).select_from(Route)) == 1
@@ -205,8 +244,9 @@ def test_tokens_revoked_marks_uninstalled(installed):
 
 def test_user_token_revocation_alone_changes_nothing(installed):
     slack = installed
-    slack.event({"type": "tokens_revoked", "tokens": {"oauth": ["UX"], "bot": []}},
-                event_id="EvUserOnly")
+    slack.event(
+        {"type": "tokens_revoked", "tokens": {"oauth": ["UX"], "bot": []}}, event_id="EvUserOnly"
+    )
     # Followed by a Home open: once it is published, the revocation was handled.
     slack.event({"type": "app_home_opened", "user": "UADMIN", "tab": "home"}, event_id="EvH")
     slack.fake.wait_for("views.publish")

@@ -9,8 +9,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from lxml import etree
 from sqlalchemy import select
 
-from app.qwc_download import content_disposition, qwc_link
+from app.web.qwc_download import content_disposition
 from tenants.models import Connection
+from tenants.qwc import qwc_link
 
 
 def link_path(slack, conn=None):
@@ -41,8 +42,10 @@ def test_tampered_or_foreign_links_are_404_without_a_trace(installed):
         assert "Traceback" not in resp.get_data(as_text=True)
     # Signed with another secret key.
     other = URLSafeTimedSerializer("another-secret", salt="qbslack-qwc")
-    assert installed.client.get("/qwc/" + other.dumps({"c": conn.id, "t": conn.tenant_id})
-                                ).status_code == 404
+    assert (
+        installed.client.get("/qwc/" + other.dumps({"c": conn.id, "t": conn.tenant_id})).status_code
+        == 404
+    )
     # A genuine token naming another workspace's connection.
     ours = URLSafeTimedSerializer(installed.runtime.settings.secret_key, salt="qbslack-qwc")
     resp = installed.client.get("/qwc/" + ours.dumps({"c": conn.id, "t": conn.tenant_id + 1}))
@@ -56,8 +59,9 @@ def test_expired_link_is_410_with_a_clear_message(installed):
         def get_timestamp(self) -> int:
             return int(time.time()) - 660
 
-    old = URLSafeTimedSerializer(installed.runtime.settings.secret_key, salt="qbslack-qwc",
-                                 signer=ElevenMinutesAgo)
+    old = URLSafeTimedSerializer(
+        installed.runtime.settings.secret_key, salt="qbslack-qwc", signer=ElevenMinutesAgo
+    )
     expired = installed.client.get("/qwc/" + old.dumps({"c": conn.id, "t": conn.tenant_id}))
     body = expired.get_data(as_text=True)
     assert expired.status_code == 410 and "expired" in body and "App Home" in body
@@ -66,10 +70,15 @@ def test_expired_link_is_410_with_a_clear_message(installed):
         def get_timestamp(self) -> int:
             return int(time.time()) - 540
 
-    recent = URLSafeTimedSerializer(installed.runtime.settings.secret_key, salt="qbslack-qwc",
-                                    signer=NineMinutesAgo)
-    assert installed.client.get("/qwc/" + recent.dumps({"c": conn.id, "t": conn.tenant_id})
-                                ).status_code == 200
+    recent = URLSafeTimedSerializer(
+        installed.runtime.settings.secret_key, salt="qbslack-qwc", signer=NineMinutesAgo
+    )
+    assert (
+        installed.client.get(
+            "/qwc/" + recent.dumps({"c": conn.id, "t": conn.tenant_id})
+        ).status_code
+        == 200
+    )
 
 
 def test_non_ascii_company_names_download_safely(installed):
@@ -87,4 +96,5 @@ def test_non_ascii_company_names_download_safely(installed):
     assert resp.status_code == 200 and header.isascii()
     assert "filename*=UTF-8''Caf%C3%A9-T%C5%8Dky%C5%8D-%E4%BC%9A%E7%A4%BE.qwc" in header
     assert content_disposition("a b.qwc") == (
-        "attachment; filename=\"a b.qwc\"; filename*=UTF-8''a%20b.qwc")
+        "attachment; filename=\"a b.qwc\"; filename*=UTF-8''a%20b.qwc"
+    )

@@ -9,7 +9,7 @@ import logging
 from lxml import etree
 
 from app import create_app
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.tickets import KEY_PREFIX
 from tenants import service
@@ -41,8 +41,9 @@ def test_ticket_is_random_and_stored_only_as_its_hash(live_server, qbwc):
     assert len(keys) == 1  # a new authenticate replaces the connection's old session
     stored = keys[0].decode() + rt.redis.get(keys[0]).decode()
     assert not any(t in stored for t in tickets)
-    assert any(KEY_PREFIX + hashlib.sha256(t.encode()).hexdigest() == keys[0].decode()
-               for t in tickets)
+    assert any(
+        KEY_PREFIX + hashlib.sha256(t.encode()).hexdigest() == keys[0].decode() for t in tickets
+    )
     assert 29 * 60 < rt.redis.ttl(keys[0]) <= 30 * 60
 
 
@@ -132,13 +133,15 @@ def test_password_reset_forgets_a_remembered_login(live_server, qbwc):
 def test_web_connector_version_is_recorded(live_server):
     rt = live_server.runtime
     c = connect(rt)
-    report = QBWCSimulator(live_server.qbwc, c.username, c.password, FakeCompany(),
-                           client_version="2.3.0.215").run()
+    report = QBWCSimulator(
+        live_server.qbwc, c.username, c.password, FakeCompany(), client_version="2.3.0.215"
+    ).run()
     assert report.ok and report.client_version_answer == ""
     assert report.server_version.startswith("qbslack")
     assert connection(rt, c.connection_id).qbwc_version == "2.3.0.215"
-    old = QBWCSimulator(live_server.qbwc, c.username, c.password, FakeCompany(),
-                        client_version="1.5.0.12").run()
+    old = QBWCSimulator(
+        live_server.qbwc, c.username, c.password, FakeCompany(), client_version="1.5.0.12"
+    ).run()
     assert old.client_version_answer.startswith("W:") and old.ok  # a warning only
     assert connection(rt, c.connection_id).qbwc_version == "1.5.0.12"
 

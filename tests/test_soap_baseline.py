@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from jobs.models import BASELINE, PENDING
+from jobs.enums import EventStatus
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.qbwc_client import COMPANY_FILE
 from soap.simulator.qbxml_answer import Answerer
@@ -48,13 +48,18 @@ def test_first_connection_records_a_baseline_and_one_notice(live_server):
     assert len(notices) == 1
     notice = notices[0]
     conn = connection(rt, c.connection_id)
-    assert (notice.event_type, notice.object_type, notice.object_id, notice.edit_sequence,
-            notice.status) == ("notice", "Company", conn.file_id, "connected", PENDING)
+    assert (
+        notice.event_type,
+        notice.object_type,
+        notice.object_id,
+        notice.edit_sequence,
+        notice.status,
+    ) == ("notice", "Company", conn.file_id, "connected", EventStatus.PENDING)
     assert notice.payload["company"] == "History LLC"
     assert notice.payload["company_file"].endswith(".QBW")
     others = [e for e in got if e.action != "connected"]
     assert {e.ref_number for e in others if e.object_type == "Bill"} == {"RECENT-1"}
-    assert others and all(e.status == BASELINE for e in others)  # kept, never posted
+    assert others and all(e.status == EventStatus.BASELINE for e in others)  # kept, never posted
     assert conn.baseline_done and conn.qb_company_name == "History LLC"
     assert conn.qb_file_path == COMPANY_FILE
     assert "bill" in watermarks(rt, c.connection_id)
@@ -64,9 +69,9 @@ def test_first_connection_records_a_baseline_and_one_notice(live_server):
     company.modify(company.find_ref("RECENT-1"), memo="edited")
     assert QBWCSimulator(live_server.qbwc, c.username, c.password, company).run().ok
     new = events(rt, ref_number="NEW-1")
-    assert len(new) == 1 and new[0].status == PENDING and new[0].action == "created"
+    assert len(new) == 1 and new[0].status == EventStatus.PENDING and new[0].action == "created"
     edited = events(rt, ref_number="RECENT-1", action="updated")
-    assert len(edited) == 1 and edited[0].status == PENDING
+    assert len(edited) == 1 and edited[0].status == EventStatus.PENDING
     assert count_events(rt, action="connected") == 1
 
 
@@ -78,7 +83,7 @@ def test_backfill_posts_the_days_asked_for(live_server):
     assert 29.99 < _days_back(_windows(report.requests[0]).pop()) < 30.01
     bills = events(rt, object_type="Bill")
     assert {e.ref_number for e in bills} == {"OLD-1", "RECENT-1"}
-    assert all(e.status == PENDING for e in events(rt))
+    assert all(e.status == EventStatus.PENDING for e in events(rt))
     assert count_events(rt, action="connected") == 1
     conn = connection(rt, c.connection_id)
     assert conn.baseline_done and conn.backfill_days is None
@@ -95,7 +100,7 @@ def test_an_empty_first_sync_leaves_watermarks_unset(live_server):
     company.add_vendor("First Vendor")
     report = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert 1.99 < _days_back(_windows(report.requests[0]).pop()) < 2.01  # same window
-    assert events(rt, object_type="Vendor")[0].status == PENDING
+    assert events(rt, object_type="Vendor")[0].status == EventStatus.PENDING
 
 
 def test_company_name_is_asked_for_when_the_hcp_lacks_it(live_server, qbwc):
@@ -123,8 +128,11 @@ def test_overlap_survives_the_daylight_saving_offset_bug(live_server, qbwc):
     company.add_vendor("Acme Supply Co")
     company.add_bill("Acme Supply Co", "10.00", ref_number="SUMMER-1")
     with rt.transaction() as db:
-        db.add(Watermark(connection_id=c.connection_id, entity="bill",
-                         value="2026-07-15T09:30:00-08:00"))
+        db.add(
+            Watermark(
+                connection_id=c.connection_id, entity="bill", value="2026-07-15T09:30:00-08:00"
+            )
+        )
     answerer = Answerer(company)
     ticket = qbwc.authenticate(c.username, c.password)[0]
     first = qbwc.send(ticket)
@@ -135,7 +143,7 @@ def test_overlap_survives_the_daylight_saving_offset_bug(live_server, qbwc):
     # The next poll asks from an hour before the watermark: the same bill comes back...
     ticket = qbwc.authenticate(c.username, c.password)[0]
     second = qbwc.send(ticket)
-    window = (dt.datetime.strptime(mark[:19], "%Y-%m-%dT%H:%M:%S") - dt.timedelta(hours=1))
+    window = dt.datetime.strptime(mark[:19], "%Y-%m-%dT%H:%M:%S") - dt.timedelta(hours=1)
     assert f"<FromModifiedDate>{window:%Y-%m-%dT%H:%M:%S}</FromModifiedDate>" in second
     answer = answerer.answer(second)
     assert "SUMMER-1" in answer

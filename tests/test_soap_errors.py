@@ -42,8 +42,9 @@ def test_quickbooks_closed_then_recovered_loses_nothing(live_server):
     company.fail_next("0x80040408", "Could not start QuickBooks.")
     failed = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert not failed.ok and failed.progress == [-101]
-    assert failed.last_error.startswith(CLOSED) and "Could not start QuickBooks." in \
-        failed.last_error
+    assert (
+        failed.last_error.startswith(CLOSED) and "Could not start QuickBooks." in failed.last_error
+    )
     assert failed.close_message.startswith("Finished with an error")
     assert count_events(rt) == 0 and watermarks(rt, c.connection_id) == {}
     conn = connection(rt, c.connection_id)
@@ -101,8 +102,7 @@ def test_unreadable_answer_is_a_readable_error(live_server, qbwc):
     ticket = qbwc.authenticate(c.username, c.password)[0]
     qbwc.send(ticket)
     assert qbwc.receive(ticket, "", "", "QuickBooks is busy") < 0  # a message alone
-    assert "QuickBooks reported an error: QuickBooks is busy" in qbwc.text("getLastError",
-                                                                         ticket)
+    assert "QuickBooks reported an error: QuickBooks is busy" in qbwc.text("getLastError", ticket)
 
 
 def test_a_failed_query_skips_only_that_entity(live_server, qbwc, caplog):
@@ -112,10 +112,20 @@ def test_a_failed_query_skips_only_that_entity(live_server, qbwc, caplog):
     answerer = Answerer(company)
     ticket = qbwc.authenticate(c.username, c.password)[0]
     response = answerer.answer(qbwc.send(ticket))
-    response = edit_response(response, "BillQueryRs", statusCode="3120",
-                             statusSeverity="Error", statusMessage="Object not found.")
-    response = edit_response(response, "VendorQueryRs", statusCode="530",
-                             statusSeverity="Warn", statusMessage="Some data was truncated.")
+    response = edit_response(
+        response,
+        "BillQueryRs",
+        statusCode="3120",
+        statusSeverity="Error",
+        statusMessage="Object not found.",
+    )
+    response = edit_response(
+        response,
+        "VendorQueryRs",
+        statusCode="530",
+        statusSeverity="Warn",
+        statusMessage="Some data was truncated.",
+    )
     caplog.set_level(logging.WARNING, logger="soap.sync")
     assert qbwc.receive(ticket, response) == 100  # the cycle still ends
     assert "Some data was truncated." in caplog.text  # a warning: logged, data used
@@ -136,13 +146,15 @@ def test_a_failed_query_skips_only_that_entity(live_server, qbwc, caplog):
 def test_quickbooks_too_old_gets_a_clear_message(live_server):
     rt = live_server.runtime
     c = connect(rt)
-    report = QBWCSimulator(live_server.qbwc, c.username, c.password, small_company(),
-                           qbxml_major=7, qbxml_minor=0).run()
+    report = QBWCSimulator(
+        live_server.qbwc, c.username, c.password, small_company(), qbxml_major=7, qbxml_minor=0
+    ).run()
     assert not report.ok and report.requests == []
     assert "qbXML 7.0" in report.last_error and "needs qbXML 8.0 or newer" in report.last_error
     conn = connection(rt, c.connection_id)
     assert conn.status == "error" and "QuickBooks 2009 or later" in conn.last_error
-    older = QBWCSimulator(live_server.qbwc, c.username, c.password, small_company(),
-                          qbxml_major=8, qbxml_minor=0).run()
+    older = QBWCSimulator(
+        live_server.qbwc, c.username, c.password, small_company(), qbxml_major=8, qbxml_minor=0
+    ).run()
     assert older.ok and '<?qbxml version="8.0"?>' in older.requests[0]
     assert count_events(rt, object_type="Bill") == 2

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.migrate import upgrade
-from app.runtime import Runtime
-from jobs.models import PENDING
-from jobs.queue import DELIVERY_QUEUE
+from app.core.jobqueue import DELIVERY_QUEUE
+from app.core.migrate import upgrade
+from app.core.runtime import Runtime
+from jobs.enums import EventStatus
 from soap.simulator import FakeCompany, QBWCSimulator
 from tenants.routes import set_route
 from tests.conftest import make_settings
@@ -19,8 +19,14 @@ from tests.fixtures_soap import (
 )
 from tests.qbxml_schema import assert_valid_qbxml
 
-NO_CHANGE_CALLS = ["serverVersion", "clientVersion", "authenticate", "sendRequestXML",
-                   "receiveResponseXML", "closeConnection"]
+NO_CHANGE_CALLS = [
+    "serverVersion",
+    "clientVersion",
+    "authenticate",
+    "sendRequestXML",
+    "receiveResponseXML",
+    "closeConnection",
+]
 
 
 def every_kind_company() -> FakeCompany:
@@ -56,23 +62,38 @@ def test_full_session_with_every_entity_type(live_server):
     for request in report.requests:
         assert_valid_qbxml(request)
     first = report.requests[0]
-    for rq in ("VendorQueryRq", "BillQueryRq", "PurchaseOrderQueryRq", "BillPaymentCheckQueryRq",
-               "BillPaymentCreditCardQueryRq", "ReceivePaymentQueryRq", "InvoiceQueryRq",
-               "AccountQueryRq", "EmployeeQueryRq", "TxnDeletedQueryRq", "ListDeletedQueryRq"):
+    for rq in (
+        "VendorQueryRq",
+        "BillQueryRq",
+        "PurchaseOrderQueryRq",
+        "BillPaymentCheckQueryRq",
+        "BillPaymentCreditCardQueryRq",
+        "ReceivePaymentQueryRq",
+        "InvoiceQueryRq",
+        "AccountQueryRq",
+        "EmployeeQueryRq",
+        "TxnDeletedQueryRq",
+        "ListDeletedQueryRq",
+    ):
         assert first.count(f"<{rq} ") == 1, rq
     assert 'onError="continueOnError"' in first and "<ActiveStatus>All</ActiveStatus>" in first
     assert "<ListDelType>Account</ListDelType>" in first
     got = events(rt)
     by_type = {(e.event_type, e.object_type, e.action) for e in got}
-    assert {("vendor", "Vendor", "created"), ("bill", "Bill", "created"),
-            ("purchase_order", "PurchaseOrder", "created"),
-            ("bill_payment", "BillPaymentCheck", "created"),
-            ("bill_payment", "BillPaymentCreditCard", "created"),
-            ("payment_received", "ReceivePayment", "created"),
-            ("invoice", "Invoice", "created"), ("account", "Account", "created"),
-            ("employee", "Employee", "created"), ("bill", "Bill", "deleted"),
-            ("vendor", "Vendor", "deleted")} <= by_type
-    assert all(e.status == PENDING for e in got)
+    assert {
+        ("vendor", "Vendor", "created"),
+        ("bill", "Bill", "created"),
+        ("purchase_order", "PurchaseOrder", "created"),
+        ("bill_payment", "BillPaymentCheck", "created"),
+        ("bill_payment", "BillPaymentCreditCard", "created"),
+        ("payment_received", "ReceivePayment", "created"),
+        ("invoice", "Invoice", "created"),
+        ("account", "Account", "created"),
+        ("employee", "Employee", "created"),
+        ("bill", "Bill", "deleted"),
+        ("vendor", "Vendor", "deleted"),
+    } <= by_type
+    assert all(e.status == EventStatus.PENDING for e in got)
     bill = next(e for e in got if e.ref_number == "INV-77")
     assert bill.counterparty == "Acme Supply Co" and bill.amount == "1250.00"
     assert bill.qb_time_modified.endswith("-08:00") and bill.sort_key.tzinfo is not None
@@ -85,9 +106,19 @@ def test_full_session_with_every_entity_type(live_server):
     assert conn.status == "ok" and conn.last_error is None and conn.last_poll_at is not None
     assert conn.qb_company_name == "Every Kind LLC" and conn.qb_file_path.endswith(".QBW")
     marks = watermarks(rt, c.connection_id)
-    assert set(marks) >= {"vendor", "bill", "purchase_order", "bill_payment_check",
-                          "bill_payment_credit_card", "receive_payment", "invoice", "account",
-                          "employee", "txn_deleted", "list_deleted"}
+    assert set(marks) >= {
+        "vendor",
+        "bill",
+        "purchase_order",
+        "bill_payment_check",
+        "bill_payment_credit_card",
+        "receive_payment",
+        "invoice",
+        "account",
+        "employee",
+        "txn_deleted",
+        "list_deleted",
+    }
     assert all(v.endswith("-08:00") for v in marks.values())  # QuickBooks' own text
 
 
@@ -149,7 +180,7 @@ def test_committed_events_are_handed_to_delivery(live_server):
     assert report.ok
     got = events(rt)
     # Routed to the workspace's default channel and a drain job queued for it.
-    pending = [e for e in got if e.status == PENDING]
+    pending = [e for e in got if e.status == EventStatus.PENDING]
     assert pending and all(e.channel_id == "CDEFAULT" for e in pending)
     assert queue.count + len(queue.scheduled_job_registry.get_job_ids()) >= 1
 

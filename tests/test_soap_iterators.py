@@ -30,8 +30,10 @@ def test_iterators_over_hundreds_of_objects(live_server):
         assert_valid_qbxml(request)
         assert request.count("<MaxReturned>100</MaxReturned>") >= 1
     assert ("VendorQueryRq", "Start") in _queries(report.requests[0])
-    assert _queries(report.requests[1]) == [("VendorQueryRq", "Continue"),
-                                             ("BillQueryRq", "Continue")]
+    assert _queries(report.requests[1]) == [
+        ("VendorQueryRq", "Continue"),
+        ("BillQueryRq", "Continue"),
+    ]
     assert _queries(report.requests[2]) == [("BillQueryRq", "Continue")]
     # A Continue repeats the Start's criteria.
     window = re.findall(r"<FromModifiedDate>([^<]+)</FromModifiedDate>", report.requests[2])
@@ -105,11 +107,15 @@ def _endless(request: str) -> str:
         rid = re.search(rf'<{tag} requestID="([^"]+)"', request).group(1)
         rs = tag[:-2] + "Rs"
         if tag == "VendorQueryRq":
-            out.append(f'<{rs} requestID="{rid}" statusCode="1" statusSeverity="Info" '
-                       'statusMessage="none" iteratorRemainingCount="5" iteratorID="{X}"/>')
+            out.append(
+                f'<{rs} requestID="{rid}" statusCode="1" statusSeverity="Info" '
+                'statusMessage="none" iteratorRemainingCount="5" iteratorID="{X}"/>'
+            )
         else:
-            out.append(f'<{rs} requestID="{rid}" statusCode="1" statusSeverity="Info" '
-                       'statusMessage="none"/>')
+            out.append(
+                f'<{rs} requestID="{rid}" statusCode="1" statusSeverity="Info" '
+                'statusMessage="none"/>'
+            )
     return "".join(out) + "</QBXMLMsgsRs></QBXML>"
 
 

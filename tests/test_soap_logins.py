@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app.db import make_engine
+from app.core.db import make_engine
 from soap.logins import KEY_PREFIX, VerifiedLogins
 from tenants.credentials import hash_password
 from tests.conftest import TEST_DATABASE_URL

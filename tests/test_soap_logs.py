@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.logs import ContextFilter, JsonFormatter, log_context, ticket_prefix
+from app.core.logs import ContextFilter, JsonFormatter, log_context, ticket_prefix
 from tests.fixtures_soap import connect
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Connection, ConnectionPool, Redis
 from sqlalchemy import event
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from soap.qbtime import window_start
 from soap.simulator import FakeCompany, QBWCSimulator
 from tenants.routes import set_route
@@ -27,8 +27,11 @@ def test_a_repeat_no_change_poll_makes_two_statements_and_six_redis_round_trips(
     committed_runtime,
 ):
     pool = ConnectionPool.from_url(TEST_REDIS_URL, connection_class=CountingConnection)
-    rt = Runtime.from_settings(committed_runtime.settings, engine=committed_runtime.engine,
-                               redis=Redis(connection_pool=pool))
+    rt = Runtime.from_settings(
+        committed_runtime.settings,
+        engine=committed_runtime.engine,
+        redis=Redis(connection_pool=pool),
+    )
     c = connect(rt)
     company = FakeCompany()  # nothing in it: every query answers "no match"
     statements: list[str] = []
@@ -70,7 +73,6 @@ def test_a_repeat_poll_asks_from_its_watermarks_and_for_newly_routed_types(live_
     mark = watermarks(rt, c.connection_id)["vendor"]
     assert f"<FromModifiedDate>{window_start(mark)}</FromModifiedDate>" in repeat.requests[0]
     with rt.transaction() as db:
-        set_route(c.tenant_id, "account", "CACCOUNTS", connection_id=c.connection_id,
-                  db_session=db)
+        set_route(c.tenant_id, "account", "CACCOUNTS", connection_id=c.connection_id, db_session=db)
     routed = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert routed.ok and "AccountQueryRq" in routed.requests[0]

@@ -13,8 +13,14 @@ def store(request, redis_conn) -> TicketStore:
 
 
 def _ticket(hash_: str, connection_id: int = 1, **more: object) -> Ticket:
-    return Ticket(hash=hash_, connection_id=connection_id, tenant_id=7, username="qb-x",
-                  state="authenticated", **more)  # type: ignore[arg-type]
+    return Ticket(
+        hash=hash_,
+        connection_id=connection_id,
+        tenant_id=7,
+        username="qb-x",
+        state="authenticated",
+        **more,
+    )  # type: ignore[arg-type]
 
 
 def test_a_ticket_round_trips_whole(store):

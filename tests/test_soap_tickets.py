@@ -5,7 +5,7 @@ from __future__ import annotations
 from soap.session import ticket_hash
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.qbxml_answer import Answerer
-from soap.tickets import KEY_PREFIX, Ticket, ticket_store
+from soap.tickets import KEY_PREFIX, Ticket, TicketStore
 from tests.fixtures_soap import connect, connection, count_events, events, watermarks
 
 
@@ -48,8 +48,7 @@ def test_tickets_never_cross_connections_or_tenants(live_server, qbwc):
         assert set(watermarks(rt, conn.connection_id)) >= {"bill", "vendor"}
 
 
-def test_unknown_closed_and_expired_tickets_are_refused_without_touching_data(live_server,
-                                                                              qbwc):
+def test_unknown_closed_and_expired_tickets_are_refused_without_touching_data(live_server, qbwc):
     rt = live_server.runtime
     c = connect(rt)
     company = _company("X")
@@ -142,5 +141,5 @@ def test_a_call_in_flight_at_a_new_login_cannot_revive_the_old_ticket(live_serve
     in_flight = _stored(rt, old)  # what a slow call read before the new login
     new = qbwc.authenticate(c.username, c.password)[0]
     in_flight.state = "done"
-    assert ticket_store(rt).save(in_flight) is False
+    assert TicketStore(rt.redis).save(in_flight) is False
     assert qbwc.send(old) == "" and "VendorQueryRq" in qbwc.send(new)

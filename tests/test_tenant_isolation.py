@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from jobs.models import FAILED, POSTED, Event
+from jobs.enums import EventStatus
+from jobs.models import Event
 from soap.simulator import FakeCompany
 from soap.simulator.qbxml_answer import Answerer
 from tenants.models import Connection, Route, Tenant
@@ -21,23 +22,43 @@ def _seed_a(slack):
         tenant = db.scalar(select(Tenant).where(Tenant.team_id == "T1"))
         set_route(tenant.id, "default", "C0AAAAAAAA", db_session=db)
         conn_id = slack.connections("T1")[0].id
-        for object_id, ref, status in (("TX-A1", "INV-A1", FAILED), ("TX-A2", "INV-A2", POSTED)):
-            db.add(Event(tenant_id=tenant.id, connection_id=conn_id, event_type="bill",
-                         action="created", object_type="Bill", object_id=object_id,
-                         edit_sequence="1", ref_number=ref, payload={}, status=status,
-                         created_at=dt.datetime.now(dt.UTC)))
+        for object_id, ref, status in (
+            ("TX-A1", "INV-A1", EventStatus.FAILED),
+            ("TX-A2", "INV-A2", EventStatus.POSTED),
+        ):
+            db.add(
+                Event(
+                    tenant_id=tenant.id,
+                    connection_id=conn_id,
+                    event_type="bill",
+                    action="created",
+                    object_type="Bill",
+                    object_id=object_id,
+                    edit_sequence="1",
+                    ref_number=ref,
+                    payload={},
+                    status=status,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
 
 
 def _snapshot(slack):
     """Everything of workspace A that B might try to change."""
     with slack.runtime.transaction() as db:
         tenant = db.scalar(select(Tenant).where(Tenant.team_id == "T1"))
-        events = {(e.object_id, e.status, e.replay_count, e.channel_id)
-                  for e in db.scalars(select(Event).where(Event.tenant_id == tenant.id))}
-        routes = {(r.event_type, r.connection_id, r.channel_id)
-                  for r in db.scalars(select(Route).where(Route.tenant_id == tenant.id))}
-        conns = {(c.id, c.company_name, c.password_hash, c.status)
-                 for c in db.scalars(select(Connection).where(Connection.tenant_id == tenant.id))}
+        events = {
+            (e.object_id, e.status, e.replay_count, e.channel_id)
+            for e in db.scalars(select(Event).where(Event.tenant_id == tenant.id))
+        }
+        routes = {
+            (r.event_type, r.connection_id, r.channel_id)
+            for r in db.scalars(select(Route).where(Route.tenant_id == tenant.id))
+        }
+        conns = {
+            (c.id, c.company_name, c.password_hash, c.status)
+            for c in db.scalars(select(Connection).where(Connection.tenant_id == tenant.id))
+        }
     return events, routes, conns
 
 
@@ -50,12 +71,15 @@ def test_workspace_b_reaches_nothing_of_workspace_a_through_slack(installed):
     before = _snapshot(slack)
     a_conn = slack.connections("T1")[0]
     # Slash commands naming A's objects, A's company, or "everything".
-    asks = [("/qb-replay", "INV-A1", "No event found"), ("/qb-replay", "TX-A2", "No event found"),
-            ("/qb-replay", "failed", "no delivery has failed"),
-            ("/qb-replay", "since 2026-01-01", "Queued 0 event(s)"),
-            ("/qb-routes", "set bill C0BBBBBBBB Firm T1", "No company named `Firm T1`"),
-            ("/qb-routes", "clear default Firm T1", "No company named `Firm T1`"),
-            ("/qb-routes", "list", "")]
+    asks = [
+        ("/qb-replay", "INV-A1", "No event found"),
+        ("/qb-replay", "TX-A2", "No event found"),
+        ("/qb-replay", "failed", "no delivery has failed"),
+        ("/qb-replay", "since 2026-01-01", "Queued 0 event(s)"),
+        ("/qb-routes", "set bill C0BBBBBBBB Firm T1", "No company named `Firm T1`"),
+        ("/qb-routes", "clear default Firm T1", "No company named `Firm T1`"),
+        ("/qb-routes", "list", ""),
+    ]
     for i, (command, text, expected) in enumerate(asks, start=1):
         slack.command(command, text, user="UB", team="T2")
         answer = slack.responses(i)[-1]
@@ -63,8 +87,9 @@ def test_workspace_b_reaches_nothing_of_workspace_a_through_slack(installed):
         told = answer.replace(f"`{text}`", "")  # the words B typed may be quoted back
         assert "C0AAAAAAAA" not in told and "INV-A" not in told and "TX-A" not in told
     # App Home of B: none of A's company, events or connection ids.
-    slack.event({"type": "app_home_opened", "user": "UB", "tab": "home"}, team="T2",
-                event_id="EvB1")
+    slack.event(
+        {"type": "app_home_opened", "user": "UB", "tab": "home"}, team="T2", event_id="EvB1"
+    )
     home = str(slack.fake.wait_for("views.publish")[-1].params["view"])
     assert "Firm T2" in home
     assert "INV-A" not in home and "Firm T1" not in home
@@ -75,13 +100,15 @@ def test_workspace_b_reaches_nothing_of_workspace_a_through_slack(installed):
     slack.command("/qb-routes", "", user="UB", team="T2")
     view = slack.fake.wait_for("views.open", 2)[-1].params["view"]
     values = picker_values(view, {"bill": "C0BBBBBBBB"})
-    values["scope"] = {"routes_scope": {"type": "static_select",
-                                        "selected_option": {"value": str(a_conn.id)}}}
+    values["scope"] = {
+        "routes_scope": {"type": "static_select", "selected_option": {"value": str(a_conn.id)}}
+    }
     answer = slack.submit(view, values, user="UB", team="T2").get_json()
     assert answer["response_action"] == "errors"
     # B's modal submitted in A's name (A's team id, B's signed grant): refused.
-    answer = slack.submit(view, picker_values(view, {"bill": "C0BBBBBBBB"}), user="UB",
-                          team="T1").get_json()
+    answer = slack.submit(
+        view, picker_values(view, {"bill": "C0BBBBBBBB"}), user="UB", team="T1"
+    ).get_json()
     assert answer["response_action"] == "update" and "Routes saved" not in str(answer)
     assert not slack.fake.calls("chat.postMessage")
     assert _snapshot(slack) == before

@@ -12,7 +12,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from app.slack.installation_store import DbAuthorize, DbInstallationStore
 from app.slack.listeners import register_listeners
 from app.slack.state_store import DbOAuthStateStore
@@ -23,8 +23,14 @@ log = logging.getLogger(__name__)
 # What qbslack needs and no more: post (chat:write), join public channels it was routed
 # to (channels:join), check channels named in /qb-routes (channels:read, groups:read),
 # and read users' admin flags (users:read); slash commands need `commands`.
-BOT_SCOPES = ["chat:write", "channels:join", "channels:read", "groups:read", "users:read",
-              "commands"]
+BOT_SCOPES = [
+    "chat:write",
+    "channels:join",
+    "channels:read",
+    "groups:read",
+    "users:read",
+    "commands",
+]
 
 LISTENER_THREADS = 8  # per web process: listeners mostly wait on Slack and the database
 
@@ -43,17 +49,34 @@ WELCOME = (
 def welcome_blocks(connection_id: int | None, company: str) -> list[dict[str, Any]]:
     """The installer's DM: the next steps and a button that reveals the password in a modal."""
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": WELCOME}}]
+        {"type": "section", "text": {"type": "mrkdwn", "text": WELCOME}}
+    ]
     if connection_id is not None:
-        blocks.append({"type": "actions", "elements": [{
-            "type": "button", "action_id": "reset_password", "value": str(connection_id),
-            "style": "primary", "text": {"type": "plain_text",
-                                         "text": "Get the .qwc file and password"},
-            "confirm": {"title": {"type": "plain_text", "text": "Set a QBWC password?"},
-                        "text": {"type": "plain_text", "text":
-                                 f"A new password for {company[:100]} is set and shown once."},
-                        "confirm": {"type": "plain_text", "text": "Show it"},
-                        "deny": {"type": "plain_text", "text": "Cancel"}}}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "reset_password",
+                        "value": str(connection_id),
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Get the .qwc file and password"},
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "Set a QBWC password?"},
+                            "text": {
+                                "type": "plain_text",
+                                "text": (
+                                    f"A new password for {company[:100]} is set and shown once."
+                                ),
+                            },
+                            "confirm": {"type": "plain_text", "text": "Show it"},
+                            "deny": {"type": "plain_text", "text": "Cancel"},
+                        },
+                    }
+                ],
+            }
+        )
     return blocks
 
 
@@ -73,7 +96,8 @@ def build_bolt_app(runtime: Runtime) -> App:
             conn_id, company = (first.id, first.company_name) if first else (None, "")
         try:
             WebClient(token=inst.bot_token, base_url=settings.slack_api_url).chat_postMessage(
-                channel=inst.user_id, text=WELCOME, blocks=welcome_blocks(conn_id, company))
+                channel=inst.user_id, text=WELCOME, blocks=welcome_blocks(conn_id, company)
+            )
         except SlackApiError as exc:
             log.warning("could not DM the installer: %s", exc.response.get("error"))
         return args.default.success(args)
@@ -94,9 +118,9 @@ def build_bolt_app(runtime: Runtime) -> App:
         install_page_rendering_enabled=False,
         callback_options=CallbackOptions(success=success, failure=failure),
     )
-    # Listeners run here after their ack; kept on the runtime so it can be drained on shutdown.
+    # Listeners run here after their ack; the runtime drains them when it closes.
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack")
-    runtime.extras["slack_executor"] = executor
+    runtime.listener_executor = executor
     app = App(
         listener_executor=executor,
         signing_secret=settings.slack_signing_secret,
@@ -109,7 +133,8 @@ def build_bolt_app(runtime: Runtime) -> App:
         raise_error_for_unhandled_request=False,
         user_facing_authorize_error_message=(
             "qbslack is not installed in this workspace any more. An admin can reinstall it "
-            f"from {settings.public_url}/slack/install (routes and history are kept)."),
+            f"from {settings.public_url}/slack/install (routes and history are kept)."
+        ),
         logger=log,
     )
     register_listeners(app, runtime)

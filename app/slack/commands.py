@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from app.slack.views import ROUTE_LABELS, routes_text
 from jobs import replay
-from jobs.delivery import schedule_events
+from jobs.outbox import schedule_events
 from tenants import routes, service
 from tenants.models import ROUTE_KEYS
 
@@ -21,8 +21,10 @@ ROUTES_USAGE = (
     "`/qb-routes set <event-type> <#channel> [company]` · "
     "`/qb-routes clear <event-type> [company]`\nEvent types: " + ", ".join(ROUTE_KEYS)
 )
-REPLAY_USAGE = ("Usage: `/qb-replay failed` · `/qb-replay <TxnID | ListID | RefNumber>` · "
-                "`/qb-replay since YYYY-MM-DD`")
+REPLAY_USAGE = (
+    "Usage: `/qb-replay failed` · `/qb-replay <TxnID | ListID | RefNumber>` · "
+    "`/qb-replay since YYYY-MM-DD`"
+)
 NOT_INSTALLED = "qbslack is not installed in this workspace."
 _CHANNEL_ESCAPED = re.compile(r"^<#([CG][A-Z0-9]+)(\|[^>]*)?>$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -53,21 +55,28 @@ def parse_channel(client: WebClient, arg: str) -> Channel:
     try:
         info = client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError:
-        return Channel(channel_id, "I can't see that channel yet. If it is private, invite "
-                       "me first with `/invite @qbslack`.")
+        return Channel(
+            channel_id,
+            "I can't see that channel yet. If it is private, invite "
+            "me first with `/invite @qbslack`.",
+        )
     if info.get("is_archived"):
         return Channel(channel_id, f"<#{channel_id}> is archived: nothing can be posted there.")
     if info.get("is_private") and not info.get("is_member"):
-        return Channel(channel_id, f"<#{channel_id}> is private and I'm not in it: invite me "
-                       "with `/invite @qbslack` in that channel, or nothing can be posted there.")
+        return Channel(
+            channel_id,
+            f"<#{channel_id}> is private and I'm not in it: invite me "
+            "with `/invite @qbslack` in that channel, or nothing can be posted there.",
+        )
     return Channel(channel_id)
 
 
 def _find_by_name(client: WebClient, name: str) -> str | None:
     cursor = None
     for _ in range(20):  # at most 20 pages of 200 channels
-        resp = client.conversations_list(types="public_channel,private_channel", limit=200,
-                                         cursor=cursor, exclude_archived=True)
+        resp = client.conversations_list(
+            types="public_channel,private_channel", limit=200, cursor=cursor, exclude_archived=True
+        )
         channels: list[dict] = resp.get("channels", [])
         for ch in channels:
             if ch.get("name") == name:
@@ -86,14 +95,19 @@ def event_type_arg(word: str) -> str | None:
     return key if key in ROUTE_KEYS else None
 
 
-def routes_command(runtime: Runtime, client: WebClient, team_id: str, user_id: str,
-                   words: list[str]) -> str:
+def routes_command(
+    runtime: Runtime, client: WebClient, team_id: str, user_id: str, words: list[str]
+) -> str:
     """Run `/qb-routes list|set|clear`; returns the ephemeral answer."""
     sub = words[0].lower() if words else ""
     if sub == "list":
         with runtime.transaction() as db:
             tenant = service.get_tenant(team_id, db_session=db)
-            return routes_text(tenant, db_session=db) if tenant else NOT_INSTALLED
+            return (
+                routes_text(tenant, routes.list_routes(tenant.id, db_session=db))
+                if tenant
+                else NOT_INSTALLED
+            )
     if sub not in ("set", "clear") or len(words) < (3 if sub == "set" else 2):
         return ROUTES_USAGE
     event_type = event_type_arg(words[1])
@@ -105,9 +119,11 @@ def routes_command(runtime: Runtime, client: WebClient, team_id: str, user_id: s
         # Slack calls first, outside the database transaction.
         channel = parse_channel(client, words[2])
         if channel.channel_id is None:
-            return (f"I couldn't find the channel `{words[2]}`. Pick it with `#` so Slack "
-                    "completes it; a private channel must invite me first "
-                    f"(`/invite @qbslack` there).\n{ROUTES_USAGE}")
+            return (
+                f"I couldn't find the channel `{words[2]}`. Pick it with `#` so Slack "
+                "completes it; a private channel must invite me first "
+                f"(`/invite @qbslack` there).\n{ROUTES_USAGE}"
+            )
     with runtime.transaction() as db:
         tenant = service.get_tenant(team_id, db_session=db)
         if tenant is None:
@@ -122,13 +138,23 @@ def routes_command(runtime: Runtime, client: WebClient, team_id: str, user_id: s
         label = ROUTE_LABELS[event_type]
         conn_id = conn.id if conn else None
         if sub == "clear":
-            removed = routes.clear_route(tenant.id, event_type, connection_id=conn_id,
-                                         db_session=db)
-            return (f"Removed the route for {label}{scope}." if removed
-                    else f"There was no route for {label}{scope}.")
+            removed = routes.clear_route(
+                tenant.id, event_type, connection_id=conn_id, db_session=db
+            )
+            return (
+                f"Removed the route for {label}{scope}."
+                if removed
+                else f"There was no route for {label}{scope}."
+            )
         assert channel.channel_id is not None
-        routes.set_route(tenant.id, event_type, channel.channel_id, connection_id=conn_id,
-                         user_id=user_id, db_session=db)
+        routes.set_route(
+            tenant.id,
+            event_type,
+            channel.channel_id,
+            connection_id=conn_id,
+            user_id=user_id,
+            db_session=db,
+        )
     answer = f"{label}{scope} now go to <#{channel.channel_id}>."
     return answer + (f"\n:warning: {channel.warning}" if channel.warning else "")
 

@@ -8,13 +8,15 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from app.qwc_download import qwc_link
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from app.slack import views
 from app.slack.modals import open_add_company_modal, open_routes_modal
 from app.slack.permissions import REFUSAL, is_admin
+from jobs.service import connection_outbox
 from tenants import service
 from tenants.models import Connection
+from tenants.qwc import qwc_link
+from tenants.routes import list_routes
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,9 @@ def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str
         if tenant is None:
             return
         links = {c.id: qwc_link(runtime.settings, c) for c in tenant.connections} if admin else {}
-        view = views.home_view(tenant, admin=admin, links=links, db_session=db)
+        outbox = {c.id: connection_outbox(c.id, db_session=db) for c in tenant.connections}
+        routes = list_routes(tenant.id, db_session=db)
+        view = views.home_view(tenant, admin=admin, links=links, outbox=outbox, routes=routes)
     client.views_publish(user_id=user_id, view=view)
 
 
@@ -40,8 +44,9 @@ def register_home(app: App, runtime: Runtime) -> None:
         """Admins pass; anyone else sees the refusal in a modal (nothing stays in history)."""
         if is_admin(runtime, client, body["team"]["id"], body["user"]["id"]):
             return True
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=views.message_modal("qbslack", REFUSAL))
+        client.views_open(
+            trigger_id=body["trigger_id"], view=views.message_modal("qbslack", REFUSAL)
+        )
         return False
 
     @app.event("app_home_opened")
@@ -57,15 +62,17 @@ def register_home(app: App, runtime: Runtime) -> None:
     def edit_routes(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if admin_or_refuse(client, body):
-            open_routes_modal(runtime, client, body["team"]["id"], body["user"]["id"],
-                              body["trigger_id"])
+            open_routes_modal(
+                runtime, client, body["team"]["id"], body["user"]["id"], body["trigger_id"]
+            )
 
     @app.action("add_company")
     def add_company(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if admin_or_refuse(client, body):
-            open_add_company_modal(runtime, client, body["team"]["id"], body["user"]["id"],
-                                   body["trigger_id"])
+            open_add_company_modal(
+                runtime, client, body["team"]["id"], body["user"]["id"], body["trigger_id"]
+            )
 
     @app.action("reset_password")
     def reset_password(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -81,8 +88,9 @@ def register_home(app: App, runtime: Runtime) -> None:
             else:
                 creds = service.credentials(conn, reset=True, db_session=db)
                 assert creds.password is not None
-                view = views.credentials_modal(creds.company, creds.username, creds.password,
-                                               qwc_link(runtime.settings, conn))
+                view = views.credentials_modal(
+                    creds.company, creds.username, creds.password, qwc_link(runtime.settings, conn)
+                )
             # Shown once, in a modal (never in a message); opened before the commit, so a
             # modal that cannot be shown leaves the old password in place.
             client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -12,8 +12,8 @@ from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from app.bodies import read_at_most
-from app.runtime import Runtime
+from app.core.bodies import read_at_most
+from app.core.runtime import Runtime
 from app.slack.bolt_app import build_bolt_app
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 def register(app: Flask, runtime: Runtime) -> None:
     """Mount /slack/install, /slack/oauth_redirect and /slack/events."""
     settings = runtime.settings
-    if not (settings.slack_client_id and settings.slack_client_secret
-            and settings.slack_signing_secret):
+    if not (
+        settings.slack_client_id and settings.slack_client_secret and settings.slack_signing_secret
+    ):
         _register_unconfigured(app)
         return
     bolt = build_bolt_app(runtime)
@@ -31,7 +32,6 @@ def register(app: Flask, runtime: Runtime) -> None:
     verifier = SignatureVerifier(settings.slack_signing_secret)
     limit = runtime.settings.max_slack_body_bytes
     bp = Blueprint("slack", __name__)
-    runtime.extras["bolt"] = bolt
 
     @bp.get("/slack/install")
     def install() -> Response:
@@ -57,9 +57,11 @@ def register(app: Flask, runtime: Runtime) -> None:
             return Response("malformed payload", status=400)
         # Bolt gets the bytes read above (the stream is spent), through the adapter's own
         # response conversion.
-        bolt_request = BoltRequest(body=body.decode("utf-8"),
-                                   query=request.query_string.decode("utf-8"),
-                                   headers=dict(request.headers))
+        bolt_request = BoltRequest(
+            body=body.decode("utf-8"),
+            query=request.query_string.decode("utf-8"),
+            headers=dict(request.headers),
+        )
         return to_flask_response(bolt.dispatch(bolt_request))
 
     app.register_blueprint(bp)
@@ -87,8 +89,11 @@ def _register_unconfigured(app: Flask) -> None:
 
     @bp.route("/slack/<path:_rest>", methods=["GET", "POST"])
     def unconfigured(_rest: str) -> Response:
-        return Response("The Slack app is not configured: set SLACK_CLIENT_ID, "
-                        "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET.\n", status=503,
-                        mimetype="text/plain")
+        return Response(
+            "The Slack app is not configured: set SLACK_CLIENT_ID, "
+            "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET.\n",
+            status=503,
+            mimetype="text/plain",
+        )
 
     app.register_blueprint(bp)

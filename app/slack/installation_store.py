@@ -10,9 +10,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
+from jobs.outbox import schedule_events
+from jobs.service import resume_tenant
 from tenants import installations, service
-from tenants.models import TENANT_ACTIVE
+from tenants.enums import TenantStatus
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +30,20 @@ class DbInstallationStore(InstallationStore):
         return log
 
     def save(self, installation: Installation) -> None:
-        from jobs.delivery import resume_tenant, schedule_events
-
         rt = self.runtime
         team_id = installation.team_id or installation.enterprise_id or ""
         with rt.transaction() as db:
             tenant = service.upsert_tenant(team_id, installation.team_name or "", db_session=db)
             installations.save_installation(
-                tenant, cipher=rt.cipher, bot_token=installation.bot_token,
-                bot_user_id=installation.bot_user_id, bot_id=installation.bot_id,
-                app_id=installation.app_id, bot_scopes=",".join(installation.bot_scopes or []),
-                installer_user_id=installation.user_id, user_token=installation.user_token,
+                tenant,
+                cipher=rt.cipher,
+                bot_token=installation.bot_token,
+                bot_user_id=installation.bot_user_id,
+                bot_id=installation.bot_id,
+                app_id=installation.app_id,
+                bot_scopes=",".join(installation.bot_scopes or []),
+                installer_user_id=installation.user_id,
+                user_token=installation.user_token,
                 user_scopes=",".join(installation.user_scopes or []) or None,
                 bot_refresh_token=installation.bot_refresh_token,
                 is_enterprise_install=bool(installation.is_enterprise_install),
@@ -46,43 +51,66 @@ class DbInstallationStore(InstallationStore):
             )
             if not tenant.connections:
                 # The first company file; its password is revealed once, from App Home.
-                service.add_connection(tenant, installation.team_name or team_id,
-                                       db_session=db)
+                service.add_connection(tenant, installation.team_name or team_id, db_session=db)
             resumed = resume_tenant(tenant.id, db_session=db)
         schedule_events(rt, resumed)
 
     def save_bot(self, bot: Bot) -> None:
         """Bots are saved with their installation (save())."""
 
-    def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
-                 is_enterprise_install: bool | None = False) -> Bot | None:
-        inst = self.find_installation(enterprise_id=enterprise_id, team_id=team_id,
-                                      is_enterprise_install=is_enterprise_install)
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        inst = self.find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
         return inst.to_bot() if inst is not None else None
 
-    def find_installation(self, *, enterprise_id: str | None, team_id: str | None,
-                          user_id: str | None = None,
-                          is_enterprise_install: bool | None = False) -> Installation | None:
+    def find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
         rt = self.runtime
         with rt.transaction() as db:
             tenant = service.get_tenant(team_id or enterprise_id or "", db_session=db)
-            if tenant is None or tenant.installation is None or tenant.status != TENANT_ACTIVE:
+            if (
+                tenant is None
+                or tenant.installation is None
+                or tenant.status != TenantStatus.ACTIVE
+            ):
                 return None
             inst = tenant.installation
             token = rt.cipher.decrypt(inst.bot_token_encrypted)
             if not token:
                 return None
             return Installation(
-                app_id=inst.app_id, enterprise_id=tenant.enterprise_id, team_id=tenant.team_id,
-                team_name=tenant.team_name, bot_token=token, bot_id=inst.bot_id,
-                bot_user_id=inst.bot_user_id, bot_scopes=inst.bot_scopes,
-                user_id=inst.installer_user_id or "", user_token=None,
+                app_id=inst.app_id,
+                enterprise_id=tenant.enterprise_id,
+                team_id=tenant.team_id,
+                team_name=tenant.team_name,
+                bot_token=token,
+                bot_id=inst.bot_id,
+                bot_user_id=inst.bot_user_id,
+                bot_scopes=inst.bot_scopes,
+                user_id=inst.installer_user_id or "",
+                user_token=None,
                 is_enterprise_install=inst.is_enterprise_install,
                 installed_at=inst.installed_at.timestamp(),
             )
 
-    def delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
-                            user_id: str | None = None) -> None:
+    def delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
         self.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
@@ -92,8 +120,7 @@ class DbInstallationStore(InstallationStore):
                 installations.revoke(tenant, reason="uninstalled from Slack", db_session=db)
 
     def delete_all(self, **kwargs: Any) -> None:
-        self.delete_bot(enterprise_id=kwargs.get("enterprise_id"),
-                        team_id=kwargs.get("team_id"))
+        self.delete_bot(enterprise_id=kwargs.get("enterprise_id"), team_id=kwargs.get("team_id"))
 
 
 class DbAuthorize(Authorize):
@@ -106,12 +133,23 @@ class DbAuthorize(Authorize):
     def __init__(self, store: DbInstallationStore) -> None:
         self.store = store
 
-    def __call__(self, *, context: BoltContext, enterprise_id: str | None,
-                 team_id: str | None, user_id: str | None,
-                 **_actor: Any) -> AuthorizeResult | None:
+    def __call__(
+        self,
+        *,
+        context: BoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        **_actor: Any,
+    ) -> AuthorizeResult | None:
         inst = self.store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
         if inst is None or not inst.bot_token:
             return None
-        return AuthorizeResult(enterprise_id=inst.enterprise_id, team_id=inst.team_id,
-                               bot_user_id=inst.bot_user_id, bot_id=inst.bot_id,
-                               bot_token=inst.bot_token, bot_scopes=inst.bot_scopes)
+        return AuthorizeResult(
+            enterprise_id=inst.enterprise_id,
+            team_id=inst.team_id,
+            bot_user_id=inst.bot_user_id,
+            bot_id=inst.bot_id,
+            bot_token=inst.bot_token,
+            bot_scopes=inst.bot_scopes,
+        )

@@ -10,8 +10,8 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from sqlalchemy import delete
 
-from app.db import dialect_insert, utcnow
-from app.runtime import Runtime
+from app.core.db import dialect_insert, utcnow
+from app.core.runtime import Runtime
 from tenants import installations, service
 from tenants.models import SlackEventReceipt
 
@@ -58,9 +58,13 @@ def first_time(runtime: Runtime, event_id: str, team_id: str | None) -> bool:
     """Record an event id; False when it was already handled."""
     with runtime.transaction() as db:
         stmt = dialect_insert(db)(SlackEventReceipt).values(event_id=event_id[:64], team_id=team_id)
-        inserted = db.execute(stmt.on_conflict_do_nothing().returning(
-            SlackEventReceipt.event_id)).first()
+        inserted = db.execute(
+            stmt.on_conflict_do_nothing().returning(SlackEventReceipt.event_id)
+        ).first()
         if secrets.randbelow(200) == 0:  # now and then, not on every event
-            db.execute(delete(SlackEventReceipt).where(
-                SlackEventReceipt.received_at < utcnow() - RECEIPT_TTL))
+            db.execute(
+                delete(SlackEventReceipt).where(
+                    SlackEventReceipt.received_at < utcnow() - RECEIPT_TTL
+                )
+            )
     return inserted is not None

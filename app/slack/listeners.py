@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from app.slack import commands
 from app.slack.home import publish_home, register_home
 from app.slack.lifecycle import register_lifecycle

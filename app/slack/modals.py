@@ -10,12 +10,12 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from app.qwc_download import qwc_link
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 from app.slack import commands, views
 from app.slack.permissions import check_grant, grant
 from tenants import routes, service
 from tenants.models import Connection, Tenant
+from tenants.qwc import qwc_link
 
 log = logging.getLogger(__name__)
 
@@ -24,21 +24,29 @@ STALE_FORM = "This form is too old or not yours: close it and open it again."
 CHECK_BUDGET = 1.5
 
 
-def open_routes_modal(runtime: Runtime, client: WebClient, team_id: str, user_id: str,
-                      trigger_id: str) -> None:
+def open_routes_modal(
+    runtime: Runtime, client: WebClient, team_id: str, user_id: str, trigger_id: str
+) -> None:
     """Open the routes modal for an admin (already checked) of this workspace."""
     with runtime.transaction() as db:
         tenant = service.require_tenant(team_id, db_session=db)
-        view = views.routes_modal(tenant, scope=None, db_session=db,
-                                  metadata=grant(runtime.settings, team_id, user_id))
+        view = views.routes_modal(
+            tenant,
+            routes.list_routes(tenant.id, db_session=db),
+            scope=None,
+            metadata=grant(runtime.settings, team_id, user_id),
+        )
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def open_add_company_modal(runtime: Runtime, client: WebClient, team_id: str, user_id: str,
-                           trigger_id: str) -> None:
+def open_add_company_modal(
+    runtime: Runtime, client: WebClient, team_id: str, user_id: str, trigger_id: str
+) -> None:
     """Open the add-company modal for an admin (already checked)."""
-    client.views_open(trigger_id=trigger_id, view=views.add_company_modal(
-        grant(runtime.settings, team_id, user_id)))
+    client.views_open(
+        trigger_id=trigger_id,
+        view=views.add_company_modal(grant(runtime.settings, team_id, user_id)),
+    )
 
 
 def register_modals(app: App, runtime: Runtime, on_change: Any) -> None:
@@ -57,16 +65,17 @@ def register_modals(app: App, runtime: Runtime, on_change: Any) -> None:
             known, scope = _scope(tenant, value, db)
             if not known:
                 return
-            new = views.routes_modal(tenant, scope=scope, db_session=db,
-                                     metadata=view["private_metadata"])
+            current = routes.list_routes(tenant.id, db_session=db)
+            new = views.routes_modal(
+                tenant, current, scope=scope, metadata=view["private_metadata"]
+            )
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=new)
 
     @app.view("routes_modal")
     def routes_submit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         team_id, user_id, view = body["team"]["id"], body["user"]["id"], body["view"]
         if check_grant(settings, view.get("private_metadata"), team_id, user_id) is None:
-            ack(response_action="update", view=views.message_modal("qbslack routes",
-                                                                    STALE_FORM))
+            ack(response_action="update", view=views.message_modal("qbslack routes", STALE_FORM))
             return
         values = view["state"]["values"]
         with runtime.transaction() as db:
@@ -74,16 +83,23 @@ def register_modals(app: App, runtime: Runtime, on_change: Any) -> None:
             known, scope = _scope(tenant, views.submitted_scope(values) or "workspace", db)
             chosen = views.submitted_routes(values, scope)
             if not known or chosen is None:
-                ack(response_action="errors", errors={"scope": "Unknown company" if not known
-                                                      else "Wait for the channels to reload."})
+                ack(
+                    response_action="errors",
+                    errors={
+                        "scope": "Unknown company"
+                        if not known
+                        else "Wait for the channels to reload."
+                    },
+                )
                 return
             for key, channel in chosen.items():
                 if channel:
-                    routes.set_route(tenant.id, key, channel, connection_id=scope,
-                                     user_id=user_id, db_session=db)
+                    routes.set_route(
+                        tenant.id, key, channel, connection_id=scope, user_id=user_id, db_session=db
+                    )
                 else:
                     routes.clear_route(tenant.id, key, connection_id=scope, db_session=db)
-            summary = views.routes_text(tenant, db_session=db)
+            summary = views.routes_text(tenant, routes.list_routes(tenant.id, db_session=db))
         warnings = channel_warnings(client, {c for c in chosen.values() if c})
         if warnings:
             summary += "\n\n" + "\n".join(f":warning: {w}" for w in warnings)
@@ -108,8 +124,10 @@ def register_modals(app: App, runtime: Runtime, on_change: Any) -> None:
             link = qwc_link(settings, conn)
         assert creds.password is not None
         # The password is shown this once, in the modal (never in a message).
-        ack(response_action="update", view=views.credentials_modal(
-            creds.company, creds.username, creds.password, link))
+        ack(
+            response_action="update",
+            view=views.credentials_modal(creds.company, creds.username, creds.password, link),
+        )
         on_change(client, team_id, user_id)
 
 
@@ -122,8 +140,7 @@ def channel_warnings(client: WebClient, channel_ids: set[str]) -> list[str]:
     futures = [pool.submit(commands.parse_channel, quick, c) for c in sorted(channel_ids)]
     done, _ = wait(futures, timeout=CHECK_BUDGET)
     pool.shutdown(wait=False, cancel_futures=True)
-    return [w for f in futures if f in done and f.exception() is None
-            and (w := f.result().warning)]
+    return [w for f in futures if f in done and f.exception() is None and (w := f.result().warning)]
 
 
 def _scope(tenant: Tenant, value: str, db: Session) -> tuple[bool, int | None]:

@@ -9,14 +9,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from app.runtime import Runtime
-from app.settings import Settings
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 from tenants import service
 
 log = logging.getLogger(__name__)
 
-REFUSAL = ("Sorry, only workspace admins and owners (and whoever installed qbslack) "
-           "can change qbslack's set-up. Ask one of them for help.")
+REFUSAL = (
+    "Sorry, only workspace admins and owners (and whoever installed qbslack) "
+    "can change qbslack's set-up. Ask one of them for help."
+)
 # A modal may stay open a while before it is submitted; after this it must be reopened.
 MODAL_GRANT_TTL = 6 * 3600
 
@@ -52,8 +54,9 @@ def grant(settings: Settings, team_id: str, user_id: str, **data: Any) -> str:
     return _grants(settings).dumps({"team": team_id, "user": user_id, **data})
 
 
-def check_grant(settings: Settings, metadata: str | None, team_id: str,
-                user_id: str) -> dict[str, Any] | None:
+def check_grant(
+    settings: Settings, metadata: str | None, team_id: str, user_id: str
+) -> dict[str, Any] | None:
     """The grant's data when it was issued to this user of this workspace, else None."""
     try:
         data = _grants(settings).loads(metadata or "", max_age=MODAL_GRANT_TTL)

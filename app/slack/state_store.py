@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk.oauth.state_store import OAuthStateStore
 from sqlalchemy import delete
 
-from app.db import utcnow
-from app.runtime import Runtime
+from app.core.db import utcnow
+from app.core.runtime import Runtime
 from tenants.models import OAuthState
 
 log = logging.getLogger(__name__)

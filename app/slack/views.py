@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from jobs.messages import escape
-from jobs.models import FAILED, UNROUTED, Event
+from jobs.service import ConnectionOutbox
 from tenants.models import ROUTE_KEYS, Connection, Route, Tenant
 
 ROUTE_LABELS = {
-    "vendor": "Vendors", "bill": "Bills", "purchase_order": "Purchase orders",
-    "bill_payment": "Bill payments", "payment_received": "Payments received",
-    "invoice": "Invoices", "account": "Chart of accounts (opt-in)",
-    "employee": "Employees (opt-in)", "default": "Default (anything without its own route)",
+    "vendor": "Vendors",
+    "bill": "Bills",
+    "purchase_order": "Purchase orders",
+    "bill_payment": "Bill payments",
+    "payment_received": "Payments received",
+    "invoice": "Invoices",
+    "account": "Chart of accounts (opt-in)",
+    "employee": "Employees (opt-in)",
+    "default": "Default (anything without its own route)",
 }
 
 
@@ -27,28 +29,13 @@ def _ts(value: dt.datetime | None) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
 
 
-def connection_stats(conn: Connection, *, db_session: Session) -> dict[str, int]:
-    """Events today, failed and unrouted deliveries of one company file."""
-    start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    base = select(func.count()).select_from(Event).where(Event.connection_id == conn.id)
-    return {
-        "today": db_session.scalar(base.where(Event.created_at >= start)) or 0,
-        "failed": db_session.scalar(base.where(Event.status == FAILED)) or 0,
-        "unrouted": db_session.scalar(base.where(Event.status == UNROUTED)) or 0,
-    }
-
-
-def delivery_problems(conn: Connection, *, db_session: Session, limit: int = 3) -> list[str]:
+def delivery_problems(outbox: ConnectionOutbox) -> list[str]:
     """The latest failed deliveries of a company file, readable (channel and reason)."""
-    failed = db_session.scalars(
-        select(Event).where(Event.connection_id == conn.id, Event.status == FAILED)
-        .order_by(Event.updated_at.desc()).limit(limit)
-    ).all()
     return [
         f"Could not post {escape(e.object_type)} {escape(e.ref_number or e.object_id)}"
         + (f" to <#{e.channel_id}>" if e.channel_id else "")
         + f": {escape(e.last_error or 'unknown error')} — fix it, then `/qb-replay failed`"
-        for e in failed
+        for e in outbox.latest_failures
     ]
 
 
@@ -58,8 +45,10 @@ def status_words(conn: Connection) -> str:
     if conn.status == "disabled":
         return ":no_entry: Disabled by the operator"
     if conn.locked_until is not None and conn.locked_until > now:
-        return (f":lock: Locked after repeated wrong QBWC passwords until {_ts(conn.locked_until)}"
-                " — check the password in QuickBooks Web Connector, or reset it")
+        return (
+            f":lock: Locked after repeated wrong QBWC passwords until {_ts(conn.locked_until)}"
+            " — check the password in QuickBooks Web Connector, or reset it"
+        )
     if conn.last_poll_at is None:
         return ":hourglass: Not yet polled — add the .qwc file to QuickBooks Web Connector"
     if conn.status == "error":
@@ -67,104 +56,181 @@ def status_words(conn: Connection) -> str:
     return ":white_check_mark: Connected"
 
 
-def home_view(tenant: Tenant, *, admin: bool, links: dict[int, str],
-              db_session: Session) -> dict[str, Any]:
+def home_view(
+    tenant: Tenant,
+    *,
+    admin: bool,
+    links: dict[int, str],
+    outbox: dict[int, ConnectionOutbox],
+    routes: list[Route],
+) -> dict[str, Any]:
     """The App Home tab of a workspace."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "qbslack"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text":
-            "QuickBooks Desktop changes, posted to the channels you choose."}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "QuickBooks Desktop changes, posted to the channels you choose.",
+            },
+        },
     ]
     if tenant.status != "active":
-        blocks.append(_text(f":no_entry: This workspace is *{tenant.status}*: "
-                            f"{escape(tenant.status_reason or 'reinstall qbslack to resume')}."))
+        blocks.append(
+            _text(
+                f":no_entry: This workspace is *{tenant.status}*: "
+                f"{escape(tenant.status_reason or 'reinstall qbslack to resume')}."
+            )
+        )
     for conn in tenant.connections:
-        stats = connection_stats(conn, db_session=db_session)
-        lines = [f"*{escape(conn.company_name)}*"
-                 + (f" ({escape(conn.qb_company_name)})" if conn.qb_company_name
-                    and conn.qb_company_name != conn.company_name else ""),
-                 status_words(conn),
-                 f"Last poll: {_ts(conn.last_poll_at)} · Events today: {stats['today']} · "
-                 f"Failed: {stats['failed']} · Unrouted: {stats['unrouted']}"]
+        stats = outbox[conn.id]
+        lines = [
+            f"*{escape(conn.company_name)}*"
+            + (
+                f" ({escape(conn.qb_company_name)})"
+                if conn.qb_company_name and conn.qb_company_name != conn.company_name
+                else ""
+            ),
+            status_words(conn),
+            f"Last poll: {_ts(conn.last_poll_at)} · Events today: {stats.today} · "
+            f"Failed: {stats.failed} · Unrouted: {stats.unrouted}",
+        ]
         if conn.last_error:
             lines.append(f"Last QuickBooks error: {escape(conn.last_error[:500])}")
-        for problem in delivery_problems(conn, db_session=db_session):
+        for problem in delivery_problems(stats):
             lines.append(f":x: {problem}")
         lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
         blocks += [{"type": "divider"}, _text("\n".join(lines))]
         if admin:
-            blocks.append({"type": "actions", "elements": [
-                {"type": "button", "action_id": "download_qwc", "url": links[conn.id],
-                 "text": {"type": "plain_text", "text": "Download .qwc"},
-                 "value": str(conn.id)},
-                {"type": "button", "action_id": "reset_password", "value": str(conn.id),
-                 "text": {"type": "plain_text", "text": "Reset QBWC password"},
-                 "confirm": {"title": {"type": "plain_text", "text": "New password?"},
-                             "text": {"type": "plain_text", "text":
-                                      "QBWC will need the new password."},
-                             "confirm": {"type": "plain_text", "text": "Reset"},
-                             "deny": {"type": "plain_text", "text": "Cancel"}}},
-            ]})
-    blocks += [{"type": "divider"}, _text(routes_text(tenant, db_session=db_session))]
+            blocks.append(
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "download_qwc",
+                            "url": links[conn.id],
+                            "text": {"type": "plain_text", "text": "Download .qwc"},
+                            "value": str(conn.id),
+                        },
+                        {
+                            "type": "button",
+                            "action_id": "reset_password",
+                            "value": str(conn.id),
+                            "text": {"type": "plain_text", "text": "Reset QBWC password"},
+                            "confirm": {
+                                "title": {"type": "plain_text", "text": "New password?"},
+                                "text": {
+                                    "type": "plain_text",
+                                    "text": "QBWC will need the new password.",
+                                },
+                                "confirm": {"type": "plain_text", "text": "Reset"},
+                                "deny": {"type": "plain_text", "text": "Cancel"},
+                            },
+                        },
+                    ],
+                }
+            )
+    blocks += [{"type": "divider"}, _text(routes_text(tenant, routes))]
     if admin:
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": "add_company", "style": "primary",
-             "text": {"type": "plain_text", "text": "Add a company file"}},
-            {"type": "button", "action_id": "edit_routes",
-             "text": {"type": "plain_text", "text": "Edit routes"}},
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "add_company",
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Add a company file"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "edit_routes",
+                        "text": {"type": "plain_text", "text": "Edit routes"},
+                    },
+                ],
+            }
+        )
     return {"type": "home", "blocks": blocks[:100]}
 
 
-def routes_text(tenant: Tenant, *, db_session: Session) -> str:
-    """The current routes, readable."""
+def routes_text(tenant: Tenant, routes: list[Route]) -> str:
+    """The routes (as tenants.routes.list_routes orders them), readable."""
     names = {c.id: c.company_name for c in tenant.connections}
-    routes = db_session.scalars(select(Route).where(Route.tenant_id == tenant.id)).all()
     if not routes:
         return "*Routes*\nNone yet: run `/qb-routes` or click *Edit routes*."
     lines = ["*Routes*"]
-    for r in sorted(routes, key=lambda r: (r.connection_id or 0, r.event_type)):
+    for r in routes:
         scope = escape(names.get(r.connection_id, "?")) if r.connection_id else "all companies"
-        lines.append(f"• {ROUTE_LABELS.get(r.event_type, r.event_type)} → <#{r.channel_id}>"
-                     f" ({scope})")
+        lines.append(
+            f"• {ROUTE_LABELS.get(r.event_type, r.event_type)} → <#{r.channel_id}> ({scope})"
+        )
     return "\n".join(lines)
 
 
-def routes_modal(tenant: Tenant, *, scope: int | None, metadata: str,
-                 db_session: Session) -> dict[str, Any]:
+def routes_modal(
+    tenant: Tenant, routes: list[Route], *, scope: int | None, metadata: str
+) -> dict[str, Any]:
     """The /qb-routes modal: a company selector and one channel picker per event type.
 
     `scope` is a connection id (that company's own routes) or None (workspace-wide).
     """
-    current = {r.event_type: r.channel_id for r in db_session.scalars(
-        select(Route).where(Route.tenant_id == tenant.id, Route.connection_id == scope
-                            if scope is not None else Route.connection_id.is_(None)))}
+    current = {r.event_type: r.channel_id for r in routes if r.connection_id == scope}
     blocks: list[dict[str, Any]] = []
     if len(tenant.connections) > 1:
         options = [_option("All companies (workspace-wide)", "workspace")] + [
-            _option(c.company_name[:75], str(c.id)) for c in tenant.connections]
+            _option(c.company_name[:75], str(c.id)) for c in tenant.connections
+        ]
         initial = next((o for o in options if o["value"] == str(scope)), options[0])
         # dispatch_action: choosing a company reloads the pickers with its own routes.
-        blocks.append({"type": "input", "block_id": "scope", "dispatch_action": True,
-                       "label": _plain("Applies to"),
-                       "element": {"type": "static_select", "action_id": "routes_scope",
-                                   "options": options, "initial_option": initial}})
-        hint = ("Empty = this company uses the workspace-wide channel." if scope is not None
-                else "Empty = the Default channel is used. A company's own routes win.")
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "scope",
+                "dispatch_action": True,
+                "label": _plain("Applies to"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "routes_scope",
+                    "options": options,
+                    "initial_option": initial,
+                },
+            }
+        )
+        hint = (
+            "Empty = this company uses the workspace-wide channel."
+            if scope is not None
+            else "Empty = the Default channel is used. A company's own routes win."
+        )
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]})
     # The block ids carry the scope, so Slack does not keep the other scope's choices.
     suffix = str(scope) if scope is not None else "all"
     for key in ROUTE_KEYS:
-        element: dict[str, Any] = {"type": "conversations_select", "action_id": "value",
-                                   "filter": {"include": ["public", "private"],
-                                              "exclude_bot_users": True}}
+        element: dict[str, Any] = {
+            "type": "conversations_select",
+            "action_id": "value",
+            "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        }
         if key in current:
             element["initial_conversation"] = current[key]
-        blocks.append({"type": "input", "block_id": f"route_{key}.{suffix}", "optional": True,
-                       "label": _plain(ROUTE_LABELS[key]), "element": element})
-    return {"type": "modal", "callback_id": "routes_modal", "title": _plain("qbslack routes"),
-            "submit": _plain("Save"), "close": _plain("Cancel"), "blocks": blocks,
-            "private_metadata": metadata}
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"route_{key}.{suffix}",
+                "optional": True,
+                "label": _plain(ROUTE_LABELS[key]),
+                "element": element,
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": "routes_modal",
+        "title": _plain("qbslack routes"),
+        "submit": _plain("Save"),
+        "close": _plain("Cancel"),
+        "blocks": blocks,
+        "private_metadata": metadata,
+    }
 
 
 def submitted_routes(values: dict[str, Any], scope: int | None) -> dict[str, str | None] | None:
@@ -194,32 +260,58 @@ def submitted_scope(values: dict[str, Any]) -> str | None:
 
 def message_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (a refusal, a result)."""
-    return {"type": "modal", "title": _plain(title[:24]), "close": _plain("Close"),
-            "blocks": [_text(text)]}
+    return {
+        "type": "modal",
+        "title": _plain(title[:24]),
+        "close": _plain("Close"),
+        "blocks": [_text(text)],
+    }
 
 
 def credentials_modal(company: str, username: str, password: str, link: str) -> dict[str, Any]:
     """The one place a QBWC password is ever shown."""
-    return {"type": "modal", "title": _plain("QBWC credentials"), "close": _plain("Done"),
-            "blocks": [
-                _text(f"*{escape(company)}*\n1. <{link}|Download the .qwc file> "
-                      "(link valid 10 minutes) and open it with QuickBooks Web Connector.\n"
-                      "2. In QBWC, enter this password for the new application:"),
-                _text(f"Username: `{escape(username)}`\nPassword: `{escape(password)}`"),
-                {"type": "context", "elements": [{"type": "mrkdwn", "text":
-                    "This password is shown only now. Lost it? Reset it from App Home."}]},
-            ]}
+    return {
+        "type": "modal",
+        "title": _plain("QBWC credentials"),
+        "close": _plain("Done"),
+        "blocks": [
+            _text(
+                f"*{escape(company)}*\n1. <{link}|Download the .qwc file> "
+                "(link valid 10 minutes) and open it with QuickBooks Web Connector.\n"
+                "2. In QBWC, enter this password for the new application:"
+            ),
+            _text(f"Username: `{escape(username)}`\nPassword: `{escape(password)}`"),
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "This password is shown only now. Lost it? Reset it from App Home.",
+                    }
+                ],
+            },
+        ],
+    }
 
 
 def add_company_modal(metadata: str) -> dict[str, Any]:
     """Ask for the name of a new company file."""
-    return {"type": "modal", "callback_id": "add_company_modal", "private_metadata": metadata,
-            "title": _plain("Add a company file"), "submit": _plain("Add"),
-            "close": _plain("Cancel"), "blocks": [
-                {"type": "input", "block_id": "company", "label": _plain("Company name"),
-                 "element": {"type": "plain_text_input", "action_id": "value",
-                             "max_length": 120}},
-            ]}
+    return {
+        "type": "modal",
+        "callback_id": "add_company_modal",
+        "private_metadata": metadata,
+        "title": _plain("Add a company file"),
+        "submit": _plain("Add"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "company",
+                "label": _plain("Company name"),
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": 120},
+            },
+        ],
+    }
 
 
 def _text(text: str) -> dict[str, Any]:

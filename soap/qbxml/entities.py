@@ -28,18 +28,57 @@ class Entity:
     opt_in: bool = False  # polled only when a route names the event type
 
 
-def _list(key: str, object_type: str, event_type: str, counterparty: tuple[str, ...], *,
-          iterator: bool, opt_in: bool = False) -> Entity:
-    return Entity(key, f"{object_type}QueryRq", f"{object_type}QueryRs", f"{object_type}Ret",
-                  object_type, "ListID", True, iterator, event_type, counterparty, opt_in=opt_in)
+def _list(
+    key: str,
+    object_type: str,
+    event_type: str,
+    counterparty: tuple[str, ...],
+    *,
+    iterator: bool,
+    opt_in: bool = False,
+) -> Entity:
+    return Entity(
+        key,
+        f"{object_type}QueryRq",
+        f"{object_type}QueryRs",
+        f"{object_type}Ret",
+        object_type,
+        "ListID",
+        True,
+        iterator,
+        event_type,
+        counterparty,
+        opt_in=opt_in,
+    )
 
 
-def _txn(key: str, object_type: str, event_type: str, counterparty: str, amount: tuple[str, ...],
-         *, linked_txns: bool, amount_is_sum: bool = False) -> Entity:
+def _txn(
+    key: str,
+    object_type: str,
+    event_type: str,
+    counterparty: str,
+    amount: tuple[str, ...],
+    *,
+    linked_txns: bool,
+    amount_is_sum: bool = False,
+) -> Entity:
     # Every transaction query we use accepts iterators and IncludeLineItems.
-    return Entity(key, f"{object_type}QueryRq", f"{object_type}QueryRs", f"{object_type}Ret",
-                  object_type, "TxnID", False, True, event_type, (counterparty,), amount,
-                  amount_is_sum, line_items=True, linked_txns=linked_txns)
+    return Entity(
+        key,
+        f"{object_type}QueryRq",
+        f"{object_type}QueryRs",
+        f"{object_type}Ret",
+        object_type,
+        "TxnID",
+        False,
+        True,
+        event_type,
+        (counterparty,),
+        amount,
+        amount_is_sum,
+        line_items=True,
+        linked_txns=linked_txns,
+    )
 
 
 # Amounts: a bill's AmountDue is its total (OpenAmount is what is still unpaid); an
@@ -50,19 +89,49 @@ ENTITIES: dict[str, Entity] = {
     for e in (
         _list("vendor", "Vendor", "vendor", ("Name",), iterator=True),
         _txn("bill", "Bill", "bill", "VendorRef/FullName", ("AmountDue",), linked_txns=True),
-        _txn("purchase_order", "PurchaseOrder", "purchase_order", "VendorRef/FullName",
-             ("TotalAmount",), linked_txns=True),
-        _txn("bill_payment_check", "BillPaymentCheck", "bill_payment",
-             "PayeeEntityRef/FullName", ("Amount",), linked_txns=False),
-        _txn("bill_payment_credit_card", "BillPaymentCreditCard", "bill_payment",
-             "PayeeEntityRef/FullName", ("Amount",), linked_txns=False),
-        _txn("receive_payment", "ReceivePayment", "payment_received", "CustomerRef/FullName",
-             ("TotalAmount",), linked_txns=False),
-        _txn("invoice", "Invoice", "invoice", "CustomerRef/FullName",
-             ("Subtotal", "SalesTaxTotal"), linked_txns=True, amount_is_sum=True),
+        _txn(
+            "purchase_order",
+            "PurchaseOrder",
+            "purchase_order",
+            "VendorRef/FullName",
+            ("TotalAmount",),
+            linked_txns=True,
+        ),
+        _txn(
+            "bill_payment_check",
+            "BillPaymentCheck",
+            "bill_payment",
+            "PayeeEntityRef/FullName",
+            ("Amount",),
+            linked_txns=False,
+        ),
+        _txn(
+            "bill_payment_credit_card",
+            "BillPaymentCreditCard",
+            "bill_payment",
+            "PayeeEntityRef/FullName",
+            ("Amount",),
+            linked_txns=False,
+        ),
+        _txn(
+            "receive_payment",
+            "ReceivePayment",
+            "payment_received",
+            "CustomerRef/FullName",
+            ("TotalAmount",),
+            linked_txns=False,
+        ),
+        _txn(
+            "invoice",
+            "Invoice",
+            "invoice",
+            "CustomerRef/FullName",
+            ("Subtotal", "SalesTaxTotal"),
+            linked_txns=True,
+            amount_is_sum=True,
+        ),
         # AccountQueryRq and EmployeeQueryRq have no iterator attributes in qbXML 13.0.
-        _list("account", "Account", "account", ("FullName", "Name"), iterator=False,
-              opt_in=True),
+        _list("account", "Account", "account", ("FullName", "Name"), iterator=False, opt_in=True),
         _list("employee", "Employee", "employee", ("Name",), iterator=False, opt_in=True),
     )
 }
@@ -93,12 +162,28 @@ TXN_DELETE_TYPES = tuple(TXN_TYPES)
 # Account and Employee deletions are asked for only when those opt-in types are polled.
 LIST_DELETE_TYPES = ("Vendor",)
 DELETED: dict[str, DeletedKind] = {
-    TXN_DELETED: DeletedKind(TXN_DELETED, "TxnDeletedQueryRq", "TxnDeletedQueryRs",
-                             "TxnDeletedRet", "TxnDelType", "TxnID", "RefNumber",
-                             TXN_DELETE_TYPES, tuple(TXN_TYPES)),
-    LIST_DELETED: DeletedKind(LIST_DELETED, "ListDeletedQueryRq", "ListDeletedQueryRs",
-                              "ListDeletedRet", "ListDelType", "ListID", "FullName",
-                              LIST_DELETE_TYPES, tuple(LIST_TYPES)),
+    TXN_DELETED: DeletedKind(
+        TXN_DELETED,
+        "TxnDeletedQueryRq",
+        "TxnDeletedQueryRs",
+        "TxnDeletedRet",
+        "TxnDelType",
+        "TxnID",
+        "RefNumber",
+        TXN_DELETE_TYPES,
+        tuple(TXN_TYPES),
+    ),
+    LIST_DELETED: DeletedKind(
+        LIST_DELETED,
+        "ListDeletedQueryRq",
+        "ListDeletedQueryRs",
+        "ListDeletedRet",
+        "ListDelType",
+        "ListID",
+        "FullName",
+        LIST_DELETE_TYPES,
+        tuple(LIST_TYPES),
+    ),
 }
 BY_RESPONSE = {e.response: e for e in ENTITIES.values()}
 BY_REQUEST = {e.request: e for e in ENTITIES.values()}

@@ -18,8 +18,16 @@ from soap.qbxml.entities import (
 )
 
 __all__ = [
-    "LIST_DELETE_TYPES", "MAX_RETURNED", "MIN_VERSION", "PREFERRED_VERSION", "TXN_DELETE_TYPES",
-    "Query", "build_batch", "build_company_query", "build_request", "supported_version",
+    "LIST_DELETE_TYPES",
+    "MAX_RETURNED",
+    "MIN_VERSION",
+    "PREFERRED_VERSION",
+    "TXN_DELETE_TYPES",
+    "Query",
+    "build_batch",
+    "build_company_query",
+    "build_request",
+    "supported_version",
 ]
 
 MAX_RETURNED = 100
@@ -137,8 +145,9 @@ def _query_element(q: Query) -> etree._Element:
     else:
         # TxnFilter order: MaxReturned, ModifiedDateRangeFilter; then Include* flags.
         if q.from_modified:
-            _text(etree.SubElement(el, "ModifiedDateRangeFilter"), "FromModifiedDate",
-                  q.from_modified)
+            _text(
+                etree.SubElement(el, "ModifiedDateRangeFilter"), "FromModifiedDate", q.from_modified
+            )
         if entity.line_items:
             _text(el, "IncludeLineItems", "true")
         if entity.linked_txns:

@@ -22,8 +22,13 @@ from soap.qbxml.entities import (
 from soap.qbxml.safe_xml import DEFAULT_MAX_BYTES, MalformedXmlError, parse_xml
 
 __all__ = [
-    "STATUS_ITERATOR_GONE", "STATUS_NO_MATCH", "STATUS_OK", "QbObject", "QueryResult",
-    "parse_company", "parse_response",
+    "STATUS_ITERATOR_GONE",
+    "STATUS_NO_MATCH",
+    "STATUS_OK",
+    "QbObject",
+    "QueryResult",
+    "parse_company",
+    "parse_response",
 ]
 
 STATUS_OK = 0
@@ -31,43 +36,86 @@ STATUS_NO_MATCH = 1  # "did not find a matching object": an empty answer, not an
 STATUS_ITERATOR_GONE = 3391  # the iteratorID expired or is unknown: start over
 MAX_MESSAGE = 500
 LINE_TAGS = (
-    "ExpenseLineRet", "ItemLineRet", "ItemGroupLineRet", "PurchaseOrderLineRet",
-    "PurchaseOrderLineGroupRet", "InvoiceLineRet", "InvoiceLineGroupRet",
+    "ExpenseLineRet",
+    "ItemLineRet",
+    "ItemGroupLineRet",
+    "PurchaseOrderLineRet",
+    "PurchaseOrderLineGroupRet",
+    "InvoiceLineRet",
+    "InvoiceLineGroupRet",
 )
 # Amounts as QuickBooks writes them (AMTTYPE, a little more lenient on decimals).
 _AMOUNT = re.compile(r"[+-]?\d{1,13}(\.\d{1,5})?", re.ASCII)
 # payload key -> element path, read when present (empty values are left out).
 COMMON_TXN_FIELDS = {
-    "txn_number": "TxnNumber", "txn_date": "TxnDate", "due_date": "DueDate", "memo": "Memo",
-    "terms": "TermsRef/FullName", "exchange_rate": "ExchangeRate",
+    "txn_number": "TxnNumber",
+    "txn_date": "TxnDate",
+    "due_date": "DueDate",
+    "memo": "Memo",
+    "terms": "TermsRef/FullName",
+    "exchange_rate": "ExchangeRate",
 }
 TYPE_FIELDS: dict[str, dict[str, str]] = {
-    "Bill": {"amount_due": "AmountDue", "open_amount": "OpenAmount",
-             "ap_account": "APAccountRef/FullName"},
-    "PurchaseOrder": {"total_amount": "TotalAmount", "expected_date": "ExpectedDate",
-                      "ship_to": "ShipToEntityRef/FullName", "vendor_message": "VendorMsg"},
-    "BillPaymentCheck": {"bank_account": "BankAccountRef/FullName",
-                         "ap_account": "APAccountRef/FullName"},
-    "BillPaymentCreditCard": {"bank_account": "CreditCardAccountRef/FullName",
-                              "ap_account": "APAccountRef/FullName"},
-    "ReceivePayment": {"total_amount": "TotalAmount", "payment_method":
-                       "PaymentMethodRef/FullName", "deposit_to": "DepositToAccountRef/FullName",
-                       "unused_payment": "UnusedPayment", "unused_credits": "UnusedCredits"},
-    "Invoice": {"subtotal": "Subtotal", "sales_tax_total": "SalesTaxTotal",
-                "applied_amount": "AppliedAmount", "balance_remaining": "BalanceRemaining",
-                "open_amount": "BalanceRemaining", "po_number": "PONumber",
-                "sales_rep": "SalesRepRef/FullName"},
-    "Vendor": {"full_name": "Name", "company_name": "CompanyName", "balance": "Balance",
-               "email": "Email", "phone": "Phone", "vendor_type": "VendorTypeRef/FullName",
-               "terms": "TermsRef/FullName"},
-    "Account": {"full_name": "FullName", "account_type": "AccountType",
-                "account_number": "AccountNumber", "description": "Desc", "balance": "Balance"},
+    "Bill": {
+        "amount_due": "AmountDue",
+        "open_amount": "OpenAmount",
+        "ap_account": "APAccountRef/FullName",
+    },
+    "PurchaseOrder": {
+        "total_amount": "TotalAmount",
+        "expected_date": "ExpectedDate",
+        "ship_to": "ShipToEntityRef/FullName",
+        "vendor_message": "VendorMsg",
+    },
+    "BillPaymentCheck": {
+        "bank_account": "BankAccountRef/FullName",
+        "ap_account": "APAccountRef/FullName",
+    },
+    "BillPaymentCreditCard": {
+        "bank_account": "CreditCardAccountRef/FullName",
+        "ap_account": "APAccountRef/FullName",
+    },
+    "ReceivePayment": {
+        "total_amount": "TotalAmount",
+        "payment_method": "PaymentMethodRef/FullName",
+        "deposit_to": "DepositToAccountRef/FullName",
+        "unused_payment": "UnusedPayment",
+        "unused_credits": "UnusedCredits",
+    },
+    "Invoice": {
+        "subtotal": "Subtotal",
+        "sales_tax_total": "SalesTaxTotal",
+        "applied_amount": "AppliedAmount",
+        "balance_remaining": "BalanceRemaining",
+        "open_amount": "BalanceRemaining",
+        "po_number": "PONumber",
+        "sales_rep": "SalesRepRef/FullName",
+    },
+    "Vendor": {
+        "full_name": "Name",
+        "company_name": "CompanyName",
+        "balance": "Balance",
+        "email": "Email",
+        "phone": "Phone",
+        "vendor_type": "VendorTypeRef/FullName",
+        "terms": "TermsRef/FullName",
+    },
+    "Account": {
+        "full_name": "FullName",
+        "account_type": "AccountType",
+        "account_number": "AccountNumber",
+        "description": "Desc",
+        "balance": "Balance",
+    },
     # Employees carry personal data (SSN, birth date...): only what a message needs.
     "Employee": {"full_name": "Name", "job_title": "JobTitle"},
 }
 BOOL_FIELDS = {
-    "is_paid": "IsPaid", "is_active": "IsActive", "is_fully_received": "IsFullyReceived",
-    "is_manually_closed": "IsManuallyClosed", "is_pending": "IsPending",
+    "is_paid": "IsPaid",
+    "is_active": "IsActive",
+    "is_fully_received": "IsFullyReceived",
+    "is_manually_closed": "IsManuallyClosed",
+    "is_pending": "IsPending",
 }
 
 
@@ -146,7 +194,8 @@ def _result(rs: etree._Element) -> QueryResult:
     if tag == "CompanyQueryRs":
         result.entity = COMPANY
         result.company_name = _text(rs, "CompanyRet/CompanyName") or _text(
-            rs, "CompanyRet/LegalCompanyName")
+            rs, "CompanyRet/LegalCompanyName"
+        )
     elif tag in DELETED_BY_RESPONSE:
         kind = DELETED_BY_RESPONSE[tag]
         result.entity = kind.key
@@ -220,8 +269,9 @@ def _deleted(el: etree._Element, kind: DeletedKind) -> QbObject | None:
         is_deleted=True,
         ref_number=shown if is_txn else None,
         name=None if is_txn else shown,
-        payload=_compact({"ref_number" if is_txn else "full_name": shown,
-                          "time_deleted": time_deleted}),
+        payload=_compact(
+            {"ref_number" if is_txn else "full_name": shown, "time_deleted": time_deleted}
+        ),
     )
 
 
@@ -231,28 +281,34 @@ def _lines(ret: etree._Element) -> list[dict[str, Any]]:
         if el.tag not in LINE_TAGS:
             continue  # group lines are listed once, with their total, not item by item
         line = _index(el)
-        lines.append(_compact({
-            "description": _text(line, "Desc") or _text(line, "Memo"),
-            "item": _text(line, "ItemRef/FullName") or _text(line, "ItemGroupRef/FullName"),
-            "account": _text(line, "AccountRef/FullName"),
-            "quantity": _text(line, "Quantity"),
-            "amount": _decimal_text(_text(line, "Amount") or _text(line, "TotalAmount")),
-        }))
+        lines.append(
+            _compact(
+                {
+                    "description": _text(line, "Desc") or _text(line, "Memo"),
+                    "item": _text(line, "ItemRef/FullName") or _text(line, "ItemGroupRef/FullName"),
+                    "account": _text(line, "AccountRef/FullName"),
+                    "quantity": _text(line, "Quantity"),
+                    "amount": _decimal_text(_text(line, "Amount") or _text(line, "TotalAmount")),
+                }
+            )
+        )
     return lines
 
 
 def _linked(linked: etree._Element) -> dict[str, Any]:
     el = _index(linked)
-    return _compact({
-        "txn_id": _text(el, "TxnID"),
-        "txn_type": _text(el, "TxnType"),
-        "ref_number": _text(el, "RefNumber"),
-        "txn_date": _text(el, "TxnDate"),
-        "link_type": _text(el, "LinkType"),
-        "amount": _decimal_text(_text(el, "Amount")),
-        "balance_remaining": _decimal_text(_text(el, "BalanceRemaining")),
-        "discount_amount": _decimal_text(_text(el, "DiscountAmount")),
-    })
+    return _compact(
+        {
+            "txn_id": _text(el, "TxnID"),
+            "txn_type": _text(el, "TxnType"),
+            "ref_number": _text(el, "RefNumber"),
+            "txn_date": _text(el, "TxnDate"),
+            "link_type": _text(el, "LinkType"),
+            "amount": _decimal_text(_text(el, "Amount")),
+            "balance_remaining": _decimal_text(_text(el, "BalanceRemaining")),
+            "discount_amount": _decimal_text(_text(el, "DiscountAmount")),
+        }
+    )
 
 
 def _amount(ret: Index, entity: Entity) -> str | None:

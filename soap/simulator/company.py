@@ -80,6 +80,7 @@ def local_now(tz_offset: str) -> dt.datetime:
 
 def us_summer(wall: dt.datetime) -> bool:
     """True inside US daylight saving: 2nd Sunday of March 02:00 to 1st Sunday of Nov 02:00."""
+
     def sunday(month: int, nth: int) -> dt.datetime:
         first = dt.datetime(wall.year, month, 1, 2)
         return first + dt.timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
@@ -189,15 +190,22 @@ class FakeCompany:
         return self._by_name.get((kind, name))
 
     # -- transactions --------------------------------------------------------
-    def _lines(self, lines: list[dict[str, Any]] | None, amount: object, default: dict,
-               ) -> tuple[list[dict[str, Any]], str]:
+    def _lines(
+        self,
+        lines: list[dict[str, Any]] | None,
+        amount: object,
+        default: dict,
+    ) -> tuple[list[dict[str, Any]], str]:
         if not lines:
             if amount is None:
                 raise ValueError("give an amount or lines")
             lines = [{**default, "amount": money(amount)}]
         lines = [{**line, "amount": money(line["amount"])} for line in lines]
-        total = money(amount) if amount is not None else money(
-            sum(Decimal(line["amount"]) for line in lines))
+        total = (
+            money(amount)
+            if amount is not None
+            else money(sum(Decimal(line["amount"]) for line in lines))
+        )
         return lines, total
 
     def add_bill(
@@ -217,68 +225,126 @@ class FakeCompany:
         lines, total = self._lines(lines, amount, {"account": "Office Supplies", "memo": memo})
         day = self._today()
         return self._add(
-            "Bill", vendor=vendor, amount=total, ref_number=ref_number, memo=memo,
+            "Bill",
+            vendor=vendor,
+            amount=total,
+            ref_number=ref_number,
+            memo=memo,
             txn_date=txn_date or day.isoformat(),
             due_date=due_date or (day + dt.timedelta(days=due_days)).isoformat(),
-            terms=terms, lines=lines, paid="0.00", links=[],
+            terms=terms,
+            lines=lines,
+            paid="0.00",
+            links=[],
         )
 
     def add_purchase_order(
-        self, vendor: str, lines: list[dict[str, Any]] | None = None, *,
-        amount: str | Decimal | None = None, ref_number: str | None = None,
+        self,
+        vendor: str,
+        lines: list[dict[str, Any]] | None = None,
+        *,
+        amount: str | Decimal | None = None,
+        ref_number: str | None = None,
         memo: str | None = None,
     ) -> str:
         """Add a purchase order; returns its TxnID."""
-        lines, total = self._lines(lines, amount, {"item": "Widgets", "desc": "Widgets",
-                                                   "quantity": "1"})
-        return self._add("PurchaseOrder", vendor=vendor, amount=total, ref_number=ref_number,
-                         memo=memo, txn_date=self._today().isoformat(), lines=lines, links=[])
+        lines, total = self._lines(
+            lines, amount, {"item": "Widgets", "desc": "Widgets", "quantity": "1"}
+        )
+        return self._add(
+            "PurchaseOrder",
+            vendor=vendor,
+            amount=total,
+            ref_number=ref_number,
+            memo=memo,
+            txn_date=self._today().isoformat(),
+            lines=lines,
+            links=[],
+        )
 
     def add_invoice(
-        self, customer: str, lines: list[dict[str, Any]] | None = None, *,
-        amount: str | Decimal | None = None, ref_number: str | None = None,
-        due_days: int = 30, memo: str | None = None,
+        self,
+        customer: str,
+        lines: list[dict[str, Any]] | None = None,
+        *,
+        amount: str | Decimal | None = None,
+        ref_number: str | None = None,
+        due_days: int = 30,
+        memo: str | None = None,
     ) -> str:
         """Add an invoice to a customer; returns its TxnID."""
-        lines, total = self._lines(lines, amount, {"item": "Consulting", "desc": "Consulting",
-                                                   "quantity": "1"})
+        lines, total = self._lines(
+            lines, amount, {"item": "Consulting", "desc": "Consulting", "quantity": "1"}
+        )
         return self._add(
-            "Invoice", customer=customer, amount=total, ref_number=ref_number, memo=memo,
+            "Invoice",
+            customer=customer,
+            amount=total,
+            ref_number=ref_number,
+            memo=memo,
             txn_date=self._today().isoformat(),
             due_date=(self._today() + dt.timedelta(days=due_days)).isoformat(),
-            lines=lines, paid="0.00", links=[],
+            lines=lines,
+            paid="0.00",
+            links=[],
         )
 
-    def _apply_payment(self, kind: str, target_id: str, amount: object, party: str,
-                       ref_number: str | None) -> str:
+    def _apply_payment(
+        self, kind: str, target_id: str, amount: object, party: str, ref_number: str | None
+    ) -> str:
         target = self.records[target_id]
         f = target.fields
-        amount = money(amount if amount is not None
-                       else Decimal(f["amount"]) - Decimal(f["paid"]))
+        amount = money(amount if amount is not None else Decimal(f["amount"]) - Decimal(f["paid"]))
         remaining = money(Decimal(f["amount"]) - Decimal(f["paid"]) - Decimal(amount))
         pay_id = self._add(
-            kind, **{party: f[party]},
-            amount=amount, ref_number=ref_number, txn_date=self._today().isoformat(),
-            applied=[{"txn_id": target_id, "type": target.kind, "ref": f.get("ref_number"),
-                      "txn_date": f["txn_date"], "balance": remaining, "amount": amount}],
+            kind,
+            **{party: f[party]},
+            amount=amount,
+            ref_number=ref_number,
+            txn_date=self._today().isoformat(),
+            applied=[
+                {
+                    "txn_id": target_id,
+                    "type": target.kind,
+                    "ref": f.get("ref_number"),
+                    "txn_date": f["txn_date"],
+                    "balance": remaining,
+                    "amount": amount,
+                }
+            ],
         )
         # QuickBooks changes the paid transaction too: new balance, a link to the payment.
-        link = {"txn_id": pay_id, "type": kind, "txn_date": self.now.date().isoformat(),
-                "ref": ref_number, "amount": money(-Decimal(amount))}
-        self.modify(target_id, paid=money(Decimal(f["paid"]) + Decimal(amount)),
-                    links=[*f.get("links", []), link])
+        link = {
+            "txn_id": pay_id,
+            "type": kind,
+            "txn_date": self.now.date().isoformat(),
+            "ref": ref_number,
+            "amount": money(-Decimal(amount)),
+        }
+        self.modify(
+            target_id,
+            paid=money(Decimal(f["paid"]) + Decimal(amount)),
+            links=[*f.get("links", []), link],
+        )
         return pay_id
 
-    def pay_bill(self, bill_id: str, amount: str | Decimal | None = None, *,
-                 method: str = "check", ref_number: str | None = None) -> str:
+    def pay_bill(
+        self,
+        bill_id: str,
+        amount: str | Decimal | None = None,
+        *,
+        method: str = "check",
+        ref_number: str | None = None,
+    ) -> str:
         """Pay a bill by check or credit card (default: what is still open)."""
         if method not in ("check", "credit_card"):
             raise ValueError("method is 'check' or 'credit_card'")
         kind = "BillPaymentCheck" if method == "check" else "BillPaymentCreditCard"
         return self._apply_payment(kind, bill_id, amount, "vendor", ref_number)
 
-    def receive_payment(self, invoice_id: str, amount: str | Decimal | None = None, *,
-                        ref_number: str | None = None) -> str:
+    def receive_payment(
+        self, invoice_id: str, amount: str | Decimal | None = None, *, ref_number: str | None = None
+    ) -> str:
         """Receive a customer payment against an invoice."""
         return self._apply_payment("ReceivePayment", invoice_id, amount, "customer", ref_number)
 
@@ -308,8 +374,16 @@ class FakeCompany:
         if rec.is_list:
             self._by_name.pop((rec.kind, rec.fields["name"]), None)
         when = self._tick()
-        self.deletions.append(Deletion(rec.kind, object_id, rec.time_created, when,
-                                       rec.fields.get("ref_number"), rec.fields.get("name")))
+        self.deletions.append(
+            Deletion(
+                rec.kind,
+                object_id,
+                rec.time_created,
+                when,
+                rec.fields.get("ref_number"),
+                rec.fields.get("name"),
+            )
+        )
         self.deletions = [d for d in self.deletions if d.time_deleted >= when - DELETIONS_KEPT]
         for applied in rec.fields.get("applied", []):
             # Deleting a payment reopens what it paid, as in QuickBooks.
@@ -319,8 +393,13 @@ class FakeCompany:
                 links = [x for x in target.fields.get("links", []) if x["txn_id"] != object_id]
                 self.modify(target.object_id, paid=money(paid), links=links)
 
-    def fail_next(self, hresult: str = "0x80040408", message: str = "Could not start QuickBooks.",
-                  *, on_open: bool = False) -> None:
+    def fail_next(
+        self,
+        hresult: str = "0x80040408",
+        message: str = "Could not start QuickBooks.",
+        *,
+        on_open: bool = False,
+    ) -> None:
         """Make QuickBooks fail once: the next answer (receiveResponseXML carries the hresult
         and message) or, with on_open, the next opening of the company (connectionError)."""
         if on_open:
@@ -355,8 +434,9 @@ class FakeCompany:
         for i in range(bills):
             vendor = names[i % len(names)] if names else f"Vendor {i % 50:05d}"
             cents = [rnd.randint(100, 250_000) for _ in range(rnd.randint(1, 3))]
-            lines = [{"account": "Office Supplies", "amount": money(Decimal(c) / 100)}
-                     for c in cents]
+            lines = [
+                {"account": "Office Supplies", "amount": money(Decimal(c) / 100)} for c in cents
+            ]
             self.add_bill(vendor, ref_number=f"B-{i:06d}", lines=lines)
 
     # -- fixtures (soap.simulator.fixtures) ---------------------------------

@@ -56,20 +56,36 @@ def from_dict(cls: type[FakeCompany], data: dict[str, Any]) -> FakeCompany:
     """A company from fixture data (script, snapshot, or both)."""
     from soap.simulator.company import Deletion, QbRecord
 
-    company = cls(data.get("name", "Acme Books LLC"),
-                  tz_offset=data.get("tz_offset", "-08:00"),
-                  clock=data.get("now") or data.get("start"),
-                  dst=bool(data.get("dst")), dst_bug=bool(data.get("dst_bug")))
+    company = cls(
+        data.get("name", "Acme Books LLC"),
+        tz_offset=data.get("tz_offset", "-08:00"),
+        clock=data.get("now") or data.get("start"),
+        dst=bool(data.get("dst")),
+        dst_bug=bool(data.get("dst_bug")),
+    )
     for r in data.get("records", []):
-        rec = QbRecord(r["kind"], r["id"], _wall(r["created"]), _wall(r["modified"]),
-                       int(r["edit_sequence"]), r["fields"], r.get("active", True),
-                       r.get("txn_number"))
+        rec = QbRecord(
+            r["kind"],
+            r["id"],
+            _wall(r["created"]),
+            _wall(r["modified"]),
+            int(r["edit_sequence"]),
+            r["fields"],
+            r.get("active", True),
+            r.get("txn_number"),
+        )
         company.records[rec.object_id] = rec
         if rec.is_list:
             company._by_name[(rec.kind, rec.fields["name"])] = rec.object_id
     company.deletions = [
-        Deletion(d["kind"], d["id"], _wall(d["created"]), _wall(d["deleted"]),
-                 d.get("ref_number"), d.get("full_name"))
+        Deletion(
+            d["kind"],
+            d["id"],
+            _wall(d["created"]),
+            _wall(d["deleted"]),
+            d.get("ref_number"),
+            d.get("full_name"),
+        )
         for d in data.get("deletions", [])
     ]
     company._seq = int(data.get("seq", len(company.records)))
@@ -95,19 +111,24 @@ def apply(self: FakeCompany, action: dict[str, Any]) -> None:
     elif op == "bill":
         self.add_bill(a.pop("vendor"), a.pop("amount", None), a.pop("ref", None), **a)
     elif op == "purchase_order":
-        self.add_purchase_order(a.pop("vendor"), a.pop("lines", None), ref_number=a.pop(
-            "ref", None), **a)
+        self.add_purchase_order(
+            a.pop("vendor"), a.pop("lines", None), ref_number=a.pop("ref", None), **a
+        )
     elif op in ("invoice", "customer_invoice"):
-        self.add_invoice(a.pop("customer"), a.pop("lines", None), ref_number=a.pop(
-            "ref", None), **a)
+        self.add_invoice(
+            a.pop("customer"), a.pop("lines", None), ref_number=a.pop("ref", None), **a
+        )
     elif op == "pay_bill":
-        self.pay_bill(target, a.get("amount"), method=a.get("method", "check"),
-                      ref_number=a.get("payment_ref"))
+        self.pay_bill(
+            target,
+            a.get("amount"),
+            method=a.get("method", "check"),
+            ref_number=a.get("payment_ref"),
+        )
     elif op == "receive_payment":
         self.receive_payment(target, a.get("amount"), ref_number=a.get("payment_ref"))
     elif op == "modify":
-        self.modify(target, **{("is_active" if k == "active" else k): v
-                               for k, v in a.items()})
+        self.modify(target, **{("is_active" if k == "active" else k): v for k, v in a.items()})
     elif op == "delete":
         self.delete(target)
     elif op == "advance":
@@ -118,19 +139,37 @@ def apply(self: FakeCompany, action: dict[str, Any]) -> None:
 
 def to_fixture(self: FakeCompany) -> dict[str, Any]:
     """A JSON-ready snapshot that load_fixture/from_dict reads back as the same company."""
+
     def rec(r: QbRecord) -> dict[str, Any]:
-        return {"kind": r.kind, "id": r.object_id, "created": r.time_created.strftime(WALL),
-                "modified": r.time_modified.strftime(WALL), "edit_sequence": r.edit_sequence,
-                "active": r.is_active, "txn_number": r.txn_number, "fields": r.fields}
+        return {
+            "kind": r.kind,
+            "id": r.object_id,
+            "created": r.time_created.strftime(WALL),
+            "modified": r.time_modified.strftime(WALL),
+            "edit_sequence": r.edit_sequence,
+            "active": r.is_active,
+            "txn_number": r.txn_number,
+            "fields": r.fields,
+        }
 
     def deletion(d: Deletion) -> dict[str, Any]:
-        return {"kind": d.kind, "id": d.object_id, "created": d.time_created.strftime(WALL),
-                "deleted": d.time_deleted.strftime(WALL), "ref_number": d.ref_number,
-                "full_name": d.full_name}
+        return {
+            "kind": d.kind,
+            "id": d.object_id,
+            "created": d.time_created.strftime(WALL),
+            "deleted": d.time_deleted.strftime(WALL),
+            "ref_number": d.ref_number,
+            "full_name": d.full_name,
+        }
 
     return {
-        "format": FORMAT, "name": self.name, "tz_offset": self.tz_offset, "dst": self.dst,
-        "dst_bug": self.dst_bug, "now": self.now.strftime(WALL), "seq": self._seq,
+        "format": FORMAT,
+        "name": self.name,
+        "tz_offset": self.tz_offset,
+        "dst": self.dst,
+        "dst_bug": self.dst_bug,
+        "now": self.now.strftime(WALL),
+        "seq": self._seq,
         "txn_number": self._txn_number,
         "records": [rec(r) for r in self.records.values()],
         "deletions": [deletion(d) for d in self.deletions],

@@ -51,9 +51,14 @@ class SessionReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (requests counted, not dumped; the ticket is not shown)."""
         return {
-            "ok": self.ok, "auth_result": self.auth_result, "requests": len(self.requests),
-            "progress": self.progress, "last_error": self.last_error, "fault": self.fault,
-            "calls": self.calls, "close_message": self.close_message,
+            "ok": self.ok,
+            "auth_result": self.auth_result,
+            "requests": len(self.requests),
+            "progress": self.progress,
+            "last_error": self.last_error,
+            "fault": self.fault,
+            "calls": self.calls,
+            "close_message": self.close_message,
             "server_version": self.server_version,
             "client_version_answer": self.client_version_answer,
         }
@@ -203,21 +208,26 @@ class QBWCSimulator:
                 client.close()
         return report
 
-    def _session(self, call: Callable[[str, Params], etree._Element],
-                 report: SessionReport) -> None:
+    def _session(
+        self, call: Callable[[str, Params], etree._Element], report: SessionReport
+    ) -> None:
         report.server_version = result_text(call("serverVersion", []))
         answer_text = result_text(call("clientVersion", [("strVersion", self.client_version)]))
         report.client_version_answer = answer_text
         if answer_text.startswith(("E:", "O:")):  # QBWC stops; "W:" only warns the user
             report.last_error = answer_text
             return
-        auth = result_strings(call("authenticate", [("strUserName", self.username),
-                                                    ("strPassword", self.password)]))
+        auth = result_strings(
+            call("authenticate", [("strUserName", self.username), ("strPassword", self.password)])
+        )
         ticket, status = (auth + ["", ""])[:2]
         report.ticket, report.auth_result = ticket, status
         if status.lower() in ("nvu", "busy"):
-            report.last_error = "invalid username or password" if status.lower() == "nvu" \
+            report.last_error = (
+                "invalid username or password"
+                if status.lower() == "nvu"
                 else "the web service is busy"
+            )
             return
         if status.lower() == "none":  # nothing to do: QBWC closes and stops
             report.close_message = result_text(call("closeConnection", [("ticket", ticket)]))
@@ -228,15 +238,20 @@ class QBWCSimulator:
         self._loop(call, ticket, report)
         report.close_message = result_text(call("closeConnection", [("ticket", ticket)]))
 
-    def _open(self, call: Callable[[str, Params], etree._Element], ticket: str,
-              report: SessionReport) -> bool:
+    def _open(
+        self, call: Callable[[str, Params], etree._Element], ticket: str, report: SessionReport
+    ) -> bool:
         """Open the company file; a failure goes to connectionError, which may name another."""
         for _ in range(OPEN_RETRIES + 1):
             failure, self.company.pending_open_failure = self.company.pending_open_failure, None
             if failure is None:
                 return True
-            answer_text = result_text(call("connectionError", [
-                ("ticket", ticket), ("hresult", failure[0]), ("message", failure[1])]))
+            answer_text = result_text(
+                call(
+                    "connectionError",
+                    [("ticket", ticket), ("hresult", failure[0]), ("message", failure[1])],
+                )
+            )
             report.connection_errors.append(answer_text)
             report.last_error = f"{failure[0]}: {failure[1]}"
             if answer_text.lower() == "done":
@@ -244,17 +259,26 @@ class QBWCSimulator:
             self.company_file = answer_text  # "" = whatever company is open
         return False
 
-    def _loop(self, call: Callable[[str, Params], etree._Element], ticket: str,
-              report: SessionReport) -> None:
+    def _loop(
+        self, call: Callable[[str, Params], etree._Element], ticket: str, report: SessionReport
+    ) -> None:
         self.company.expire_iterators()  # a new QuickBooks session starts with none
         hcp = hcp_response(self.company)
         noops = 0
         for _ in range(self.max_rounds):
-            request = result_text(call("sendRequestXML", [
-                ("ticket", ticket), ("strHCPResponse", hcp),
-                ("strCompanyFileName", self.company_file), ("qbXMLCountry", "US"),
-                ("qbXMLMajorVers", self.qbxml_major), ("qbXMLMinorVers", self.qbxml_minor),
-            ]))
+            request = result_text(
+                call(
+                    "sendRequestXML",
+                    [
+                        ("ticket", ticket),
+                        ("strHCPResponse", hcp),
+                        ("strCompanyFileName", self.company_file),
+                        ("qbXMLCountry", "US"),
+                        ("qbXMLMajorVers", self.qbxml_major),
+                        ("qbXMLMinorVers", self.qbxml_minor),
+                    ],
+                )
+            )
             hcp = ""  # only the first sendRequestXML of a session carries it
             if request == "":
                 err = result_text(call("getLastError", [("ticket", ticket)]))
@@ -265,8 +289,11 @@ class QBWCSimulator:
                 report.ok = err == "NoOp"
                 return
             report.requests.append(request)
-            progress = int(result_text(call("receiveResponseXML", [
-                ("ticket", ticket), *self._quickbooks(request)])))
+            progress = int(
+                result_text(
+                    call("receiveResponseXML", [("ticket", ticket), *self._quickbooks(request)])
+                )
+            )
             report.progress.append(progress)
             if progress < 0:
                 report.last_error = result_text(call("getLastError", [("ticket", ticket)]))
@@ -282,8 +309,7 @@ class QBWCSimulator:
         if failure:
             return [("response", ""), ("hresult", failure[0]), ("message", failure[1])]
         try:
-            return [("response", answer(self.company, request)), ("hresult", ""),
-                    ("message", "")]
+            return [("response", answer(self.company, request)), ("hresult", ""), ("message", "")]
         except QbxmlRequestError as exc:
             return [("response", ""), ("hresult", exc.hresult), ("message", exc.message)]
 

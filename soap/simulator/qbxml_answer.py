@@ -13,15 +13,19 @@ from soap.simulator.company import DELETIONS_KEPT, WALL, Deletion, FakeCompany
 from soap.simulator.qbxml_render import RENDERERS, company_ret, host_ret, open_amount, put
 
 NO_MATCH = "A query request did not find a matching object in QuickBooks"
-PARSE_ERROR = ("0x80040400",
-               "QuickBooks found an error when parsing the provided XML text stream.")
-LIST_QUERIES = {"VendorQueryRq": "Vendor", "AccountQueryRq": "Account",
-                "EmployeeQueryRq": "Employee"}
+PARSE_ERROR = ("0x80040400", "QuickBooks found an error when parsing the provided XML text stream.")
+LIST_QUERIES = {
+    "VendorQueryRq": "Vendor",
+    "AccountQueryRq": "Account",
+    "EmployeeQueryRq": "Employee",
+}
 TXN_QUERIES = {
-    "BillQueryRq": "Bill", "PurchaseOrderQueryRq": "PurchaseOrder",
+    "BillQueryRq": "Bill",
+    "PurchaseOrderQueryRq": "PurchaseOrder",
     "BillPaymentCheckQueryRq": "BillPaymentCheck",
     "BillPaymentCreditCardQueryRq": "BillPaymentCreditCard",
-    "ReceivePaymentQueryRq": "ReceivePayment", "InvoiceQueryRq": "Invoice",
+    "ReceivePaymentQueryRq": "ReceivePayment",
+    "InvoiceQueryRq": "Invoice",
 }
 REQUEST_KINDS = {**LIST_QUERIES, **TXN_QUERIES}
 ACTIVE = ("ActiveOnly", "InactiveOnly", "All")
@@ -42,8 +46,13 @@ def parse_safe(data: str | bytes) -> etree._Element:
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     if _DOCTYPE.search(raw):
         raise QbxmlRequestError("(DOCTYPE and entities are refused)")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+    )
     try:
         # lxml refuses str with an encoding declaration: always hand it bytes.
         root = etree.fromstring(re.sub(rb"^\s*<\?xml[^>]*\?>", b"", raw), parser)
@@ -89,8 +98,11 @@ def answer(company: FakeCompany, request_xml: str | bytes) -> str:
 
 def hcp_response(company: FakeCompany) -> str:
     """What QBWC passes as strHCPResponse: HostQuery and CompanyQuery answers."""
-    return answer(company, "<QBXML><QBXMLMsgsRq onError=\"continueOnError\"><HostQueryRq/>"
-                           "<CompanyQueryRq/></QBXMLMsgsRq></QBXML>")
+    return answer(
+        company,
+        '<QBXML><QBXMLMsgsRq onError="continueOnError"><HostQueryRq/>'
+        "<CompanyQueryRq/></QBXMLMsgsRq></QBXML>",
+    )
 
 
 def _answer_one(company: FakeCompany, rq: etree._Element) -> etree._Element:
@@ -107,8 +119,9 @@ def _answer_one(company: FakeCompany, rq: etree._Element) -> etree._Element:
         elif rq.tag in REQUEST_KINDS:
             _query(company, rq, rs, REQUEST_KINDS[rq.tag])
         else:
-            _status(rs, 3250, "Error", f"The request {rq.tag} is not supported by this "
-                    "fake QuickBooks.")
+            _status(
+                rs, 3250, "Error", f"The request {rq.tag} is not supported by this fake QuickBooks."
+            )
     except ValueError as exc:
         # A value QuickBooks' parser would reject: the whole document fails.
         raise QbxmlRequestError(f"({rq.tag}: {exc})") from None
@@ -143,8 +156,13 @@ def _query(company: FakeCompany, rq: etree._Element, rs: etree._Element, kind: s
     if iterator == "Continue":
         it_id = rq.get("iteratorID", "")
         if it_id not in company.iterators:
-            _status(rs, 3391, "Error", f'Could not find the iterator with iteratorID "{it_id}".'
-                    " The iterator may have expired or been released.")
+            _status(
+                rs,
+                3391,
+                "Error",
+                f'Could not find the iterator with iteratorID "{it_id}".'
+                " The iterator may have expired or been released.",
+            )
             return
         ids = company.iterators.pop(it_id)
     elif iterator in (None, "Start"):
@@ -191,8 +209,11 @@ def _matching(company: FakeCompany, rq: etree._Element, kind: str) -> list[str]:
         if by_id:
             # FullName and RefNumber match case-insensitively, RefNumberCaseSensitive exactly.
             name = f.get("name") if rec.is_list else f.get("ref_number")
-            if not (rec.object_id in wanted_ids or name in wanted_exact
-                    or (name or "").lower() in folded):
+            if not (
+                rec.object_id in wanted_ids
+                or name in wanted_exact
+                or (name or "").lower() in folded
+            ):
                 continue
         else:
             if rec.is_list and active != "All" and rec.is_active != (active == "ActiveOnly"):
@@ -241,8 +262,12 @@ def _deleted(company: FakeCompany, rq: etree._Element, rs: etree._Element) -> No
 
     def wanted(d: Deletion) -> bool:
         when = _record_instant(company, d.time_deleted)
-        return (d.kind in types and d.time_deleted >= kept and not (lo and when < lo)
-                and not (hi and when > hi))
+        return (
+            d.kind in types
+            and d.time_deleted >= kept
+            and not (lo and when < lo)
+            and not (hi and when > hi)
+        )
 
     found = sorted((d for d in company.deletions if wanted(d)), key=lambda d: d.time_deleted)
     _ok(rs, (_deleted_ret(company, d, txn) for d in found))
@@ -250,10 +275,14 @@ def _deleted(company: FakeCompany, rq: etree._Element, rs: etree._Element) -> No
 
 def _deleted_ret(company: FakeCompany, d: Deletion, txn: bool) -> etree._Element:
     prefix = "Txn" if txn else "List"
-    return put(etree.Element(f"{prefix}DeletedRet"), (f"{prefix}DelType", d.kind),
-                (f"{prefix}ID", d.object_id), ("TimeCreated", company.qb_time(d.time_created)),
-                ("TimeDeleted", company.qb_time(d.time_deleted)),
-                ("RefNumber" if txn else "FullName", d.ref_number if txn else d.full_name))
+    return put(
+        etree.Element(f"{prefix}DeletedRet"),
+        (f"{prefix}DelType", d.kind),
+        (f"{prefix}ID", d.object_id),
+        ("TimeCreated", company.qb_time(d.time_created)),
+        ("TimeDeleted", company.qb_time(d.time_deleted)),
+        ("RefNumber" if txn else "FullName", d.ref_number if txn else d.full_name),
+    )
 
 
 __all__ = ["WALL", "Answerer", "QbxmlRequestError", "answer", "hcp_response", "parse_safe"]

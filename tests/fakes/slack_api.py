@@ -84,13 +84,22 @@ class FakeSlack(SlackState):
     request jitter, so at the default 1.0 s, posts 0.98 s apart pass. post_interval=0: no limit.
     """
 
-    def __init__(self, *, post_interval: float = 1.0, strict_channels: bool = False,
-                 latency: float = 0.0, tolerance: float = TOLERANCE,
-                 expected_client_id: str = "111.222",
-                 expected_client_secret: str = "client-secret-for-tests") -> None:
-        super().__init__(post_interval=post_interval, strict_channels=strict_channels,
-                         expected_client_id=expected_client_id,
-                         expected_client_secret=expected_client_secret)
+    def __init__(
+        self,
+        *,
+        post_interval: float = 1.0,
+        strict_channels: bool = False,
+        latency: float = 0.0,
+        tolerance: float = TOLERANCE,
+        expected_client_id: str = "111.222",
+        expected_client_secret: str = "client-secret-for-tests",
+    ) -> None:
+        super().__init__(
+            post_interval=post_interval,
+            strict_channels=strict_channels,
+            expected_client_id=expected_client_id,
+            expected_client_secret=expected_client_secret,
+        )
         self.tolerance = tolerance
         self.latency = latency  # seconds to wait before answering (benchmarks)
         self._calls: list[Call] = []
@@ -106,8 +115,9 @@ class FakeSlack(SlackState):
         if self._server is None:
             self._server = QuietServer(self._serve)
             # A short poll interval: stop() waits for serve_forever to notice, at most this.
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                            name="fake-slack", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.02,), name="fake-slack", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -141,9 +151,16 @@ class FakeSlack(SlackState):
         return self.base_url + "api/"
 
     # -- failure injection ---------------------------------------------------
-    def fail(self, method: str | None = None, *, channel: str | None = None,
-             error: str = "not_in_channel", http_status: int = 200, times: int | None = None,
-             retry_after: int | None = None) -> None:
+    def fail(
+        self,
+        method: str | None = None,
+        *,
+        channel: str | None = None,
+        error: str = "not_in_channel",
+        http_status: int = 200,
+        times: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         """Answer the next `times` matching calls (None: until cleared) with an error.
 
         With http_status 200 the answer is {"ok": false, "error": error}; with another
@@ -152,15 +169,21 @@ class FakeSlack(SlackState):
         Injected failures come before token checks and the rate limit; the first match wins.
         """
         with self._lock:
-            self._failures.append(Failure(method, channel, error, http_status, times,
-                                          retry_after))
+            self._failures.append(Failure(method, channel, error, http_status, times, retry_after))
 
-    def fail_randomly(self, method: str, rate: float, *, seed: int = 1,
-                      choices: list[tuple[int, str]] | None = None) -> None:
+    def fail_randomly(
+        self,
+        method: str,
+        rate: float,
+        *,
+        seed: int = 1,
+        choices: list[tuple[int, str]] | None = None,
+    ) -> None:
         """Answer a share `rate` of `method` calls with a random (status, error) from choices."""
         with self._lock:
-            self._random = RandomFailure(method, rate, random.Random(seed),
-                                         list(choices or RANDOM_CHOICES))
+            self._random = RandomFailure(
+                method, rate, random.Random(seed), list(choices or RANDOM_CHOICES)
+            )
 
     def clear_failures(self) -> None:
         """Remove every injected failure."""
@@ -193,14 +216,21 @@ class FakeSlack(SlackState):
         times = [c.time for c in self.posts(channel)]
         return min((b - a for a, b in itertools.pairwise(times)), default=math.inf)
 
-    def wait_for(self, predicate: str | Callable[[list[Call]], bool], count: int = 1,
-                 timeout: float = 10.0, *, channel: str | None = None) -> list[Call]:
+    def wait_for(
+        self,
+        predicate: str | Callable[[list[Call]], bool],
+        count: int = 1,
+        timeout: float = 10.0,
+        *,
+        channel: str | None = None,
+    ) -> list[Call]:
         """Block until enough calls arrived, and return them.
 
         With a method name: until `count` accepted (ok) calls of it (to `channel` if given)
         exist; returns those. With a callable: until predicate(all calls) is true; returns
         all calls. Raises TimeoutError after `timeout` seconds.
         """
+
         def matching() -> list[Call]:
             return [c for c in self._calls if c.ok and _matches(c, str(predicate), channel)]
 
@@ -224,8 +254,9 @@ class FakeSlack(SlackState):
             # min_gap() then measures exactly what the rate limit judged.
             now = time.monotonic()
             reply = self._dispatch(req, now)
-            self._calls.append(Call(req.method, req.params, req.token, req.headers, now,
-                                    reply.status, reply.body))
+            self._calls.append(
+                Call(req.method, req.params, req.token, req.headers, now, reply.status, reply.body)
+            )
             self._cond.notify_all()
         return reply
 
@@ -249,8 +280,12 @@ class FakeSlack(SlackState):
         handler = getattr(self, "_m_" + req.method.replace(".", "_"), None)
         if handler is None:
             return err("unknown_method")
-        team = self.token_info.get(token) or {"team_id": "T1", "team": "Fake Workspace",
-                                              "user_id": "UBOT", "bot_id": "B0QBSLACK"}
+        team = self.token_info.get(token) or {
+            "team_id": "T1",
+            "team": "Fake Workspace",
+            "user_id": "UBOT",
+            "bot_id": "B0QBSLACK",
+        }
         reply: Reply = handler(p, Ctx(token, team, now))
         return reply
 
@@ -274,7 +309,8 @@ class FakeSlack(SlackState):
 
 def _matches(call: Call, method: str | None, channel: str | None) -> bool:
     return (method is None or call.method == method) and (
-        channel is None or call.channel == channel)
+        channel is None or call.channel == channel
+    )
 
 
 @contextlib.contextmanager

@@ -62,9 +62,8 @@ def parse_request(path: str, headers: Any, body: bytes) -> Request:
     parts = urlsplit(path)
     kept = {k: headers[k] for k in KEPT_HEADERS if headers.get(k) is not None}
     if parts.path.startswith(UPLOAD_PREFIX):
-        file_id = parts.path[len(UPLOAD_PREFIX):]
-        return Request(UPLOAD_METHOD, {"file_id": file_id, "length": len(body)}, None, kept,
-                       body)
+        file_id = parts.path[len(UPLOAD_PREFIX) :]
+        return Request(UPLOAD_METHOD, {"file_id": file_id, "length": len(body)}, None, kept, body)
     params: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
     params.update(body_params(headers.get("Content-Type") or "", body))
     for name in JSON_FIELDS:
@@ -76,11 +75,11 @@ def parse_request(path: str, headers: Any, body: bytes) -> Request:
     token = None
     auth = headers.get("Authorization") or ""
     if auth.startswith("Bearer "):
-        token = auth[len("Bearer "):].strip()
+        token = auth[len("Bearer ") :].strip()
     elif auth.startswith("Basic "):
         # oauth.v2.access: slack_sdk sends client_id:client_secret as HTTP Basic auth.
         try:
-            decoded = base64.b64decode(auth[len("Basic "):]).decode()
+            decoded = base64.b64decode(auth[len("Basic ") :]).decode()
         except (binascii.Error, UnicodeDecodeError):
             decoded = ""
         client_id, _, secret = decoded.partition(":")
@@ -100,7 +99,8 @@ def body_params(content_type: str, body: bytes) -> dict[str, Any]:
         return data if isinstance(data, dict) else {}
     if content_type.startswith("multipart/form-data"):
         msg = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+        )
         out: dict[str, Any] = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")

@@ -33,9 +33,14 @@ class Ctx:
 class SlackState:
     """Tokens, users, channels, messages, views and files, plus the methods that use them."""
 
-    def __init__(self, *, post_interval: float = 1.0, strict_channels: bool = False,
-                 expected_client_id: str = "111.222",
-                 expected_client_secret: str = "client-secret-for-tests") -> None:
+    def __init__(
+        self,
+        *,
+        post_interval: float = 1.0,
+        strict_channels: bool = False,
+        expected_client_id: str = "111.222",
+        expected_client_secret: str = "client-secret-for-tests",
+    ) -> None:
         self.post_interval = post_interval
         self.tolerance = TOLERANCE
         self.strict_channels = strict_channels
@@ -74,57 +79,107 @@ class SlackState:
     def client_secret(self, value: str) -> None:
         self.expected_client_secret = value
 
-    def add_token(self, token: str, *, team_id: str = "T1", team_name: str = "Fake Workspace",
-                  bot_user_id: str = "UBOT", bot_id: str = "B0QBSLACK") -> None:
+    def add_token(
+        self,
+        token: str,
+        *,
+        team_id: str = "T1",
+        team_name: str = "Fake Workspace",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "B0QBSLACK",
+    ) -> None:
         """Accept this token, as a bot token of that workspace (auth.test tells which)."""
         with self._lock:
             self.valid_tokens.add(token)
             self.revoked.discard(token)
-            self.token_info[token] = {"team_id": team_id, "team": team_name,
-                                      "user_id": bot_user_id, "bot_id": bot_id}
+            self.token_info[token] = {
+                "team_id": team_id,
+                "team": team_name,
+                "user_id": bot_user_id,
+                "bot_id": bot_id,
+            }
 
     def revoke_token(self, token: str) -> None:
         """Answer token_revoked for this token from now on."""
         with self._lock:
             self.revoked.add(token)
 
-    def add_oauth_code(self, code: str, *, team_id: str, team_name: str, bot_token: str,
-                       bot_user_id: str = "UBOT", authed_user_id: str = "UINSTALLER",
-                       scope: str = DEFAULT_SCOPE, user_token: str | None = None,
-                       user_scope: str = "") -> None:
+    def add_oauth_code(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        team_name: str,
+        bot_token: str,
+        bot_user_id: str = "UBOT",
+        authed_user_id: str = "UINSTALLER",
+        scope: str = DEFAULT_SCOPE,
+        user_token: str | None = None,
+        user_scope: str = "",
+    ) -> None:
         """Make oauth.v2.access exchange this code (once) for an installation."""
         authed_user: dict[str, Any] = {"id": authed_user_id}
         if user_token:
             authed_user.update(scope=user_scope, access_token=user_token, token_type="user")
         with self._lock:
             self.oauth_codes[code] = {
-                "ok": True, "app_id": APP_ID, "authed_user": authed_user, "scope": scope,
-                "token_type": "bot", "access_token": bot_token, "bot_user_id": bot_user_id,
-                "team": {"id": team_id, "name": team_name}, "enterprise": None,
+                "ok": True,
+                "app_id": APP_ID,
+                "authed_user": authed_user,
+                "scope": scope,
+                "token_type": "bot",
+                "access_token": bot_token,
+                "bot_user_id": bot_user_id,
+                "team": {"id": team_id, "name": team_name},
+                "enterprise": None,
                 "is_enterprise_install": False,
             }
 
-    def add_user(self, user_id: str, *, team_id: str = "T1", is_admin: bool = False,
-                 is_owner: bool = False, is_primary_owner: bool = False,
-                 name: str | None = None, deleted: bool = False) -> None:
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        team_id: str = "T1",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_primary_owner: bool = False,
+        name: str | None = None,
+        deleted: bool = False,
+    ) -> None:
         """A user users.info knows."""
         name = name or user_id.lower()
         with self._lock:
             self.users[user_id] = {
-                "id": user_id, "team_id": team_id, "name": name, "real_name": name.title(),
-                "deleted": deleted, "tz": "America/New_York", "tz_offset": -18000,
-                "is_admin": is_admin or is_owner, "is_owner": is_owner or is_primary_owner,
-                "is_primary_owner": is_primary_owner, "is_restricted": False,
-                "is_ultra_restricted": False, "is_bot": False,
+                "id": user_id,
+                "team_id": team_id,
+                "name": name,
+                "real_name": name.title(),
+                "deleted": deleted,
+                "tz": "America/New_York",
+                "tz_offset": -18000,
+                "is_admin": is_admin or is_owner,
+                "is_owner": is_owner or is_primary_owner,
+                "is_primary_owner": is_primary_owner,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+                "is_bot": False,
                 "profile": {"real_name": name.title(), "display_name": name},
             }
 
-    def add_channel(self, channel_id: str, *, name: str | None = None, is_private: bool = False,
-                    is_member: bool = True, is_archived: bool = False) -> None:
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        is_private: bool = False,
+        is_member: bool = True,
+        is_archived: bool = False,
+    ) -> None:
         """A channel conversations.* and chat.* know."""
         with self._lock:
-            self.channels[channel_id] = _channel_object(channel_id, name or channel_id.lower(),
-                                                        is_private, is_member, is_archived)
+            self.channels[channel_id] = _channel_object(
+                channel_id, name or channel_id.lower(), is_private, is_member, is_archived
+            )
 
     # -- helpers -------------------------------------------------------------
     def _channel(self, channel_id: str) -> dict[str, Any] | None:
@@ -134,8 +189,12 @@ class SlackState:
         if not channel_id:
             return None
         if channel_id[0] in "UWD":  # a user id opens the app's DM with that user
-            return dict(_channel_object(channel_id, channel_id.lower(), True, True, False),
-                        is_im=True, is_group=False, is_channel=False)
+            return dict(
+                _channel_object(channel_id, channel_id.lower(), True, True, False),
+                is_im=True,
+                is_group=False,
+                is_channel=False,
+            )
         if self.strict_channels:
             return None
         return _channel_object(channel_id, channel_id.lower(), False, True, False)
@@ -172,9 +231,15 @@ class SlackState:
     def _m_auth_test(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         t = ctx.team
         domain = t["team"].lower().replace(" ", "-")
-        return ok(url=f"https://{domain}.slack.com/", team=t["team"], user="qbslack",
-                  team_id=t["team_id"], user_id=t["user_id"], bot_id=t["bot_id"],
-                  is_enterprise_install=False)
+        return ok(
+            url=f"https://{domain}.slack.com/",
+            team=t["team"],
+            user="qbslack",
+            team_id=t["team_id"],
+            user_id=t["user_id"],
+            bot_id=t["bot_id"],
+            is_enterprise_install=False,
+        )
 
     def _m_auth_revoke(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         if ctx.token:
@@ -190,12 +255,21 @@ class SlackState:
         if grant is None:
             return err("invalid_code")
         team = grant["team"]
-        self.add_token(grant["access_token"], team_id=team["id"], team_name=team["name"],
-                       bot_user_id=grant["bot_user_id"])
+        self.add_token(
+            grant["access_token"],
+            team_id=team["id"],
+            team_name=team["name"],
+            bot_user_id=grant["bot_user_id"],
+        )
         user_token = grant["authed_user"].get("access_token")
         if user_token:
-            self.add_token(user_token, team_id=team["id"], team_name=team["name"],
-                           bot_user_id=grant["authed_user"]["id"], bot_id="")
+            self.add_token(
+                user_token,
+                team_id=team["id"],
+                team_name=team["name"],
+                bot_user_id=grant["authed_user"]["id"],
+                bot_id="",
+            )
         return Reply(200, dict(grant))
 
     # -- chat ----------------------------------------------------------------
@@ -209,9 +283,14 @@ class SlackState:
             return limited
         self._last_post[(ctx.team["team_id"], channel)] = ctx.now
         ts = self._ts()
-        message: dict[str, Any] = {"type": "message", "text": p.get("text") or "", "ts": ts,
-                                   "user": ctx.team["user_id"], "bot_id": ctx.team["bot_id"],
-                                   "team": ctx.team["team_id"]}
+        message: dict[str, Any] = {
+            "type": "message",
+            "text": p.get("text") or "",
+            "ts": ts,
+            "user": ctx.team["user_id"],
+            "bot_id": ctx.team["bot_id"],
+            "team": ctx.team["team_id"],
+        }
         if p.get("blocks"):
             message["blocks"] = p["blocks"]
         thread_ts = p.get("thread_ts")
@@ -219,8 +298,11 @@ class SlackState:
             message["thread_ts"] = thread_ts
             parent = self.messages.get((channel, thread_ts))
             if parent is not None:  # Slack counts replies on the parent
-                parent.update(thread_ts=thread_ts, reply_count=parent.get("reply_count", 0) + 1,
-                              latest_reply=ts)
+                parent.update(
+                    thread_ts=thread_ts,
+                    reply_count=parent.get("reply_count", 0) + 1,
+                    latest_reply=ts,
+                )
         self.messages[(channel, ts)] = message
         return ok(channel=channel, ts=ts, message=message)
 
@@ -277,13 +359,15 @@ class SlackState:
 
     def _m_conversations_list(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         types = set(str(p.get("types") or "public_channel").split(","))
-        found = [c for c in self.channels.values()
-                 if ("private_channel" if c["is_private"] else "public_channel") in types
-                 and not (c["is_archived"] and str(p.get("exclude_archived")).lower()
-                          in ("true", "1"))]
+        found = [
+            c
+            for c in self.channels.values()
+            if ("private_channel" if c["is_private"] else "public_channel") in types
+            and not (c["is_archived"] and str(p.get("exclude_archived")).lower() in ("true", "1"))
+        ]
         start = int(p.get("cursor") or 0)
         limit = int(p.get("limit") or 100)
-        page = found[start:start + limit]
+        page = found[start : start + limit]
         cursor = str(start + limit) if start + limit < len(found) else ""
         return ok(channels=page, response_metadata={"next_cursor": cursor})
 
@@ -294,13 +378,19 @@ class SlackState:
         return ok(channel={"id": "D" + users.replace(",", "")[:10]})
 
     # -- views ---------------------------------------------------------------
-    def _store_view(self, p: dict[str, Any], ctx: Ctx, view_id: str | None = None
-                    ) -> dict[str, Any] | None:
+    def _store_view(
+        self, p: dict[str, Any], ctx: Ctx, view_id: str | None = None
+    ) -> dict[str, Any] | None:
         view = p.get("view")
         if not isinstance(view, dict) or "type" not in view:
             return None
-        view = dict(view, id=view_id or self._id("V"), team_id=ctx.team["team_id"],
-                    app_id=APP_ID, hash=f"{TS_BASE}.{next(self._serial):08d}")
+        view = dict(
+            view,
+            id=view_id or self._id("V"),
+            team_id=ctx.team["team_id"],
+            app_id=APP_ID,
+            hash=f"{TS_BASE}.{next(self._serial):08d}",
+        )
         view.setdefault("state", {"values": {}})
         self.views[view["id"]] = view
         return view
@@ -327,8 +417,10 @@ class SlackState:
     def _m_views_update(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         view_id = p.get("view_id")
         if not view_id and p.get("external_id"):
-            view_id = next((v["id"] for v in self.views.values()
-                            if v.get("external_id") == p["external_id"]), None)
+            view_id = next(
+                (v["id"] for v in self.views.values() if v.get("external_id") == p["external_id"]),
+                None,
+            )
             if view_id is None:
                 return err("not_found")
         if not view_id:
@@ -342,10 +434,17 @@ class SlackState:
         if not p.get("filename") or not str(p.get("length") or "").isdigit():
             return err("invalid_arguments")
         file_id = self._id("F")
-        self.files[file_id] = {"id": file_id, "name": p["filename"], "length": int(p["length"]),
-                               "content": None, "channels": [], "title": None}
-        return ok(upload_url=f"{self.base_url}{UPLOAD_PREFIX.lstrip('/')}{file_id}",
-                  file_id=file_id)
+        self.files[file_id] = {
+            "id": file_id,
+            "name": p["filename"],
+            "length": int(p["length"]),
+            "content": None,
+            "channels": [],
+            "title": None,
+        }
+        return ok(
+            upload_url=f"{self.base_url}{UPLOAD_PREFIX.lstrip('/')}{file_id}", file_id=file_id
+        )
 
     def _upload(self, file_id: str, content: bytes) -> Reply:
         entry = self.files.get(file_id)
@@ -354,8 +453,11 @@ class SlackState:
         entry["content"] = content
         return Reply(200, {"ok": True}, text=f"OK - {len(content)}")
 
-    def _m_files_completeUploadExternal(self, p: dict[str, Any], ctx: Ctx  # noqa: N802
-                                        ) -> Reply:
+    def _m_files_completeUploadExternal(
+        self,
+        p: dict[str, Any],
+        ctx: Ctx,  # noqa: N802
+    ) -> Reply:
         files = p.get("files")
         if not isinstance(files, list) or not files:
             return err("invalid_arguments")
@@ -373,8 +475,15 @@ class SlackState:
             entry["title"] = f.get("title") or entry["name"]
             if channel:
                 entry["channels"].append(channel)
-            out.append({"id": entry["id"], "name": entry["name"], "title": entry["title"],
-                        "size": len(entry["content"]), "channels": list(entry["channels"])})
+            out.append(
+                {
+                    "id": entry["id"],
+                    "name": entry["name"],
+                    "title": entry["title"],
+                    "size": len(entry["content"]),
+                    "channels": list(entry["channels"]),
+                }
+            )
         return ok(files=out)
 
     @property
@@ -383,13 +492,24 @@ class SlackState:
         raise NotImplementedError
 
 
-def _channel_object(channel_id: str, name: str, is_private: bool, is_member: bool,
-                    is_archived: bool) -> dict[str, Any]:
-    return {"id": channel_id, "name": name, "name_normalized": name,
-            "is_channel": not is_private, "is_group": is_private, "is_im": False,
-            "is_mpim": False, "is_private": is_private, "is_archived": is_archived,
-            "is_general": False, "is_member": is_member, "created": TS_BASE,
-            "creator": "UINSTALLER"}
+def _channel_object(
+    channel_id: str, name: str, is_private: bool, is_member: bool, is_archived: bool
+) -> dict[str, Any]:
+    return {
+        "id": channel_id,
+        "name": name,
+        "name_normalized": name,
+        "is_channel": not is_private,
+        "is_group": is_private,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": is_private,
+        "is_archived": is_archived,
+        "is_general": False,
+        "is_member": is_member,
+        "created": TS_BASE,
+        "creator": "UINSTALLER",
+    }
 
 
 def _check_content(p: dict[str, Any]) -> Reply | None:
@@ -399,7 +519,10 @@ def _check_content(p: dict[str, Any]) -> Reply | None:
         return err("no_text")
     if text and len(str(text)) > MAX_TEXT:
         return err("msg_too_long")
-    if blocks is not None and (not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS
-                               or not all(isinstance(b, dict) and "type" in b for b in blocks)):
+    if blocks is not None and (
+        not isinstance(blocks, list)
+        or len(blocks) > MAX_BLOCKS
+        or not all(isinstance(b, dict) and "type" in b for b in blocks)
+    ):
         return err("invalid_blocks")
     return None

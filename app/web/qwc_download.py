@@ -5,24 +5,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 
-from app.runtime import Runtime
-from app.settings import Settings
+from app.core.runtime import Runtime
 from tenants.models import Connection
-from tenants.qwc import build_qwc, qwc_filename
-
-LINK_TTL = 600  # seconds
-
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="qbslack-qwc")
-
-
-def qwc_link(settings: Settings, conn: Connection) -> str:
-    """A link to the connection's .qwc that works for ten minutes."""
-    token = _serializer(settings).dumps({"c": conn.id, "t": conn.tenant_id})
-    return f"{settings.public_url}/qwc/{token}"
+from tenants.qwc import build_qwc, qwc_filename, read_qwc_link
 
 
 def content_disposition(name: str) -> str:
@@ -38,18 +25,24 @@ def register(app: Flask, runtime: Runtime) -> None:
     @bp.get("/qwc/<token>")
     def download(token: str) -> Response:
         try:
-            data = _serializer(runtime.settings).loads(token, max_age=LINK_TTL)
+            connection_id, tenant_id = read_qwc_link(runtime.settings, token)
         except SignatureExpired:
-            return Response("This download link has expired: open qbslack's App Home in Slack "
-                            "for a new one.\n", status=410, mimetype="text/plain")
+            return Response(
+                "This download link has expired: open qbslack's App Home in Slack for a new one.\n",
+                status=410,
+                mimetype="text/plain",
+            )
         except BadSignature:
             return Response("Unknown download link.\n", status=404, mimetype="text/plain")
         with runtime.transaction() as db:
-            conn = db.get(Connection, int(data.get("c", 0)))
-            if conn is None or conn.tenant_id != data.get("t"):
+            conn = db.get(Connection, connection_id)
+            if conn is None or conn.tenant_id != tenant_id:
                 return Response("Unknown download link.\n", status=404, mimetype="text/plain")
-            xml = build_qwc(conn, public_url=runtime.settings.public_url,
-                            run_every_minutes=runtime.settings.qbwc_run_every_minutes)
+            xml = build_qwc(
+                conn,
+                public_url=runtime.settings.public_url,
+                run_every_minutes=runtime.settings.qbwc_run_every_minutes,
+            )
             name = qwc_filename(conn)
         resp = Response(xml, mimetype="application/xml")
         resp.headers["Content-Disposition"] = content_disposition(name)

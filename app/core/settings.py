@@ -52,6 +52,8 @@ class Settings:
     qbwc_run_every_minutes: int = 5
     max_soap_body_bytes: int = 20_000_000
     max_slack_body_bytes: int = 1_000_000
+    # Slack takes about one message per second per channel.
+    slack_post_interval: float = 1.0
     log_json: bool = True
 
     @property

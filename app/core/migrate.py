@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 
-import migrations
-
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+# The migrations package is Alembic's script directory, found without importing it: its
+# env.py loads every model, which the ground must not.
+_spec = importlib.util.find_spec("migrations")
+assert _spec is not None and _spec.origin is not None, "the migrations package is installed"
+MIGRATIONS_DIR = Path(_spec.origin).resolve().parent
 
 
 def alembic_config(url: str, connection: Any = None) -> Config:

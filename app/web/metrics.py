@@ -1,4 +1,4 @@
-"""Prometheus metrics: counters the code bumps, gauges read at scrape time."""
+"""GET /metrics: our counters plus outbox and queue gauges read at scrape time."""
 
 from __future__ import annotations
 
@@ -10,51 +10,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import func, select
 
-from app.db import utcnow
-from app.runtime import Runtime
+from app.core.db import utcnow
+from app.core.jobqueue import QUEUE_NAMES, RQJobQueue
+from app.core.runtime import Runtime
+from jobs import service as outbox
 
 log = logging.getLogger(__name__)
-
-POLLS = Counter("qbslack_polls_total", "QBWC sessions by outcome", ["result"])
-EVENTS_CREATED = Counter("qbslack_events_created_total", "Outbox events created", ["event_type"])
-DELIVERIES = Counter("qbslack_deliveries_total", "Slack delivery attempts by result", ["result"])
-RATELIMITED = Counter("qbslack_slack_ratelimited_total", "Slack HTTP 429 answers")
-QBWC_ERRORS = Counter("qbslack_qbwc_errors_total", "QuickBooks errors by hresult", ["hresult"])
-AUTH_FAILURES = Counter("qbslack_auth_failures_total", "Failed QBWC logins", ["reason"])
-
-
-def record_poll(result: str) -> None:
-    """Count a finished QBWC session (ok, error, nvu, none)."""
-    POLLS.labels(result).inc()
-
-
-def record_events(event_type: str, count: int = 1) -> None:
-    """Count events added to the outbox."""
-    if count:
-        EVENTS_CREATED.labels(event_type).inc(count)
-
-
-def record_delivery(result: str) -> None:
-    """Count a delivery attempt (posted, ratelimited, retry, failed, ...)."""
-    DELIVERIES.labels(result).inc()
-    if result == "ratelimited":
-        RATELIMITED.inc()
-
-
-def record_qbwc_error(hresult: str) -> None:
-    """Count a QuickBooks-side error by its hresult or status code."""
-    QBWC_ERRORS.labels(hresult or "unknown").inc()
 
 
 class QueueLagCollector:
@@ -64,28 +29,20 @@ class QueueLagCollector:
         self.runtime = runtime
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from jobs.models import PENDING, Event
-
         lag = GaugeMetricFamily(
             "qbslack_queue_lag_seconds", "Age of the oldest waiting item", labels=["queue"]
         )
-        depth = GaugeMetricFamily(
-            "qbslack_queue_depth", "Items waiting", labels=["queue"]
-        )
+        depth = GaugeMetricFamily("qbslack_queue_depth", "Items waiting", labels=["queue"])
         try:
             with self.runtime.transaction() as db:
-                oldest, count = db.execute(
-                    select(func.min(Event.created_at), func.count()).where(Event.status == PENDING)
-                ).one()
+                oldest, count = outbox.pending_summary(db_session=db)
             age = (utcnow() - _aware(oldest)).total_seconds() if oldest else 0.0
             lag.add_metric(["outbox"], max(0.0, age))
             depth.add_metric(["outbox"], float(count))
         except Exception as exc:  # a scrape must not fail because one source is down
             log.warning("metrics: outbox unavailable: %s", type(exc).__name__)
-        jobs: Any = self.runtime.jobs
-        if hasattr(jobs, "queue"):
-            from jobs.queue import QUEUE_NAMES
-
+        jobs = self.runtime.jobs
+        if isinstance(jobs, RQJobQueue):
             for name in QUEUE_NAMES:
                 try:
                     q = jobs.queue(name)

@@ -67,14 +67,18 @@ class RQJobQueue:
         job_id: str | None = None,
     ) -> None:
         if delay > 0:
-            member = json.dumps({
-                "f": f"{func.__module__}:{func.__qualname__}", "a": list(args), "q": queue,
-                "id": job_id, "n": uuid.uuid4().hex,
-            })
+            member = json.dumps(
+                {
+                    "f": f"{func.__module__}:{func.__qualname__}",
+                    "a": list(args),
+                    "q": queue,
+                    "id": job_id,
+                    "n": uuid.uuid4().hex,
+                }
+            )
             self.connection.zadd(DELAYED_KEY, {member: time.time() + delay})
             return
-        self._queues[queue].enqueue(func, *args, job_id=job_id, result_ttl=0,
-                                    failure_ttl=7 * 86400)
+        self._queues[queue].enqueue(func, *args, job_id=job_id, result_ttl=0, failure_ttl=7 * 86400)
 
     def promote_due(self, limit: int = 200) -> int:
         """Move delayed jobs whose time has come onto their queues; returns how many."""
@@ -83,8 +87,9 @@ class RQJobQueue:
             spec = json.loads(raw)
             module, _, name = spec["f"].partition(":")
             func = getattr(importlib.import_module(module), name)
-            self._queues[spec["q"]].enqueue(func, *spec["a"], job_id=spec["id"], result_ttl=0,
-                                            failure_ttl=7 * 86400)
+            self._queues[spec["q"]].enqueue(
+                func, *spec["a"], job_id=spec["id"], result_ttl=0, failure_ttl=7 * 86400
+            )
         return len(members)
 
     def delayed_count(self) -> int:
@@ -112,7 +117,8 @@ class InProcessJobQueue:
         self._counter = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
-        self._wrap = wrap or (lambda call: call())
+        # Set by the runtime: each job runs with it as the current runtime.
+        self.wrap: Callable[[Callable[[], Any]], Any] = wrap or (lambda call: call())
         self._pending = 0
         self._idle = threading.Condition()
         self._timer = threading.Thread(target=self._run_timer, name="qbslack-sched", daemon=True)
@@ -153,9 +159,7 @@ class InProcessJobQueue:
     def _run_timer(self) -> None:
         while True:
             with self._cond:
-                while not self._stopped and (
-                    not self._heap or self._heap[0][0] > time.monotonic()
-                ):
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
                     timeout = self._heap[0][0] - time.monotonic() if self._heap else None
                     self._cond.wait(timeout)
                 if self._stopped:
@@ -165,7 +169,7 @@ class InProcessJobQueue:
 
     def _run(self, call: Callable[[], Any]) -> None:
         try:
-            self._wrap(call)
+            self.wrap(call)
         except Exception:
             # A job's own error handling records failures; this only keeps the pool alive.
             log.exception("in-process job failed")

@@ -8,8 +8,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from app.gunicorn_conf import post_worker_init
-from app.settings import Settings
+from app.core.settings import Settings
+from app.web.gunicorn_conf import post_worker_init
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def serve(
 ) -> None:
     """Serve on settings.port until stopped."""
     if settings.is_sqlite:
-        from app.migrate import upgrade
+        from app.core.migrate import upgrade
 
         upgrade(settings.database_url)
     embedded = settings.embedded_jobs or settings.is_sqlite

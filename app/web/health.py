@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
-from app.runtime import Runtime
+from app.core.runtime import Runtime
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

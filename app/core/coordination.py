@@ -110,8 +110,11 @@ class RedisCoordinator:
         self._unlock(keys=[self.prefix + "lock:" + key], args=[token])
 
     def want_run(self, key: str, due: float, ttl: float) -> bool:
-        return bool(self._want(keys=[self.prefix + "mark:" + key],
-                               args=[int(due * 1000), max(1, int(ttl * 1000))]))
+        return bool(
+            self._want(
+                keys=[self.prefix + "mark:" + key], args=[int(due * 1000), max(1, int(ttl * 1000))]
+            )
+        )
 
     def started(self, key: str) -> None:
         due_by = time.time() + CLOCK_SLACK

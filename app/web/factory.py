@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from app.logs import configure_logging
-from app.runtime import Runtime
-from app.settings import Settings
+from app.core.jobqueue import InProcessJobQueue
+from app.core.logs import configure_logging
+from app.core.runtime import Runtime
+from app.core.settings import Settings
+from app.slack import http as slack_http
+from app.web import health, metrics, qwc_download
+from jobs.background import Background
+from soap import http as soap_http
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +38,16 @@ def create_app(config: Settings | Runtime | Mapping[str, str] | None = None) -> 
     )
     app.extensions["qbslack"] = runtime
 
-    from app import health
-
     app.register_blueprint(health.bp)
-    _register_optional(app, runtime)
+    metrics.register(app, runtime)
+    soap_http.register(app, runtime)
+    slack_http.register(app, runtime)
+    qwc_download.register(app, runtime)
     _register_errors(app)
+    if isinstance(runtime.jobs, InProcessJobQueue) and runtime.background is None:
+        # Embedded mode: no worker process, so this process sweeps the outbox itself.
+        runtime.background = Background(runtime).start()
     return app
-
-
-def _register_optional(app: Flask, runtime: Runtime) -> None:
-    """Mount the feature blueprints (SOAP, Slack, downloads, metrics)."""
-    from app import features
-
-    for register in features.REGISTRARS:
-        register(app, runtime)
 
 
 def _register_errors(app: Flask) -> None:
@@ -60,9 +60,3 @@ def _register_errors(app: Flask) -> None:
         # Log the traceback for us; the client only learns that it failed.
         log.exception("unhandled error")
         return jsonify(error="Internal Server Error"), 500
-
-
-def app_runtime(app: Flask) -> Runtime:
-    """The runtime an app was built with."""
-    rt: Any = app.extensions["qbslack"]
-    return rt

@@ -1,4 +1,4 @@
-"""gunicorn settings of every web process: `gunicorn -c python:app.gunicorn_conf` (Procfile)."""
+"""gunicorn settings of every web process: `gunicorn -c python:app.web.gunicorn_conf` (Procfile)."""
 
 import gc
 

@@ -1,0 +1,108 @@
+"""`qbslack` subcommands about workspaces and their company files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sqlalchemy import select
+
+from app.cli.common import CliError, connection, print_json, runtime, tenant
+from tenants import service
+from tenants.installations import rotate_tokens
+from tenants.models import Connection, Tenant
+from tenants.qwc import build_qwc
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    """One JSON line per company-file connection of each tenant."""
+    rt = runtime()
+    with rt.transaction() as db:
+        rows = db.execute(
+            select(Tenant, Connection)
+            .outerjoin(Connection, Connection.tenant_id == Tenant.id)
+            .order_by(Tenant.id, Connection.id)
+        ).all()
+        for ten, conn in rows:
+            print_json(
+                {
+                    "team_id": ten.team_id,
+                    "team_name": ten.team_name,
+                    "tenant_status": ten.status,
+                    "company": conn.company_name if conn else None,
+                    "username": conn.qbwc_username if conn else None,
+                    "last_poll": (
+                        conn.last_poll_at.isoformat() if conn and conn.last_poll_at else None
+                    ),
+                    "status": conn.status if conn else ten.status,
+                    "last_error": conn.last_error if conn else None,
+                }
+            )
+    return 0
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    """Add a company-file connection; prints its credentials (password shown once)."""
+    rt = runtime()
+    with rt.transaction() as db:
+        ten = service.get_tenant(args.team_id, db_session=db)
+        if ten is None:
+            if not args.create_tenant:
+                raise CliError(
+                    f"no workspace {args.team_id}: install the Slack app there first "
+                    "(or pass --create-tenant for a dry run without Slack)"
+                )
+            ten = service.upsert_tenant(args.team_id, args.team_id, db_session=db)
+        try:
+            creds = service.add_connection(ten, args.name, db_session=db)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        print_json(creds.as_dict())
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    """Show a connection's QBWC username; --reset sets and shows a new password."""
+    rt = runtime()
+    with rt.transaction() as db:
+        conn = connection(args.team_id, args.company, db_session=db)
+        print_json(service.credentials(conn, reset=args.reset, db_session=db).as_dict())
+    return 0
+
+
+def cmd_qwc(args: argparse.Namespace) -> int:
+    """Print a connection's .qwc file."""
+    rt = runtime()
+    with rt.transaction() as db:
+        conn = connection(args.team_id, args.company, db_session=db)
+        try:
+            xml = build_qwc(
+                conn,
+                public_url=rt.settings.public_url,
+                run_every_minutes=rt.settings.qbwc_run_every_minutes,
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    sys.stdout.write(xml)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored token with the newest key."""
+    rt = runtime()
+    with rt.transaction() as db:
+        count = rotate_tokens(rt.cipher, db_session=db)
+    print_json({"rotated_installations": count})
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete every row of a workspace (a data-deletion request)."""
+    if not args.yes:
+        raise CliError("purge deletes all of a workspace's data; repeat with --yes")
+    rt = runtime()
+    with rt.transaction() as db:
+        db.delete(tenant(args.team_id, db_session=db))
+    print(json.dumps({"purged": args.team_id}))
+    return 0
