@@ -65,15 +65,6 @@ def list_routes(tenant_id: int, *, db_session: Session) -> list[Route]:
 RouteMap = dict[tuple[int | None, str], str]
 
 
-def resolve_route(
-    tenant_id: int, connection_id: int, event_type: str, *, db_session: Session
-) -> RouteChoice | None:
-    """Pick the channel: connection route, workspace route, then the defaults."""
-    return choose_route(
-        route_map(tenant_id, connection_id, db_session=db_session), connection_id, event_type
-    )
-
-
 def route_map(tenant_id: int, connection_id: int, *, db_session: Session) -> RouteMap:
     """Every route that applies to one connection (its own and the workspace's)."""
     rows = db_session.execute(
@@ -86,7 +77,7 @@ def route_map(tenant_id: int, connection_id: int, *, db_session: Session) -> Rou
 
 
 def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> RouteChoice | None:
-    """resolve_route's rules over routes already loaded."""
+    """The route that applies: the connection's own, the workspace's, then the defaults."""
     order: list[tuple[int | None, str]] = [(connection_id, event_type), (None, event_type)]
     # Opt-in types (chart of accounts, employees) go only where a route names them.
     if event_type not in OPT_IN_EVENT_TYPES:
@@ -130,7 +121,6 @@ __all__ = [
     "clear_route",
     "list_routes",
     "opt_in_query",
-    "resolve_route",
     "route_map",
     "set_route",
 ]

@@ -6,13 +6,14 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.core.crypto import TokenCipher, TokenDecryptError
 from jobs.models import Event
 from tenants import service
 from tenants.credentials import hash_password, verify_password
 from tenants.installations import bot_token, rotate_tokens, save_installation
-from tenants.routes import clear_route, resolve_route, set_route
+from tenants.routes import RouteChoice, choose_route, clear_route, route_map, set_route
 from tests.conftest import KEY_A, KEY_B
 
 
@@ -124,20 +125,20 @@ def test_new_edit_sequence_is_a_new_event(db_session):
 def test_routes_connection_wins_then_workspace_then_default(db_session):
     tenant, _ = make_tenant(db_session)
     conn = tenant.connections[0]
-    assert resolve_route(tenant.id, conn.id, "bill", db_session=db_session) is None
+    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session) is None
     set_route(tenant.id, "default", "CDEF", db_session=db_session)
-    assert resolve_route(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CDEF"
+    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CDEF"
     set_route(tenant.id, "bill", "CWS", db_session=db_session)
-    assert resolve_route(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CWS"
+    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CWS"
     set_route(tenant.id, "bill", "CCONN", connection_id=conn.id, db_session=db_session)
-    choice = resolve_route(tenant.id, conn.id, "bill", db_session=db_session)
+    choice = _resolve(tenant.id, conn.id, "bill", db_session=db_session)
     assert choice.channel_id == "CCONN" and choice.connection_scoped
     # Replacing a route keeps one row per scope and type.
     set_route(tenant.id, "bill", "CWS2", db_session=db_session)
     assert clear_route(tenant.id, "bill", connection_id=conn.id, db_session=db_session)
-    assert resolve_route(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CWS2"
+    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CWS2"
     # Opt-in types never fall back to the default channel.
-    assert resolve_route(tenant.id, conn.id, "account", db_session=db_session) is None
+    assert _resolve(tenant.id, conn.id, "account", db_session=db_session) is None
     with pytest.raises(ValueError):
         set_route(tenant.id, "nonsense", "C1", db_session=db_session)
 
@@ -159,3 +160,11 @@ def test_route_uniqueness_holds_in_the_database(db_session):
             ),
             {"t": tenant.id},
         )
+
+
+def _resolve(
+    tenant_id: int, connection_id: int, event_type: str, *, db_session: Session
+) -> RouteChoice | None:
+    """The route routing would pick for one event of this type."""
+    routes = route_map(tenant_id, connection_id, db_session=db_session)
+    return choose_route(routes, connection_id, event_type)

@@ -8,16 +8,19 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from app.core.migrate import upgrade
 from app.core.settings import Settings
+from app.web.factory import create_app
 from app.web.gunicorn_conf import post_worker_init
 
 log = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):
-    """Runs our app factory under gunicorn without a config file."""
+    """Runs our app factory, with the settings serve() was given, under gunicorn."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
         self.options = options
         super().__init__()
 
@@ -26,9 +29,7 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from app import create_app
-
-        return create_app()
+        return create_app(self.settings)
 
 
 def serve(
@@ -40,8 +41,6 @@ def serve(
 ) -> None:
     """Serve on settings.port until stopped."""
     if settings.is_sqlite:
-        from app.core.migrate import upgrade
-
         upgrade(settings.database_url)
     embedded = settings.embedded_jobs or settings.is_sqlite
     if embedded and (workers or 1) > 1:
@@ -60,5 +59,4 @@ def serve(
         "max_requests_jitter": 0 if embedded else 1000,
         "post_worker_init": post_worker_init,
     }
-    os.environ.setdefault("PORT", str(settings.port))
-    _Gunicorn(options).run()
+    _Gunicorn(settings, options).run()
