@@ -21,14 +21,14 @@ run: install
 	$(BIN)/qbslack db upgrade
 	PORT=$(PORT) $(BIN)/qbslack serve --port $(PORT)
 
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+test: lint typecheck
 	$(BIN)/python -m pytest -q
 
+# Style, formatting and the layer contracts (a wrong-way import fails here).
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

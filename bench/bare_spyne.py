@@ -17,26 +17,26 @@ class BareQBWC(ServiceBase):
     """Answers every QBWC call with a constant: no database, no parsing of qbXML."""
 
     @rpc(_returns=Unicode)
-    def serverVersion(ctx):  # noqa: N802,N805 - names fixed by the WSDL
+    def serverVersion(ctx):  # names fixed by the WSDL
         return "bare"
 
     @rpc(Unicode, _returns=Unicode)
-    def clientVersion(ctx, strVersion):  # noqa: N802,N803,N805
+    def clientVersion(ctx, strVersion):
         return ""
 
     @rpc(Unicode, Unicode, _returns=Array(Unicode, type_name="ArrayOfString"))
-    def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
+    def authenticate(ctx, strUserName, strPassword):
         return ["bare-ticket", ""]
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
-    def sendRequestXML(  # noqa: N802,N805
+    def sendRequestXML(
         ctx,
         ticket,
         strHCPResponse,
         strCompanyFileName,
-        qbXMLCountry,  # noqa: N803
+        qbXMLCountry,
         qbXMLMajorVers,
-        qbXMLMinorVers,  # noqa: N803
+        qbXMLMinorVers,
     ):
         return (
             '<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML>'
@@ -45,15 +45,15 @@ class BareQBWC(ServiceBase):
         )
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Integer)
-    def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802,N805
+    def receiveResponseXML(ctx, ticket, response, hresult, message):
         return 100
 
     @rpc(Unicode, _returns=Unicode)
-    def closeConnection(ctx, ticket):  # noqa: N802,N805
+    def closeConnection(ctx, ticket):
         return "OK"
 
     @rpc(Unicode, _returns=Unicode)
-    def getLastError(ctx, ticket):  # noqa: N802,N805
+    def getLastError(ctx, ticket):
         return ""
 
 

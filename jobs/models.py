@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -45,7 +46,7 @@ class Event(Base):
     amount: Mapped[str | None] = mapped_column(String(32))
     qb_time_modified: Mapped[str | None] = mapped_column(String(40))
     sort_key: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import Connection, pool
 
 import jobs.models  # noqa: F401 - registers the outbox's tables on Base.metadata
 import tenants.models  # noqa: F401 - and the tenants' tables
@@ -37,7 +37,7 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # Batch mode lets ALTERs work on SQLite (the embedded default) too.
     context.configure(
         connection=connection,

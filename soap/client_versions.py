@@ -23,6 +23,24 @@ LOCAL_SECONDS = 30  # a value this process heard is trusted this long without Re
 LOCAL_MAX = 10_000
 KEY_PREFIX = "qbslack:qbwc-version:"
 _VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,4}", re.ASCII)
+# The Programmer's Guide we implement is the one for QBWC 2.0 (May 2009), the release that
+# added serverVersion, getLastError's "NoOp" and clientVersion's "O:" answer. A 1.x Web
+# Connector predates that protocol: warn ("W:" lets the user go on) rather than refuse.
+MIN_QBWC = (2, 0)
+
+
+def client_version_answer(version: str | None) -> str:
+    """ "" for a supported QBWC, or "W:..." asking an older one to upgrade."""
+    try:
+        parts = tuple(int(p) for p in (version or "").strip().split("."))
+    except ValueError:
+        return ""  # unreadable: let it try rather than block a working connector
+    if parts < MIN_QBWC:
+        return (
+            f"W:This QuickBooks Web Connector ({version}) is older than 2.0, the version "
+            "qbslack is built for. Please install the current Web Connector from Intuit."
+        )
+    return ""
 
 
 class ClientVersions:

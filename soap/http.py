@@ -17,8 +17,9 @@ from werkzeug.wsgi import get_input_stream
 
 from app.core.bodies import read_at_most
 from app.core.runtime import Runtime
+from soap.calls import Qbwc
 from soap.qbxml.safe_xml import QbxmlError, parse_xml
-from soap.service import NS, PARSED_ENVELOPE, Qbwc, build_application
+from soap.service import NS, PARSED_ENVELOPE, build_application
 
 WsgiEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]

@@ -1,28 +1,17 @@
-"""The QBWC SOAP service (spyne): thin methods that call soap.session in a transaction."""
+"""The QBWC SOAP service (spyne): the WSDL's operations, each calling one of soap.calls."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from spyne import Application, Fault, ServiceBase, Unicode, const, rpc
+from spyne import Application, ServiceBase, Unicode, const, rpc
 from spyne.model.complex import Array
 from spyne.model.primitive import Integer32
 from spyne.protocol.soap import Soap11
 
-from app.core.logs import log_context, ticket_prefix
-from app.core.runtime import Runtime
-from jobs.outbox import schedule_events as schedule
-from soap import session
-from soap.client_versions import ClientVersions
-from soap.logins import VerifiedLogins
-from soap.tickets import TicketStore
-
-log = logging.getLogger(__name__)
+from soap import calls
+from soap.calls import Qbwc
 
 NS = "http://developer.intuit.com/"
 try:
@@ -36,7 +25,7 @@ StringArray = Array(Unicode, type_name="ArrayOfString")
 PARSED_ENVELOPE = "qbslack.soap_envelope"
 
 
-class PreParsedSoap11(Soap11):
+class PreParsedSoap11(Soap11):  # type: ignore[misc]  # spyne ships no types
     """SOAP 1.1 in-protocol that reuses soap.http's parse of the envelope (no second parse)."""
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
@@ -49,84 +38,9 @@ class PreParsedSoap11(Soap11):
         ctx.in_document = (envelope, {})
 
 
-@dataclass(frozen=True)
-class Qbwc:
-    """What the QBWC service works with: the runtime and the stores its sessions share."""
-
-    runtime: Runtime
-    tickets: TicketStore
-    logins: VerifiedLogins
-    versions: ClientVersions
-
-    @classmethod
-    def for_runtime(cls, runtime: Runtime) -> Qbwc:
-        """Stores in the runtime's Redis (in this process when there is none)."""
-        return cls(
-            runtime=runtime,
-            tickets=TicketStore(runtime.redis),
-            logins=VerifiedLogins(secret=runtime.settings.secret_key, redis=runtime.redis),
-            versions=ClientVersions(runtime.redis),
-        )
-
-
 def _qbwc(ctx: Any) -> Qbwc:
     qbwc: Qbwc = ctx.app.qbslack
     return qbwc
-
-
-@contextmanager
-def _guarded(name: str, ticket: str | None) -> Iterator[None]:
-    """Log records with the ticket's prefix; any failure becomes a short SOAP Fault."""
-    with log_context(ticket=ticket_prefix(ticket)):
-        try:
-            yield
-        except Fault:
-            raise
-        except Exception:
-            # The traceback goes to our log; the client only learns that the server failed.
-            log.exception("QBWC %s failed", name)
-            raise Fault(
-                faultcode="Server", faultstring="qbslack could not process this call"
-            ) from None
-
-
-def _run(
-    ctx: Any,
-    name: str,
-    work: Callable[[Any], Any],
-    *,
-    ticket: str | None = None,
-    atomic: bool = True,
-) -> Any:
-    """Run work(db_session), then hand its new events to delivery and store its ticket.
-
-    atomic: in one transaction; else every statement commits on its own (a call that writes
-    one row, or none, spares the BEGIN and COMMIT round trips).
-    """
-    qbwc = _qbwc(ctx)
-    runtime = qbwc.runtime
-    with _guarded(name, ticket):
-        with runtime.transaction() if atomic else runtime.autocommit() as db:
-            result = work(db)
-        if not isinstance(result, session.CallResult):
-            return result
-        if result.new_event_ids:
-            schedule_events(runtime, result.new_event_ids)
-        if result.ticket is not None:  # after commit: a ticket never runs ahead of the data
-            store = qbwc.tickets
-            if result.opens:
-                store.open(result.ticket)
-            else:
-                store.save(result.ticket)
-        return result.value
-
-
-def schedule_events(runtime: Runtime, event_ids: list[int]) -> None:
-    """Hand committed events to delivery; a failure here loses nothing (the sweeper retries)."""
-    try:
-        schedule(runtime, event_ids)
-    except Exception:
-        log.exception("could not enqueue %d events; the sweeper will pick them up", len(event_ids))
 
 
 def _client_key(ctx: Any) -> str:
@@ -138,121 +52,83 @@ def _client_key(ctx: Any) -> str:
     return f"{addr}:{agent}"
 
 
-class QBWebConnectorSvc(ServiceBase):
+class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     """The operations of Intuit's QBWebConnectorSvc WSDL (names fixed by it)."""
 
-    @rpc(Unicode, _returns=Unicode)
-    def serverVersion(ctx, strVersion):  # noqa: N802,N803,N805
+    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    def serverVersion(ctx: Any, strVersion: str | None) -> str:  # noqa: N802,N803,N805
         return SERVER_VERSION
 
-    @rpc(Unicode, _returns=Unicode)
-    def clientVersion(ctx, strVersion):  # noqa: N802,N803,N805
-        if strVersion:
-            _qbwc(ctx).versions.remember(_client_key(ctx), strVersion)
-        return session.client_version_answer(strVersion)
+    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    def clientVersion(ctx: Any, strVersion: str | None) -> str:  # noqa: N802,N803,N805
+        return calls.client_version(_qbwc(ctx), _client_key(ctx), strVersion)
 
-    @rpc(Unicode, Unicode, _returns=StringArray)
-    def authenticate(ctx, strUserName, strPassword):  # noqa: N802,N803,N805
-        qbwc = _qbwc(ctx)
-        version = qbwc.versions.recall(_client_key(ctx))
-        logins = qbwc.logins
-        user, password = strUserName or "", strPassword or ""
-        # A repeat poll of a recently verified login reads one row and writes none.
-        answer = _run(
-            ctx,
-            "authenticate",
-            lambda db: session.authenticate_known(
-                user, password, db_session=db, logins=logins, client_version=version
-            ),
-            atomic=False,
-        )
-        if answer is not None:
-            return answer
-        return _run(
-            ctx,
-            "authenticate",
-            lambda db: session.authenticate(
-                user, password, db_session=db, client_version=version, logins=logins
-            ),
+    @rpc(Unicode, Unicode, _returns=StringArray)  # type: ignore[misc]
+    def authenticate(  # noqa: N805
+        ctx: Any,
+        strUserName: str | None,  # noqa: N803
+        strPassword: str | None,  # noqa: N803
+    ) -> list[str]:
+        return calls.authenticate(
+            _qbwc(ctx), _client_key(ctx), strUserName or "", strPassword or ""
         )
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)
-    def sendRequestXML(  # noqa: N802
-        ctx,
-        ticket,
-        strHCPResponse,
-        strCompanyFileName,
-        qbXMLCountry,  # noqa: N803,N805
-        qbXMLMajorVers,
-        qbXMLMinorVers,  # noqa: N803
-    ):
-        tickets = _qbwc(ctx).tickets
-        # The plan comes from the ticket; at most the connection's row is written: no transaction.
-        return _run(
-            ctx,
-            "sendRequestXML",
-            lambda db: session.send_request(
-                ticket,
-                strHCPResponse,
-                strCompanyFileName,
-                qbXMLMajorVers,
-                qbXMLMinorVers,
-                db_session=db,
-                tickets=tickets,
-            ),
-            ticket=ticket,
-            atomic=False,
+    @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)  # type: ignore[misc]
+    def sendRequestXML(  # noqa: N802,N805
+        ctx: Any,
+        ticket: str | None,
+        strHCPResponse: str | None,  # noqa: N803
+        strCompanyFileName: str | None,  # noqa: N803
+        qbXMLCountry: str | None,  # noqa: N803
+        qbXMLMajorVers: int | None,  # noqa: N803
+        qbXMLMinorVers: int | None,  # noqa: N803
+    ) -> str:
+        return calls.send_request(
+            _qbwc(ctx), ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers
         )
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)
-    def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802,N805
-        tickets = _qbwc(ctx).tickets
-        with _guarded("receiveResponseXML", ticket):
-            answer = session.read_answer(ticket, response, hresult, message, tickets=tickets)
-        # Events and watermarks commit together; a page with neither updates one row.
-        return _run(
-            ctx,
-            "receiveResponseXML",
-            lambda db: session.take_answer(answer, db_session=db),
-            ticket=ticket,
-            atomic=answer.needs_transaction,
-        )
+    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)  # type: ignore[misc]
+    def receiveResponseXML(  # noqa: N802,N805
+        ctx: Any,
+        ticket: str | None,
+        response: str | None,
+        hresult: str | None,
+        message: str | None,
+    ) -> int:
+        return calls.receive_response(_qbwc(ctx), ticket, response, hresult, message)
 
-    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
-    def connectionError(ctx, ticket, hresult, message):  # noqa: N802,N805
-        tickets = _qbwc(ctx).tickets
-        return _run(
-            ctx,
-            "connectionError",
-            lambda db: session.connection_error(
-                ticket, hresult, message, db_session=db, tickets=tickets
-            ),
-            ticket=ticket,
-            atomic=False,
-        )
+    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
+    def connectionError(  # noqa: N802,N805
+        ctx: Any, ticket: str | None, hresult: str | None, message: str | None
+    ) -> str:
+        return calls.connection_error(_qbwc(ctx), ticket, hresult, message)
 
-    @rpc(Unicode, _returns=Unicode)
-    def getLastError(ctx, ticket):  # noqa: N802,N805
-        tickets = _qbwc(ctx).tickets
-        with _guarded("getLastError", ticket):
-            return session.get_last_error(ticket, tickets=tickets)
+    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    def getLastError(ctx: Any, ticket: str | None) -> str:  # noqa: N802,N805
+        return calls.get_last_error(_qbwc(ctx), ticket)
 
-    @rpc(Unicode, _returns=Unicode)
-    def closeConnection(ctx, ticket):  # noqa: N802,N805
-        tickets = _qbwc(ctx).tickets
-        with _guarded("closeConnection", ticket):
-            return session.close(ticket, tickets=tickets)
+    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    def closeConnection(ctx: Any, ticket: str | None) -> str:  # noqa: N802,N805
+        return calls.close_connection(_qbwc(ctx), ticket)
 
-    @rpc(Unicode, Unicode, _returns=Unicode)
-    def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802,N803,N805
+    @rpc(Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
+    def getInteractiveURL(  # noqa: N802,N805
+        ctx: Any,
+        wcTicket: str | None,  # noqa: N803
+        sessionID: str | None,  # noqa: N803
+    ) -> str:
         return ""  # qbslack never asks for interactive mode
 
-    @rpc(Unicode, _returns=Unicode)
-    def interactiveDone(ctx, wcTicket):  # noqa: N802,N803,N805
+    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    def interactiveDone(ctx: Any, wcTicket: str | None) -> str:  # noqa: N802,N803,N805
         return "Done"
 
-    @rpc(Unicode, Unicode, _returns=Unicode)
-    def interactiveRejected(ctx, wcTicket, reason):  # noqa: N802,N803,N805
+    @rpc(Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
+    def interactiveRejected(  # noqa: N802,N805
+        ctx: Any,
+        wcTicket: str | None,  # noqa: N803
+        reason: str | None,
+    ) -> str:
         return ""  # nothing was asked, so nothing to do about a refusal
 
 

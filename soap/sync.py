@@ -1,9 +1,8 @@
-"""The sync plan of one QBWC session: which queries, from where, and what came back."""
+"""Carrying out a session's sync plan: its requests, and what QuickBooks' answers change."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +13,9 @@ from app.core import metrics
 from jobs.enums import EventStatus
 from jobs.outbox import Created
 from soap import ingest
-from soap.qbtime import later, server_window, window_start
-from soap.qbxml.entities import COMPANY, CORE_KEYS, DELETED_KEYS, ENTITIES, LIST_DELETED
+from soap.plan import EntityProgress, EntityState, Plan
+from soap.qbtime import later
+from soap.qbxml.entities import COMPANY, ENTITIES, LIST_DELETED
 from soap.qbxml.requests import LIST_DELETE_TYPES, Query, build_batch
 from soap.qbxml.responses import STATUS_ITERATOR_GONE, QueryResult
 from soap.tickets import Ticket
@@ -24,10 +24,6 @@ from tenants.routes import opt_in_query
 
 log = logging.getLogger(__name__)
 
-# The first sync looks this far back by the server clock (QuickBooks' zone is unknown, so a
-# wide margin), records what it finds as the baseline and posts nothing but one notice.
-FIRST_SYNC_DAYS = 2
-PENDING_STATE, DONE_STATE, FAILED_STATE = "pending", "done", "failed"
 ITERATOR_RESTARTS = 1  # per entity and session, after status 3391 (iterator gone)
 MAX_ITERATOR_ID = 100  # QuickBooks' are GUIDs in braces (38 characters)
 
@@ -70,84 +66,34 @@ def plan_inputs(
     return found, opt_in
 
 
-def new_plan(
-    marks: dict[str, str | None],
-    opt_in: Iterable[str],
-    *,
-    baseline: bool,
-    backfill_days: int | None,
-    version: str,
-    company_file: str | None,
-    company_name: str | None,
-    ask_company: bool,
-) -> dict[str, Any]:
-    """A fresh plan from the connection's watermarks and opt-in routes (see plan_inputs).
-
-    baseline: the connection's first sync; backfill_days: how far back it looks, if asked.
-    The plan is JSON, kept with the ticket.
-    """
-    opt_in = set(opt_in)
-    fallback_days = (backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
-    keys = [*CORE_KEYS, *sorted(k for k in opt_in if k in ENTITIES), *DELETED_KEYS]
-    entities = {}
-    for key in keys:
-        mark = None if baseline else marks.get(key)
-        # A watermark's wall clock minus the overlap; without one (first sync, or nothing
-        # seen yet) a window by the server clock.
-        start = window_start(mark) or server_window(fallback_days)
-        entities[key] = {
-            "from": start,
-            "it": None,
-            "restarts": 0,
-            "max": None,
-            "state": PENDING_STATE,
-            "error": None,
-        }
-    return {
-        "version": version,
-        "baseline": baseline,
-        "backfill": baseline and bool(backfill_days),
-        "company_file": company_file,
-        "company_name": company_name,
-        "ask_company": ask_company,
-        "opt_in": sorted(k for k in opt_in if k in ENTITIES),
-        "entities": entities,
-        "sent": [],
-    }
-
-
-def next_request(plan: dict[str, Any], *, seq: int) -> str:
+def next_request(plan: Plan, *, seq: int) -> str:
     """One qbXML batch for every entity still pending (Start or Continue), numbered seq."""
     queries = []
-    for key, st in plan["entities"].items():
-        if st["state"] != PENDING_STATE:
+    for key, st in plan.entities.items():
+        if st.state != EntityState.PENDING:
             continue
         entity = ENTITIES.get(key)
         iterator = None
         if entity is not None and entity.iterator:
-            iterator = "Continue" if st["it"] else "Start"
+            iterator = "Continue" if st.iterator else "Start"
         deleted_types: tuple[str, ...] = ()
         if key == LIST_DELETED:
-            deleted_types = LIST_DELETE_TYPES + tuple(
-                ENTITIES[k].object_type for k in plan["opt_in"]
-            )
+            deleted_types = LIST_DELETE_TYPES + tuple(ENTITIES[k].object_type for k in plan.opt_in)
         # requestID "<entity>.<seq>": an answer to an earlier request is recognised as stale.
         queries.append(
-            Query(key, f"{key}.{seq}", st["from"], iterator, st["it"], deleted_types=deleted_types)
+            Query(
+                key,
+                f"{key}.{seq}",
+                st.window_from,
+                iterator,
+                st.iterator,
+                deleted_types=deleted_types,
+            )
         )
-    plan["sent"] = [q.entity for q in queries]
-    with_company = bool(plan.get("ask_company")) and not plan.get("company_name")
-    plan["ask_company"] = False  # asked once per session at most
-    return build_batch(queries, version=plan["version"], with_company=with_company)
-
-
-def progress(plan: dict[str, Any]) -> int:
-    """0..99 while queries remain, 100 when every entity is done or failed."""
-    states = [st["state"] for st in plan["entities"].values()]
-    if all(s != PENDING_STATE for s in states):
-        return 100
-    finished = sum(1 for s in states if s != PENDING_STATE)
-    return min(99, int(100 * finished / len(states)))
+    plan.sent = [q.entity for q in queries]
+    with_company = plan.ask_company and not plan.company_name
+    plan.ask_company = False  # asked once per session at most
+    return build_batch(queries, version=plan.version, with_company=with_company)
 
 
 def _request_key(result: QueryResult, seq: int) -> tuple[str | None, int]:
@@ -171,59 +117,61 @@ def apply_results(
     conn, the connection's row loaded in this transaction, is needed only when the results
     carry objects (an answer of "no match" everywhere writes nothing here).
     """
-    plan, seq = t.plan or {}, t.requests_sent
+    plan, seq = t.plan, t.requests_sent
+    if plan is None:
+        raise ValueError("results are taken only by a session with a plan")
     out = PageOutcome()
     answered: set[str] = set()
     stale = 0
     for result in results:
         if result.entity == COMPANY:
-            if result.company_name and not plan.get("company_name"):
-                plan["company_name"] = result.company_name
+            if result.company_name and not plan.company_name:
+                plan.company_name = result.company_name
             continue
         key, number = _request_key(result, seq)
         if number != seq:
             stale += 1
             continue
-        st = plan["entities"].get(key or "")
-        if key is None or st is None or key not in plan["sent"] or key in answered:
+        st = plan.entities.get(key or "")
+        if key is None or st is None or key not in plan.sent or key in answered:
             continue  # an answer we did not ask for: its data is ignored
         answered.add(key)
-        _apply_one(t, key, st, result, conn, out, db_session=db_session)
+        _apply_one(t, plan, key, st, result, conn, out, db_session=db_session)
     if stale and not answered:
         out.stale = True
         return out
-    for key in plan["sent"]:
-        st = plan["entities"][key]
-        if key not in answered and st["state"] == PENDING_STATE:
-            st["state"], st["error"] = FAILED_STATE, f"{_label(key)}: QuickBooks did not answer"
+    for key in plan.sent:
+        st = plan.entities[key]
+        if key not in answered and st.state == EntityState.PENDING:
+            st.state, st.error = EntityState.FAILED, f"{_label(key)}: QuickBooks did not answer"
     return out
 
 
 def _apply_one(
     t: Ticket,
+    plan: Plan,
     key: str,
-    st: dict[str, Any],
+    st: EntityProgress,
     result: QueryResult,
     conn: Connection | None,
     out: PageOutcome,
     *,
     db_session: Session,
 ) -> None:
-    plan = t.plan or {}
     who = {"tenant": t.tenant_id, "connection": t.connection_id}
-    if result.status_code == STATUS_ITERATOR_GONE and st["restarts"] < ITERATOR_RESTARTS:
+    if result.status_code == STATUS_ITERATOR_GONE and st.restarts < ITERATOR_RESTARTS:
         # QuickBooks dropped the iterator: start this entity over (dedupe absorbs repeats).
         log.info("iterator of %s expired; starting it again", key)
-        st["it"], st["restarts"] = None, st["restarts"] + 1
+        st.iterator, st.restarts = None, st.restarts + 1
         return
     if not result.ok:
-        st["state"] = FAILED_STATE
-        st["error"] = (
+        st.state = EntityState.FAILED
+        st.error = (
             f"{_label(key)}: QuickBooks answered status {result.status_code} "
             f"({result.status_message or 'no message'})"
         )
         metrics.record_qbwc_error(str(result.status_code))
-        log.warning("query %s for %s failed: %s", key, t.username, st["error"], extra=who)
+        log.warning("query %s for %s failed: %s", key, t.username, st.error, extra=who)
         return
     if result.status_severity == "Warn":
         log.warning(
@@ -241,8 +189,8 @@ def _apply_one(
         created = ingest.events_for_objects(
             conn,
             result.objects,
-            window_from=st["from"],
-            baseline=plan["baseline"] and not plan["backfill"],
+            window_from=st.window_from,
+            baseline=plan.baseline and not plan.backfill,
             db_session=db_session,
         )
     out.new_events += len(created)
@@ -250,19 +198,19 @@ def _apply_one(
     for c in created:
         metrics.record_events(c.event_type)
     for obj in result.objects:
-        st["max"] = later(st["max"], obj.time_modified)
+        st.max_modified = later(st.max_modified, obj.time_modified)
     entity = ENTITIES.get(key)
     if entity is not None and entity.iterator and (result.iterator_remaining or 0) > 0:
         if result.iterator_id and len(result.iterator_id) <= MAX_ITERATOR_ID:
-            st["it"] = result.iterator_id
+            st.iterator = result.iterator_id
             return
         # More to come but no usable iterator: this entity cannot go on in this session.
-        st["state"], st["error"] = FAILED_STATE, f"{_label(key)}: QuickBooks gave no iterator"
+        st.state, st.error = EntityState.FAILED, f"{_label(key)}: QuickBooks gave no iterator"
         return
-    st["state"], st["it"] = DONE_STATE, None
-    if st["max"]:
+    st.state, st.iterator = EntityState.DONE, None
+    if st.max_modified:
         # Only a finished iteration moves the watermark, in this page's transaction.
-        _set_watermark(t.connection_id, key, st["max"], db_session=db_session)
+        _set_watermark(t.connection_id, key, st.max_modified, db_session=db_session)
 
 
 def _set_watermark(connection_id: int, key: str, value: str, *, db_session: Session) -> None:
@@ -282,6 +230,8 @@ def _label(key: str) -> str:
     )
 
 
-def plan_errors(plan: dict[str, Any]) -> list[str]:
-    """The readable errors of the entities that failed in this session."""
-    return [st["error"] for st in plan["entities"].values() if st["state"] == FAILED_STATE]
+def connected_notice(conn: Connection, plan: Plan, *, db_session: Session) -> list[int]:
+    """The first sync's "connected to <company>" event; the ids to hand to delivery."""
+    company = plan.company_name or conn.company_name
+    created = ingest.connected_notice(conn, company, plan.company_file, db_session=db_session)
+    return [c.id for c in created]

@@ -11,6 +11,7 @@ trips. Only a sha256 of the ticket is stored, so a leaked store yields no live t
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import logging
 import threading
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
+
+from soap.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +49,26 @@ return 0
 """
 
 
+class TicketState(enum.StrEnum):
+    """Where a QBWC session stands: which call is expected next (soap.session moves it)."""
+
+    AUTHENTICATED = "authenticated"  # sendRequestXML
+    AWAITING = "awaiting_response"  # receiveResponseXML (a repeated sendRequestXML: resent)
+    DONE = "done"  # receiveResponseXML returned 100: closeConnection
+    FAILED = "failed"  # "" or a negative number was returned: getLastError, closeConnection
+    IDLE = "idle"  # authenticate said "none": closeConnection
+    # closeConnection ends the ticket; its last state words the closing message.
+
+
 @dataclass
 class Ticket:
-    """One QBWC session's state (see soap.session for the states)."""
+    """One QBWC session's state."""
 
     hash: str
     connection_id: int
     tenant_id: int
     username: str
-    state: str
+    state: TicketState
     # What sendRequestXML needs of the connection, read once at authenticate.
     baseline_done: bool = False
     backfill_days: int | None = None
@@ -64,7 +78,7 @@ class Ticket:
     marks: dict[str, str | None] = field(default_factory=dict)
     opt_in: list[str] = field(default_factory=list)
     qbxml_version: str | None = None
-    plan: dict[str, Any] | None = None
+    plan: Plan | None = None
     last_request: str | None = None
     requests_sent: int = 0
     events_created: int = 0
@@ -73,13 +87,24 @@ class Ticket:
 
     def dumps(self) -> str:
         """The ticket as JSON."""
-        # Not dataclasses.asdict: it deep-copies the plan first, for nothing.
-        return json.dumps({name: getattr(self, name) for name in _FIELDS}, separators=(",", ":"))
+        # Not dataclasses.asdict: it deep-copies every field first, for nothing.
+        fields = {name: getattr(self, name) for name in _FIELDS}
+        if self.plan is not None:
+            fields["plan"] = self.plan.to_json()
+        return json.dumps(fields, separators=(",", ":"))
 
     @classmethod
     def loads(cls, data: str | bytes) -> Ticket:
-        """A ticket from its JSON."""
-        return cls(**json.loads(data))
+        """A ticket from its JSON; TypeError or ValueError when it is not one."""
+        fields = json.loads(data)
+        if not isinstance(fields, dict):
+            raise TypeError("a ticket is a JSON object")
+        ticket = cls(**fields)
+        ticket.state = TicketState(ticket.state)
+        plan: Any = ticket.plan
+        if plan is not None:
+            ticket.plan = Plan.from_json(plan)
+        return ticket
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Ticket))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -163,7 +164,7 @@ class Watermark(Base):
     entity: Mapped[str] = mapped_column(String(32), primary_key=True)
     # The raw QuickBooks TimeModified/TimeDeleted text, offset and all: never the server clock.
     value: Mapped[str | None] = mapped_column(String(40))
-    extra: Mapped[dict | None] = mapped_column(JSON)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     connection: Mapped[Connection] = relationship(back_populates="watermarks")

@@ -54,7 +54,7 @@ def build_qwc(conn: Connection, *, public_url: str, run_every_minutes: int) -> s
         etree.SubElement(root, tag).text = value
     scheduler = etree.SubElement(root, "Scheduler")
     etree.SubElement(scheduler, "RunEveryNMinutes").text = str(max(1, run_every_minutes))
-    body = etree.tostring(root, pretty_print=True, encoding="unicode")
+    body: str = etree.tostring(root, pretty_print=True, encoding="unicode")
     return '<?xml version="1.0"?>\n' + body
 
 

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 import jobs.models  # noqa: F401 - registers the outbox's tables on Base.metadata
 import tenants.models  # noqa: F401 - and the tenants' tables
@@ -61,7 +63,7 @@ def engine() -> Iterator[Engine]:
 
 
 @pytest.fixture
-def db_connection(engine: Engine) -> Iterator[object]:
+def db_connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that is rolled back after the test."""
     conn = engine.connect()
     trans = conn.begin()
@@ -73,13 +75,13 @@ def db_connection(engine: Engine) -> Iterator[object]:
 
 
 @pytest.fixture
-def session_factory(db_connection: object):  # type: ignore[no-untyped-def]
+def session_factory(db_connection: Connection) -> sessionmaker[Session]:
     """Sessions on the test connection: their commits become savepoints."""
     return make_session_factory(db_connection, join_transaction_mode="create_savepoint")
 
 
 @pytest.fixture
-def db_session(session_factory) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session for one test; everything it does is rolled back."""
     session = session_factory()
     try:
@@ -107,7 +109,12 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings, engine: Engine, session_factory, redis_conn: Redis):  # type: ignore[no-untyped-def]
+def runtime(
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    redis_conn: Redis,
+) -> Iterator[Runtime]:
     """A runtime whose transactions roll back after the test and whose jobs go to RQ."""
     rt = Runtime.from_settings(
         settings,
@@ -120,7 +127,7 @@ def runtime(settings: Settings, engine: Engine, session_factory, redis_conn: Red
 
 
 @pytest.fixture
-def committed_runtime(settings: Settings, engine: Engine, redis_conn: Redis):  # type: ignore[no-untyped-def]
+def committed_runtime(settings: Settings, engine: Engine, redis_conn: Redis) -> Iterator[Runtime]:
     """A runtime that really commits (for threaded servers); tables are emptied after."""
     rt = Runtime.from_settings(settings, engine=engine, redis=redis_conn)
     try:
@@ -139,7 +146,7 @@ def truncate_all(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+def app(runtime: Runtime) -> Flask:
     """The Flask app on the rolled-back test runtime."""
     from app import create_app
 
@@ -149,6 +156,6 @@ def app(runtime: Runtime):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app: Flask) -> FlaskClient:
     """A test client of the app."""
     return app.test_client()

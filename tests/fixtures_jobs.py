@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis import Redis
 from rq import SimpleWorker
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.db import utcnow
 from app.core.jobqueue import QUEUE_NAMES, RQJobQueue
 from app.core.runtime import Runtime, use_runtime
 from jobs import outbox
 from jobs.enums import EventStatus
 from jobs.models import DeliveryAttempt, Event
+from jobs.outbox import EventRow
 from tenants import service
 from tenants.installations import save_installation
 from tenants.routes import set_route
@@ -38,7 +42,12 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def slack_runtime(engine, session_factory, redis_conn, fake_slack):  # type: ignore[no-untyped-def]
+def slack_runtime(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    redis_conn: Redis,
+    fake_slack: FakeSlack,
+) -> Runtime:
     """A rolled-back runtime whose Slack calls go to the fake."""
     return Runtime.from_settings(
         make_settings(slack_api_url=fake_slack.url),
@@ -50,7 +59,7 @@ def slack_runtime(engine, session_factory, redis_conn, fake_slack):  # type: ign
 
 
 @pytest.fixture
-def live_runtime(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
+def live_runtime(committed_runtime: Runtime, fake_slack: FakeSlack) -> Iterator[Runtime]:
     """A runtime that really commits (threads, worker processes), Slack calls to the fake."""
     rt = Runtime.from_settings(
         make_settings(slack_api_url=fake_slack.url),
@@ -136,10 +145,11 @@ def seed_workspace(
 
 def add_events(runtime: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]) -> list[int]:
     """Insert pending events (bill by default) and return their ids in order."""
-    rows = []
+    rows: list[EventRow] = []
     for i, spec in enumerate(specs):
         object_type = spec.get("object_type", "Bill")
-        row = {
+        now = utcnow()  # what the columns' defaults would give
+        row: EventRow = {
             "tenant_id": ws["tenant_id"],
             "connection_id": spec.get("connection_id", ws["connection_ids"][0]),
             "event_type": spec.get("event_type", "bill"),
@@ -160,6 +170,9 @@ def add_events(runtime: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]
                 **spec.get("payload", {}),
             },
             "status": EventStatus.PENDING,
+            "sort_key": now,
+            "created_at": now,
+            "updated_at": now,
         }
         rows.append(row)
     ids = []

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from app import create_app
 from app.core.runtime import Runtime
 from tenants.models import Connection, Tenant
 from tests.conftest import SIGNING_SECRET, make_settings
+from tests.fakes import FakeSlack
 
 
 @dataclass
 class SlackHarness:
     """The app (committing for real) wired to the fake Slack."""
 
-    app: Any
-    client: Any
+    app: Flask
+    client: FlaskClient
     runtime: Runtime
-    fake: Any
+    fake: FakeSlack
 
     def post(
         self,
@@ -36,18 +40,22 @@ class SlackHarness:
         ts: int | None = None,
         headers: dict[str, str] | None = None,
         sign: bool = True,
-    ) -> Any:
+    ) -> TestResponse:
         """POST /slack/events with Slack's signature headers (the real HMAC)."""
         ts = int(time.time()) if ts is None else ts
         hdrs = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts)}
         if sign:
-            hdrs["X-Slack-Signature"] = SignatureVerifier(SIGNING_SECRET).generate_signature(
+            signature = SignatureVerifier(SIGNING_SECRET).generate_signature(
                 timestamp=str(ts), body=body
             )
+            assert signature is not None  # None only without a timestamp
+            hdrs["X-Slack-Signature"] = signature
         hdrs.update(headers or {})
         return self.client.post("/slack/events", data=body, headers=hdrs)
 
-    def command(self, command: str, text: str, *, user: str = "UADMIN", team: str = "T1") -> Any:
+    def command(
+        self, command: str, text: str, *, user: str = "UADMIN", team: str = "T1"
+    ) -> TestResponse:
         """A signed slash command."""
         body = urlencode(
             {
@@ -74,7 +82,7 @@ class SlackHarness:
         team: str = "T1",
         event_id: str = "Ev1",
         headers: dict[str, str] | None = None,
-    ) -> Any:
+    ) -> TestResponse:
         """A signed Events API callback."""
         body = json.dumps(
             {
@@ -89,7 +97,7 @@ class SlackHarness:
         )
         return self.post(body, content_type="application/json", headers=headers)
 
-    def interaction(self, payload: dict[str, Any]) -> Any:
+    def interaction(self, payload: dict[str, Any]) -> TestResponse:
         """A signed interactivity payload (block_actions, view_submission)."""
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, content_type="application/x-www-form-urlencoded")
@@ -102,7 +110,7 @@ class SlackHarness:
         user: str = "UADMIN",
         team: str = "T1",
         trigger: str = "1.2.3",
-    ) -> Any:
+    ) -> TestResponse:
         """A button click in App Home."""
         action: dict[str, Any] = {"action_id": action_id, "type": "button", "block_id": "b"}
         if value is not None:
@@ -126,7 +134,7 @@ class SlackHarness:
         *,
         user: str = "UADMIN",
         team: str = "T1",
-    ) -> Any:
+    ) -> TestResponse:
         """Submit a modal the app opened, with the user's input."""
         submitted = dict(view, id=view.get("id", "V1"), state={"values": values})
         return self.interaction(
@@ -189,7 +197,7 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 
 @pytest.fixture
-def slack(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
+def slack(committed_runtime: Runtime, fake_slack: FakeSlack) -> Iterator[SlackHarness]:
     """The app with Slack configured against the fake server."""
     rt = Runtime.from_settings(
         make_settings(slack_api_url=fake_slack.url),
@@ -206,7 +214,7 @@ def slack(committed_runtime, fake_slack):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def installed(slack):  # type: ignore[no-untyped-def]
+def installed(slack: SlackHarness) -> SlackHarness:
     """Workspace T1 installed by UINSTALLER, with an admin UADMIN and a member UMEMBER."""
     slack.install()
     slack.fake.add_user("UADMIN", team_id="T1", is_admin=True)

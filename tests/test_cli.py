@@ -30,7 +30,7 @@ def cli_env(monkeypatch, engine):
     truncate_all(engine)
 
 
-def run(capsys, *argv):
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err

@@ -98,7 +98,7 @@ def test_5xx_and_network_errors_fail_after_bounded_attempts(runtime, slack_runti
     (event,) = events(slack_runtime, ids)
     assert event.status == EventStatus.FAILED and event.attempts == delivery.MAX_ATTEMPTS
     (row,) = audit(slack_runtime, ids[0])
-    assert row.result == "failed" and row.http_status == 503 and "gave up" in row.error
+    assert row.result == "failed" and row.http_status == 503 and "gave up" in (row.error or "")
     # A connection error (the runtime's Slack URL is a closed port) counts the same way.
     ids = add_events(runtime, ws, [{"ref_number": "N1"}])
     with runtime.transaction() as db:
@@ -106,7 +106,7 @@ def test_5xx_and_network_errors_fail_after_bounded_attempts(runtime, slack_runti
     outbox.schedule_events(runtime, ids)
     run_jobs(runtime)
     (event,) = events(runtime, ids)
-    assert event.status == EventStatus.FAILED and "connection error" in event.last_error
+    assert event.status == EventStatus.FAILED and "connection error" in (event.last_error or "")
 
 
 def test_backoff_grows_exponentially_with_jitter():

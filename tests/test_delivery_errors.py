@@ -45,10 +45,12 @@ def test_missing_and_archived_channels_fail_with_a_reason(slack_runtime, fake_sl
     assert (
         gone1.status == gone2.status == EventStatus.FAILED
     )  # one bad channel fails each, no retry loop
-    assert "no longer exists" in gone1.last_error and gone1.attempts == 1
-    assert archived.status == EventStatus.FAILED and "archived" in archived.last_error
+    assert "no longer exists" in (gone1.last_error or "") and gone1.attempts == 1
+    assert archived.status == EventStatus.FAILED and "archived" in (archived.last_error or "")
     row = audit(rt, archived.id)[-1]
-    assert row.result == "failed" and "is_archived" in row.error and row.channel_id == "CARCH"
+    assert (
+        row.result == "failed" and "is_archived" in (row.error or "") and row.channel_id == "CARCH"
+    )
     assert ok.status == EventStatus.POSTED and refs(fake_slack) == [
         "OK1"
     ]  # other channels unaffected
@@ -79,7 +81,7 @@ def test_not_in_channel_joins_public_channels_once(slack_runtime, fake_slack):
     assert results(rt, first.id) == ["joined", "posted"] and results(rt, second.id) == ["posted"]
     assert len(fake_slack.calls("conversations.join", "CPUB")) == 1
     # A private channel cannot be joined: failed, telling the admin to invite the app.
-    assert private.status == EventStatus.FAILED and "/invite" in private.last_error
+    assert private.status == EventStatus.FAILED and "/invite" in (private.last_error or "")
     assert results(rt, private.id) == ["join_failed", "failed"]
     assert fake_slack.posts("CPRIV") == []
 
@@ -92,7 +94,7 @@ def test_not_in_channel_again_after_joining_fails(slack_runtime, fake_slack):
     outbox.schedule_events(rt, ids)
     run_jobs(rt)
     (event,) = events(rt, ids)
-    assert event.status == EventStatus.FAILED and "/invite" in event.last_error
+    assert event.status == EventStatus.FAILED and "/invite" in (event.last_error or "")
     assert results(rt, event.id) == ["joined", "failed"]
     assert len(fake_slack.calls("chat.postMessage", "CKICK")) == 2  # retried exactly once
 

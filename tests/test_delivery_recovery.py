@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 from app import create_app
 from app.core.jobqueue import DELIVERY_QUEUE, InProcessJobQueue
@@ -16,7 +17,7 @@ from tests.conftest import make_settings
 from tests.fixtures_jobs import add_events, events, refs, run_jobs, seed_workspace, speed_up
 
 
-def wait_until(predicate, timeout=20.0):
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
+from app.core.runtime import Runtime
 from jobs import outbox
 from jobs.enums import EventStatus
 from jobs.models import Event
@@ -23,7 +24,7 @@ from tests.fixtures_jobs import (
 )
 
 
-def deliver(rt, ids):
+def deliver(rt: Runtime, ids: list[int]) -> None:
     outbox.schedule_events(rt, ids)
     run_jobs(rt)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import update
 
 from app.core.jobqueue import DELIVERY_QUEUE
+from app.core.runtime import Runtime
 from jobs import outbox
 from jobs.enums import EventStatus
 from jobs.models import Event
@@ -16,7 +18,9 @@ from tenants.routes import set_route
 from tests.fixtures_jobs import add_events, events, refs, run_jobs, seed_workspace, speed_up
 
 
-def route_all(rt, ws, specs):
+def route_all(
+    rt: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]
+) -> tuple[dict[int, tuple[str, str | None]], list[int]]:
     ids = add_events(rt, ws, specs)
     outbox.schedule_events(rt, ids)
     return {e.id: (e.status, e.channel_id) for e in events(rt, ids)}, ids
@@ -69,7 +73,7 @@ def test_unrouted_events_are_kept_and_post_once_a_route_exists(slack_runtime, fa
     ws = seed_workspace(rt, fake_slack, routes={"vendor": "CV"})
     routed, ids = route_all(rt, ws, [{"ref_number": "NR1"}])
     assert list(routed.values()) == [(EventStatus.UNROUTED, None)]
-    assert "no route" in events(rt, ids)[0].last_error
+    assert "no route" in (events(rt, ids)[0].last_error or "")
     run_jobs(rt)
     assert fake_slack.posts() == []
     with rt.transaction() as db:

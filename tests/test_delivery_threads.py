@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
+from app.core.runtime import Runtime
 from jobs import outbox
 from jobs.enums import EventStatus
 from jobs.models import SlackThread
@@ -11,7 +14,7 @@ from jobs.replay import replay_object
 from tests.fixtures_jobs import add_events, events, run_jobs, seed_workspace, speed_up
 
 
-def deliver(rt, ws, specs):
+def deliver(rt: Runtime, ws: dict[str, Any], specs: list[dict[str, Any]]) -> list[int]:
     ids = add_events(rt, ws, specs)
     outbox.schedule_events(rt, ids)
     run_jobs(rt)
@@ -117,7 +120,7 @@ def test_partial_payments_without_balance_from_quickbooks(slack_runtime, fake_sl
     )
     payment = {"object_type": "ReceivePayment", "event_type": "payment_received", "amount": "150"}
 
-    def pay(object_id):
+    def pay(object_id: str) -> list[int]:
         return deliver(
             rt,
             ws,

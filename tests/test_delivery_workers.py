@@ -15,12 +15,17 @@ from tests.conftest import make_settings
 from tests.fixtures_jobs import add_events, seed_workspace, worker_processes
 
 
-def wait_posted(runtime, total, timeout=60):
+def wait_posted(runtime: Runtime, total: int, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with runtime.transaction() as db:
-            done = db.scalar(
-                select(func.count()).select_from(Event).where(Event.status == EventStatus.POSTED)
+            done = (
+                db.scalar(
+                    select(func.count())
+                    .select_from(Event)
+                    .where(Event.status == EventStatus.POSTED)
+                )
+                or 0
             )
         if done >= total:
             return done

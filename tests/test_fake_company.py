@@ -10,7 +10,7 @@ import re
 import pytest
 from lxml import etree
 
-from soap.simulator import FakeCompany, QbxmlRequestError, answer, hcp_response, load_fixture
+from soap.simulator import FakeCompany, QbxmlRequestError, answer, fixtures, hcp_response
 from tests.qbxml_schema import assert_valid_qbxml
 
 START = "2026-11-24T09:00:00"
@@ -325,7 +325,7 @@ def test_unreadable_requests_fail_the_whole_document(company, bad):
 
 
 def test_every_response_kind_is_valid_qbxml_with_rich_objects():
-    company = load_fixture()
+    company = fixtures.load()
     company.add_account("Rent", "Expense", number="6100")
     company.add_employee("Bob Smith", email="bob@example.com")
     company.pay_bill(company.find_ref("NW-2231"), "500.00", method="credit_card")
@@ -370,11 +370,11 @@ def test_every_response_kind_is_valid_qbxml_with_rich_objects():
 
 
 def test_fixture_snapshot_round_trip(tmp_path):
-    company = load_fixture()
+    company = fixtures.load()
     company.add_vendor("Inactive Co", is_active=False)
     path = tmp_path / "company.json"
-    company.save_fixture(path)
-    again = load_fixture(path)
+    fixtures.save(company, path)
+    again = fixtures.load(path)
     assert json.loads(path.read_text())["format"] == "qbslack-fake-company/1"
     assert answer(again, doc(ALL_QUERIES)) == answer(company, doc(ALL_QUERIES))
     # Both go on the same way: the same next ids and times.
@@ -404,7 +404,7 @@ def test_script_fixture_ops(tmp_path):
             }
         )
     )
-    company = load_fixture(path)
+    company = fixtures.load(path)
     assert company.name == "Script Co" and company.now.hour == 10
     kinds = sorted(r.kind for r in company.records.values())
     assert kinds == [
@@ -418,7 +418,7 @@ def test_script_fixture_ops(tmp_path):
     [rs] = ask(company, "<VendorQueryRq/>")
     assert rets(rs)[-1].findtext("TimeModified").endswith("-05:00")
     with pytest.raises(ValueError):
-        company.apply({"op": "explode"})
+        fixtures.apply(company, {"op": "explode"})
 
 
 def test_generate_builds_a_large_company_quickly():
@@ -432,7 +432,7 @@ def test_generate_builds_a_large_company_quickly():
     assert rs.get("iteratorRemainingCount") == "9900"
     other = FakeCompany(clock=START)
     other.generate(vendors=2000, bills=10_000, seed=7)
-    assert other.to_fixture() == company.to_fixture()  # deterministic
+    assert fixtures.snapshot(other) == fixtures.snapshot(company)  # deterministic
 
 
 def test_fail_next_is_one_shot_state(company):

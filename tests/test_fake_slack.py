@@ -49,7 +49,7 @@ def test_url_lifecycle_and_unknown_method() -> None:
     fake.stop()  # stopping twice is harmless
 
 
-def raw_post(url: str, body: bytes, content_type: str, **headers: str) -> dict:
+def raw_post(url: str, body: bytes, content_type: str, **headers: str) -> dict[str, Any]:
     req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **headers})
     with urllib.request.urlopen(req) as resp:
         return dict(json.loads(resp.read()))

@@ -120,6 +120,7 @@ def test_embedded_mode_boots_on_sqlite_without_redis(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    assert proc.stderr is not None
     try:
         body = None
         for _ in range(150):

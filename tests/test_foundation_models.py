@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
@@ -13,11 +15,15 @@ from jobs.models import Event
 from tenants import service
 from tenants.credentials import hash_password, verify_password
 from tenants.installations import bot_token, rotate_tokens, save_installation
+from tenants.models import Connection, Tenant
 from tenants.routes import RouteChoice, choose_route, clear_route, route_map, set_route
+from tenants.service import NewCredentials
 from tests.conftest import KEY_A, KEY_B
 
 
-def make_tenant(db_session, team_id="T001", company="Acme Books"):
+def make_tenant(
+    db_session: Session, team_id: str = "T001", company: str = "Acme Books"
+) -> tuple[Tenant, NewCredentials]:
     tenant = service.upsert_tenant(team_id, "Acme", db_session=db_session)
     creds = service.add_connection(tenant, company, db_session=db_session)
     return tenant, creds
@@ -88,7 +94,7 @@ def test_many_company_files_per_workspace(db_session):
         service.require_connection("T001", "nobody", db_session=db_session)
 
 
-def _event(tenant, conn, **kw):
+def _event(tenant: Tenant, conn: Connection, **kw: Any) -> Event:
     base = dict(
         tenant_id=tenant.id,
         connection_id=conn.id,
@@ -127,16 +133,16 @@ def test_routes_connection_wins_then_workspace_then_default(db_session):
     conn = tenant.connections[0]
     assert _resolve(tenant.id, conn.id, "bill", db_session=db_session) is None
     set_route(tenant.id, "default", "CDEF", db_session=db_session)
-    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CDEF"
+    assert _channel(tenant.id, conn.id, "bill", db_session=db_session) == "CDEF"
     set_route(tenant.id, "bill", "CWS", db_session=db_session)
-    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CWS"
+    assert _channel(tenant.id, conn.id, "bill", db_session=db_session) == "CWS"
     set_route(tenant.id, "bill", "CCONN", connection_id=conn.id, db_session=db_session)
     choice = _resolve(tenant.id, conn.id, "bill", db_session=db_session)
-    assert choice.channel_id == "CCONN" and choice.connection_scoped
+    assert choice is not None and choice.channel_id == "CCONN" and choice.connection_scoped
     # Replacing a route keeps one row per scope and type.
     set_route(tenant.id, "bill", "CWS2", db_session=db_session)
     assert clear_route(tenant.id, "bill", connection_id=conn.id, db_session=db_session)
-    assert _resolve(tenant.id, conn.id, "bill", db_session=db_session).channel_id == "CWS2"
+    assert _channel(tenant.id, conn.id, "bill", db_session=db_session) == "CWS2"
     # Opt-in types never fall back to the default channel.
     assert _resolve(tenant.id, conn.id, "account", db_session=db_session) is None
     with pytest.raises(ValueError):
@@ -168,3 +174,11 @@ def _resolve(
     """The route routing would pick for one event of this type."""
     routes = route_map(tenant_id, connection_id, db_session=db_session)
     return choose_route(routes, connection_id, event_type)
+
+
+def _channel(
+    tenant_id: int, connection_id: int, event_type: str, *, db_session: Session
+) -> str | None:
+    """The channel routing would pick for one event of this type (None: unrouted)."""
+    choice = _resolve(tenant_id, connection_id, event_type, db_session=db_session)
+    return choice.channel_id if choice is not None else None

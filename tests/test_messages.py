@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jobs.messages import MAX_BLOCKS, build_message, money
 
 
-def bill_payload(**extra):
+def bill_payload(**extra: Any) -> dict[str, Any]:
     base = {
         "object_type": "Bill",
         "name": "Acme <Supply> & Co",

@@ -18,6 +18,7 @@ from soap.simulator import (
     SessionReport,
     SoapClient,
     SoapFault,
+    fixtures,
     simulate,
     soap_call,
 )
@@ -179,7 +180,7 @@ def url(stub: Stub) -> Iterator[str]:
 
 
 def run(url: str, company: FakeCompany | None = None, **kw: Any) -> SessionReport:
-    return QBWCSimulator(url, "qbu-1", "s3cret", company or FakeCompany.load_fixture(), **kw).run()
+    return QBWCSimulator(url, "qbu-1", "s3cret", company or fixtures.load(), **kw).run()
 
 
 def test_full_session_call_order_headers_and_envelopes(url, stub):
@@ -292,7 +293,7 @@ def test_iteration_cap_stops_a_server_that_never_finishes(url, stub):
 
 
 def test_quickbooks_failure_is_sent_as_hresult(url, stub):
-    company = FakeCompany.load_fixture()
+    company = fixtures.load()
     company.fail_next("0x80040408", "Could not start QuickBooks.")
     stub.progress = [-101]
     run(url, company)
@@ -315,7 +316,7 @@ def test_unreadable_request_gets_a_parse_error_hresult(url, stub):
 
 
 def test_company_that_cannot_be_opened_calls_connection_error(url, stub):
-    company = FakeCompany.load_fixture()
+    company = fixtures.load()
     company.fail_next("0x80040410", "The file is in use.", on_open=True)
     report = run(url, company)
     assert report.calls == ["serverVersion", "clientVersion", "authenticate", "connectionError"]
@@ -338,7 +339,7 @@ def test_low_level_calls_and_keep_alive_client(url, stub):
         assert result_strings(
             client.call("authenticate", [("strUserName", "a"), ("strPassword", "b")])
         ) == ["TICKET-1", ""]
-        report = QBWCSimulator(url, "a", "b", FakeCompany.load_fixture(), session=client).run()
+        report = QBWCSimulator(url, "a", "b", fixtures.load(), session=client).run()
         assert report.ok
         assert result_text(client.call("closeConnection", [("ticket", "x")])) == "OK"
     stub.fault_on = "getLastError"
@@ -367,7 +368,7 @@ def test_non_soap_answers_are_faults():
 def test_simulate_returns_a_json_ready_report(url, stub, tmp_path):
     company = FakeCompany(clock="2026-11-24T09:00:00")
     company.add_bill("Acme", "10.00", "ONE")
-    company.save_fixture(tmp_path / "one.json")
+    fixtures.save(company, tmp_path / "one.json")
     out = simulate(url, "qbu-1", "s3cret", tmp_path / "one.json")
     assert out["ok"] and out["requests"] == 2 and out["progress"] == [50, 100]
     assert "ticket" not in out

@@ -12,7 +12,6 @@ from soap.qbxml import (
     ENTITIES,
     Query,
     build_batch,
-    build_company_query,
     build_request,
     supported_version,
 )
@@ -91,15 +90,13 @@ def test_every_query_in_one_batch_and_in_chunks():
         assert_valid_qbxml(build_batch(chunk, version="8.0"))
 
 
-def test_company_query():
-    xml = build_company_query()
-    assert_valid_qbxml(xml)
-    (el,) = rq(xml)
-    assert (el.tag, el.get("requestID")) == ("CompanyQueryRq", "hcp")
-    assert_valid_qbxml(build_company_query("c1", version="10.0"))
-    batch = rq(build_batch([Query("bill", "b")], with_company=True))
-    assert [e.tag for e in batch] == ["CompanyQueryRq", "BillQueryRq"]
+def test_company_query_leads_the_batch():
+    company, bill = rq(build_batch([Query("bill", "b")], with_company=True))
+    assert (company.tag, company.get("requestID")) == ("CompanyQueryRq", "company")
+    assert [c.text for c in company] == ["CompanyName"]
+    assert bill.tag == "BillQueryRq"
     assert_valid_qbxml(build_batch([], with_company=True))
+    assert_valid_qbxml(build_batch([], version="10.0", with_company=True))
 
 
 def test_element_order_and_criteria():
@@ -134,6 +131,7 @@ def test_deleted_defaults_and_types():
     assert txn.findtext("DeletedDateRangeFilter/FromDeletedDate") == "2026-11-24T09:12:33"
     (lst,) = rq(build_request([Query("list_deleted", "l")]))
     assert [e.text for e in lst.iterchildren("ListDelType")] == list(LIST_DELETE_TYPES)
+    assert LIST_DELETE_TYPES == ("Vendor",)
     (dup,) = rq(build_request([Query("list_deleted", "l", deleted_types=("Vendor", "Vendor"))]))
     assert [e.text for e in dup] == ["Vendor"]
 

@@ -11,15 +11,20 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from soap.qbxml import (
+    ENTITIES,
     MalformedXmlError,
     QbxmlError,
+    Query,
     QueryResult,
     UnsafeXmlError,
     XmlTooLargeError,
+    build_batch,
+    build_request,
     parse_company,
     parse_response,
     parse_xml,
 )
+from soap.simulator import Answerer, FakeCompany, fixtures
 from tests.qbxml_schema import assert_valid_qbxml
 
 T1 = "2026-11-24T09:12:33-08:00"
@@ -488,6 +493,10 @@ def test_missing_or_odd_status_attributes():
         None,
         False,
     )
+    (unknown,) = parse_response(
+        "<QBXML><QBXMLMsgsRs><UnknownRs statusCode='0'/></QBXMLMsgsRs></QBXML>"
+    )
+    assert (unknown.entity, unknown.ok) == (None, True)  # code 0 is OK without a severity
 
 
 # -- deletions ---------------------------------------------------------------------------------
@@ -558,6 +567,54 @@ def test_signon_and_processing_instructions_are_tolerated():
     assert parse_response(doc.encode("utf-8"))[0].objects[0].name == "Acme Supply Co"
 
 
+# -- the simulator's answers -------------------------------------------------------------------
+
+
+def test_simulator_answers_of_every_kind_parse_and_are_valid():
+    company = fixtures.load()
+    company.add_account("Rent")
+    company.add_employee("Bob")
+    queries = [
+        Query(key, f"{key}-{iterator}", iterator=iterator)
+        for key, entity in ENTITIES.items()
+        for iterator in (("Start", None) if entity.iterator else (None,))
+    ]
+    queries += [
+        Query("txn_deleted", "td"),
+        Query("txn_deleted", "td1", deleted_types=("Bill",)),
+        Query("list_deleted", "ld"),
+        Query("list_deleted", "ld3", deleted_types=("Vendor", "Account", "Employee")),
+    ]
+    response = Answerer(company).answer(build_batch(queries, with_company=True))
+    assert_valid_qbxml(response)
+    results = parse_response(response)
+    by_entity = {r.entity: r for r in results}
+    bill = next(o for o in by_entity["bill"].objects if o.ref_number == "INV-77")
+    assert bill.name == "Acme Supply Co" and bill.amount == "1250.00"
+    assert bill.payload["is_paid"] is True and bill.payload["line_items"]
+    payment = by_entity["bill_payment_check"].objects[0]
+    assert payment.payload["applied_to"][0]["txn_id"] == bill.object_id
+    invoice = by_entity["invoice"].objects[0]
+    assert invoice.amount == "4200.00" and invoice.payload["open_amount"] == "2200.00"
+    deleted = next(r for r in results if r.entity == "txn_deleted" and r.objects)
+    assert deleted.objects[0].is_deleted and deleted.objects[0].edit_sequence.startswith("deleted:")
+    assert next(r for r in results if r.entity == "company").company_name == "Acme Books LLC"
+    assert by_entity["bill_payment_credit_card"].status_code == 1  # no match, not an error
+    assert by_entity["bill_payment_credit_card"].ok
+
+
+def test_simulator_iterator_answers_parse():
+    company = FakeCompany()
+    company.generate(vendors=1, bills=250)
+    answerer = Answerer(company)
+    first = parse_response(answerer.answer(build_request([Query("bill", "b", None, "Start")])))
+    assert len(first[0].objects) == 100 and first[0].iterator_remaining == 150
+    gone = parse_response(
+        answerer.answer(build_request([Query("bill", "b", None, "Continue", "{nope}")]))
+    )
+    assert gone[0].status_code == 3391 and not gone[0].ok
+
+
 # -- hostile and broken input ------------------------------------------------------------------
 
 XXE = (
@@ -565,6 +622,7 @@ XXE = (
     b"<QBXML><QBXMLMsgsRs><CompanyQueryRs statusCode='0' statusSeverity='Info'><CompanyRet>"
     b"<CompanyName>&e;</CompanyName></CompanyRet></CompanyQueryRs></QBXMLMsgsRs></QBXML>"
 )
+INTERNAL_ENTITY = b'<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><QBXML>&b;</QBXML>'
 PARAMETER_ENTITY = b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd"> %p;]><QBXML/>'
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -586,6 +644,7 @@ XINCLUDE = (
         (XXE, UnsafeXmlError),
         (XXE.decode(), UnsafeXmlError),
         (PARAMETER_ENTITY, UnsafeXmlError),
+        (INTERNAL_ENTITY, UnsafeXmlError),
         (BILLION_LAUGHS, UnsafeXmlError),
         (XINCLUDE, UnsafeXmlError),
         (
@@ -661,6 +720,7 @@ TAGS = [
     "VendorQueryRs",
     "ListID",
     "TimeModified",
+    "Amount",
     "AmountDue",
     "Subtotal",
     "SalesTaxTotal",

@@ -11,16 +11,18 @@ from jobs.models import DeliveryAttempt, Event
 from tenants import service
 from tenants.models import Route, Tenant
 from tenants.routes import set_route
+from tests.fixtures_slack import SlackHarness
 
 
-def routes_by_scope(slack):
+def routes_by_scope(slack: SlackHarness) -> dict[tuple[str, int | None], str]:
     with slack.runtime.transaction() as db:
         return {(r.event_type, r.connection_id): r.channel_id for r in db.scalars(select(Route))}
 
 
-def add_company(slack, name):
+def add_company(slack: SlackHarness, name: str) -> int:
     with slack.runtime.transaction() as db:
         tenant = db.scalar(select(Tenant).where(Tenant.team_id == "T1"))
+        assert tenant is not None
         service.add_connection(tenant, name, db_session=db)
     return slack.connections()[-1].id
 
@@ -113,10 +115,11 @@ def test_routes_without_arguments_opens_the_modal_for_admins_only(installed):
     assert not any(b.get("block_id") == "scope" for b in view["blocks"])  # one company
 
 
-def seed_events(slack):
+def seed_events(slack: SlackHarness) -> None:
     """Three bill events and a default route (replayed events route to it)."""
     with slack.runtime.transaction() as db:
         t = db.scalar(select(Tenant))
+        assert t is not None
         set_route(t.id, "default", "C0DEFAULT1", db_session=db)
         conn_id = slack.connections()[0].id
         old = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -143,7 +146,7 @@ def seed_events(slack):
             )
 
 
-def statuses(slack):
+def statuses(slack: SlackHarness) -> dict[str, tuple[str, int]]:
     with slack.runtime.transaction() as db:
         return {e.object_id: (e.status, e.replay_count) for e in db.scalars(select(Event))}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,14 +12,15 @@ from jobs.models import Event
 from tenants import service
 from tenants.credentials import verify_password
 from tenants.models import Connection, Route, Tenant
-from tests.fixtures_slack import eventually
+from tests.fakes.slack_api import Call
+from tests.fixtures_slack import SlackHarness, eventually
 
 
-def publishes(slack, user):
+def publishes(slack: SlackHarness, user: str) -> list[Call]:
     return [c for c in slack.fake.calls("views.publish") if c.params["user_id"] == user]
 
 
-def publish_for(slack, user, event_id):
+def publish_for(slack: SlackHarness, user: str, event_id: str) -> Call:
     """Open a user's App Home; the view published for it."""
     before = len(publishes(slack, user))
     slack.event({"type": "app_home_opened", "user": user, "tab": "home"}, event_id=event_id)
@@ -26,7 +28,7 @@ def publish_for(slack, user, event_id):
     return publishes(slack, user)[-1]
 
 
-def shown_password(view):
+def shown_password(view: object) -> str:
     return str(view).split("Password: `")[1].split("`")[0]
 
 
@@ -166,7 +168,7 @@ def test_modal_submitted_by_someone_else_is_refused(installed):
     assert len(slack.connections()) == 1
 
 
-def picker_values(view, chosen):
+def picker_values(view: dict[str, Any], chosen: dict[str, str | None]) -> dict[str, dict[str, Any]]:
     """The state Slack sends: every picker of the view, with the chosen channels."""
     values = {}
     for block in view["blocks"]:

@@ -6,12 +6,14 @@ import io
 import json
 
 from sqlalchemy import func, select
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from tenants.models import Route, SlackEventReceipt
+from tests.fixtures_slack import SlackHarness
 
 
-def counts(h):
+def counts(h: SlackHarness) -> tuple[int | None, int | None]:
     with h.runtime.transaction() as db:
         return (
             db.scalar(select(func.count()).select_from(Route)),
@@ -55,12 +57,14 @@ def test_oversize_body_without_content_length_is_413(slack):
         path="/slack/events",
         method="POST",
         input_stream=io.BytesIO(b"payload=" + b"a" * (limit + 100_000)),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Transfer-Encoding": "chunked",
-            "X-Slack-Request-Timestamp": "1",
-            "X-Slack-Signature": "v0=00",
-        },
+        headers=Headers(
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Transfer-Encoding": "chunked",
+                "X-Slack-Request-Timestamp": "1",
+                "X-Slack-Signature": "v0=00",
+            }
+        ),
     ).get_environ()
     # What a server gives the app for a chunked request: no length, a terminated stream.
     del environ["CONTENT_LENGTH"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from slack_sdk.signature import SignatureVerifier
+from slack_sdk.signature import Clock, SignatureVerifier
 from sqlalchemy import func, select, text
 
 from app.slack.bolt_app import BOT_SCOPES
@@ -15,7 +16,7 @@ from soap.session import authenticate
 from tenants.credentials import hash_password
 from tenants.models import Connection, OAuthState, Route, SlackEventReceipt, Tenant, Watermark
 from tenants.routes import set_route
-from tests.fixtures_slack import eventually
+from tests.fixtures_slack import SlackHarness, eventually
 
 # Slack's "Verifying requests from Slack" example, verbatim.
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -30,7 +31,7 @@ DOC_BODY = (
 DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 
 
-class FixedClock:
+class FixedClock(Clock):
     """The clock at the moment of Slack's example request."""
 
     def now(self) -> float:
@@ -182,9 +183,10 @@ def test_retried_event_has_one_side_effect(installed):
         assert set(db.scalars(select(SlackEventReceipt.event_id))) == {"EvHome", "EvOther"}
 
 
-def revoke_and_check(slack, event, event_id):
+def revoke_and_check(slack: SlackHarness, event: dict[str, Any], event_id: str) -> None:
     with slack.runtime.transaction() as db:
         t = db.scalar(select(Tenant))
+        assert t is not None
         conn = db.scalars(select(Connection)).one()
         conn.password_hash = hash_password("pw")
         set_route(t.id, "bill", "CKEEP", db_session=db)
@@ -204,7 +206,7 @@ def revoke_and_check(slack, event, event_id):
         )
         username = conn.qbwc_username
     assert slack.event(event, event_id=event_id).status_code == 200
-    eventually(lambda: slack.tenant().status == "uninstalled")
+    eventually(lambda: (t := slack.tenant()) is not None and t.status == "uninstalled")
     with slack.runtime.transaction() as db:
         row = db.execute(
             text(

@@ -12,11 +12,13 @@ from sqlalchemy import select
 from app.web.qwc_download import content_disposition
 from tenants.models import Connection
 from tenants.qwc import qwc_link
+from tests.fixtures_slack import SlackHarness
 
 
-def link_path(slack, conn=None):
+def link_path(slack: SlackHarness, conn: Connection | None = None) -> tuple[str, Connection]:
     with slack.runtime.transaction() as db:
         conn = conn or db.scalars(select(Connection)).first()
+        assert conn is not None
         return urlsplit(qwc_link(slack.runtime.settings, conn)).path, conn
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from soap.tickets import Ticket, TicketStore
+from soap.plan import EntityProgress, EntityState, Plan
+from soap.tickets import Ticket, TicketState, TicketStore
 
 
 @pytest.fixture(params=["redis", "in-process"])
@@ -18,15 +19,41 @@ def _ticket(hash_: str, connection_id: int = 1, **more: object) -> Ticket:
         connection_id=connection_id,
         tenant_id=7,
         username="qb-x",
-        state="authenticated",
+        state=TicketState.AUTHENTICATED,
         **more,
     )  # type: ignore[arg-type]
 
 
+def _plan() -> Plan:
+    return Plan(
+        version="13.0",
+        baseline=False,
+        backfill=False,
+        company_file="C:\\Books\\a.qbw",
+        company_name=None,
+        ask_company=True,
+        opt_in=["account"],
+        entities={
+            "bill": EntityProgress("2024-05-01T09:00:00", iterator="{GUID}", restarts=1),
+            "vendor": EntityProgress(
+                "2024-05-01T09:00:00",
+                state=EntityState.FAILED,
+                max_modified="2024-05-02T10:00:00-07:00",
+                error="Vendor: QuickBooks gave no iterator",
+            ),
+        },
+        sent=["bill"],
+    )
+
+
 def test_a_ticket_round_trips_whole(store):
-    t = _ticket("h1", plan={"entities": {"bill": {"it": "{GUID}"}}}, requests_sent=3)
+    t = _ticket("h1", plan=_plan(), requests_sent=3)
     store.open(t)
-    assert store.load("h1") == t
+    loaded = store.load("h1")
+    assert loaded == t
+    assert loaded is not None and loaded.plan is not None
+    assert type(loaded.state) is TicketState
+    assert type(loaded.plan.entities["vendor"].state) is EntityState
     assert store.load("unknown") is None
 
 
@@ -41,11 +68,11 @@ def test_a_new_login_ends_the_connections_previous_ticket_only(store):
 def test_save_keeps_changes_but_never_revives_an_ended_ticket(store):
     t = _ticket("h2")
     store.open(t)
-    t.state, t.events_created = "done", 5
+    t.state, t.events_created = TicketState.DONE, 5
     assert store.save(t) is True
     assert store.load("h2").events_created == 5
     ended = store.close("h2")
-    assert ended is not None and ended.state == "done"
+    assert ended is not None and ended.state == TicketState.DONE
     assert store.close("h2") is None
     assert store.save(t) is False and store.load("h2") is None
     replaced = _ticket("h3", connection_id=9)
@@ -67,5 +94,12 @@ def test_a_ticket_another_release_wrote_ends_its_session_cleanly(redis_conn):
     store = TicketStore(redis_conn)
     redis_conn.set("qbslack:qbwc:ticket:h7", '{"hash": "h7", "field_of_the_future": 1}')
     redis_conn.set("qbslack:qbwc:ticket:h8", "not json")
-    assert store.load("h7") is None and store.load("h8") is None
+    good = _ticket("h9", plan=_plan()).dumps()
+    # A plan or state another release wrote: unreadable too, never half read.
+    redis_conn.set("qbslack:qbwc:ticket:h9", good.replace('"window_from"', '"from"'))
+    redis_conn.set("qbslack:qbwc:ticket:h10", good.replace('"failed"', '"gave_up"'))
+    redis_conn.set("qbslack:qbwc:ticket:h11", good.replace('"authenticated"', '"paused"'))
+    redis_conn.set("qbslack:qbwc:ticket:h12", "[1, 2]")
+    for key in ("h7", "h8", "h9", "h10", "h11", "h12"):
+        assert store.load(key) is None, key
     assert store.close("h7") is None

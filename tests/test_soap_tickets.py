@@ -5,7 +5,7 @@ from __future__ import annotations
 from soap.session import ticket_hash
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.qbxml_answer import Answerer
-from soap.tickets import KEY_PREFIX, Ticket, TicketStore
+from soap.tickets import KEY_PREFIX, Ticket, TicketState, TicketStore
 from tests.fixtures_soap import connect, connection, count_events, events, watermarks
 
 
@@ -140,6 +140,6 @@ def test_a_call_in_flight_at_a_new_login_cannot_revive_the_old_ticket(live_serve
     old = qbwc.authenticate(c.username, c.password)[0]
     in_flight = _stored(rt, old)  # what a slow call read before the new login
     new = qbwc.authenticate(c.username, c.password)[0]
-    in_flight.state = "done"
+    in_flight.state = TicketState.DONE
     assert TicketStore(rt.redis).save(in_flight) is False
     assert qbwc.send(old) == "" and "VendorQueryRq" in qbwc.send(new)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from soap.service import SERVER_VERSION, Qbwc, build_application
-from soap.session import client_version_answer
+from soap.calls import Qbwc
+from soap.client_versions import client_version_answer
+from soap.service import SERVER_VERSION, build_application
 from tests.fixtures_soap import envelope, params, post, result_of
 
 REFERENCE_WSDL = (

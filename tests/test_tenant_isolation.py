@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
+from app.core.runtime import Runtime
 from jobs.enums import EventStatus
 from jobs.models import Event
 from soap.simulator import FakeCompany
 from soap.simulator.qbxml_answer import Answerer
 from tenants.models import Connection, Route, Tenant
 from tenants.routes import set_route
+from tests.fixtures_slack import SlackHarness
 from tests.fixtures_soap import connect, connection, count_events, watermarks
 from tests.test_slack_home import picker_values
 
 
-def _seed_a(slack):
+def _seed_a(slack: SlackHarness) -> None:
     """Workspace A's failed and posted bill events, and its default route."""
     with slack.runtime.transaction() as db:
         tenant = db.scalar(select(Tenant).where(Tenant.team_id == "T1"))
+        assert tenant is not None
         set_route(tenant.id, "default", "C0AAAAAAAA", db_session=db)
         conn_id = slack.connections("T1")[0].id
         for object_id, ref, status in (
@@ -43,10 +47,11 @@ def _seed_a(slack):
             )
 
 
-def _snapshot(slack):
+def _snapshot(slack: SlackHarness) -> tuple[set[Any], set[Any], set[Any]]:
     """Everything of workspace A that B might try to change."""
     with slack.runtime.transaction() as db:
         tenant = db.scalar(select(Tenant).where(Tenant.team_id == "T1"))
+        assert tenant is not None
         events = {
             (e.object_id, e.status, e.replay_count, e.channel_id)
             for e in db.scalars(select(Event).where(Event.tenant_id == tenant.id))
@@ -141,6 +146,6 @@ def test_workspace_b_ticket_reaches_nothing_of_workspace_a_through_soap(live_ser
     assert got == {(a.connection_id, a.tenant_id), (b.connection_id, b.tenant_id)}
 
 
-def _all_events(rt):
+def _all_events(rt: Runtime) -> list[Event]:
     with rt.transaction() as db:
         return list(db.scalars(select(Event)))

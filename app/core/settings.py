@@ -78,8 +78,11 @@ class Settings:
         dev_secrets_path: Path | None = None,
     ) -> Settings:
         """Read settings from env; fill development defaults unless on PostgreSQL."""
-        env = os.environ if env is None else env
-        get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+        source: Mapping[str, str] = os.environ if env is None else env
+
+        def get(name: str) -> str:
+            return (source.get(name) or "").strip()
+
         database_url = get("DATABASE_URL") or DEFAULT_SQLITE_URL
         production = database_url.startswith("postgres")
         if production:

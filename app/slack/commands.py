@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -77,7 +78,7 @@ def _find_by_name(client: WebClient, name: str) -> str | None:
         resp = client.conversations_list(
             types="public_channel,private_channel", limit=200, cursor=cursor, exclude_archived=True
         )
-        channels: list[dict] = resp.get("channels", [])
+        channels: list[dict[str, Any]] = resp.get("channels", [])
         for ch in channels:
             if ch.get("name") == name:
                 return str(ch["id"])

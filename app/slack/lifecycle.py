@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -25,7 +26,9 @@ def register_lifecycle(app: App, runtime: Runtime) -> None:
     """Attach the retry guard and the uninstall/revocation listeners."""
 
     @app.middleware
-    def once_per_event(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
+    def once_per_event(
+        body: dict[str, Any], next: Callable[[], BoltResponse | None]
+    ) -> BoltResponse | None:
         # Slack retries an event it thinks we missed (X-Slack-Retry-Num); its event_id
         # makes the retry a no-op, whichever web process it reaches.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None

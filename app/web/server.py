@@ -16,7 +16,7 @@ from app.web.gunicorn_conf import post_worker_init
 log = logging.getLogger(__name__)
 
 
-class _Gunicorn(BaseApplication):
+class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
     """Runs our app factory, with the settings serve() was given, under gunicorn."""
 
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:

@@ -12,7 +12,6 @@ from soap.qbxml.entities import (
 from soap.qbxml.requests import (
     Query,
     build_batch,
-    build_company_query,
     build_request,
     supported_version,
 )
@@ -41,7 +40,6 @@ __all__ = [
     "UnsafeXmlError",
     "XmlTooLargeError",
     "build_batch",
-    "build_company_query",
     "build_request",
     "parse_company",
     "parse_response",

@@ -25,7 +25,6 @@ __all__ = [
     "TXN_DELETE_TYPES",
     "Query",
     "build_batch",
-    "build_company_query",
     "build_request",
     "supported_version",
 ]
@@ -76,11 +75,6 @@ def build_request(
     if not queries:
         raise ValueError("a request needs at least one query")
     return _document([_query_element(q) for q in queries], version, on_error)
-
-
-def build_company_query(request_id: str = "hcp", *, version: str = "13.0") -> str:
-    """A qbXML document with one CompanyQueryRq (the company's name on the first cycle)."""
-    return build_request([Query(COMPANY, request_id)], version=version)
 
 
 def build_batch(

@@ -1,6 +1,7 @@
 """A fake QuickBooks company and a QBWC simulator (`qbslack simulate`, tests, benchmarks)."""
 
-from soap.simulator.company import Deletion, FakeCompany, QbRecord, load_fixture
+from soap.simulator import fixtures
+from soap.simulator.company import FakeCompany
 from soap.simulator.qbwc_client import (
     QBWCSimulator,
     SessionReport,
@@ -10,6 +11,7 @@ from soap.simulator.qbwc_client import (
     soap_call,
 )
 from soap.simulator.qbxml_answer import Answerer, QbxmlRequestError, answer, hcp_response
+from soap.simulator.records import Deletion, QbRecord
 
 __all__ = [
     "Answerer",
@@ -22,8 +24,8 @@ __all__ = [
     "SoapClient",
     "SoapFault",
     "answer",
+    "fixtures",
     "hcp_response",
-    "load_fixture",
     "simulate",
     "soap_call",
 ]

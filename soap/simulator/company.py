@@ -4,88 +4,31 @@ Times are the Windows machine's wall clock (naive datetimes) printed with an off
 QuickBooks does: "2026-11-24T09:12:33-08:00". The clock only moves when told to (every
 change takes one second, `advance(seconds)` moves it further), so runs are repeatable.
 
-Fixture files (load, save, format): soap.simulator.fixtures.
+Fixture files (load, save, replay, format): soap.simulator.fixtures, which builds on
+this module (this module does not know about it).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-import json
 import random
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from soap.simulator import fixtures
-
-WALL = "%Y-%m-%dT%H:%M:%S"
-LIST_KINDS = ("Vendor", "Account", "Employee")
-DELETIONS_KEPT = dt.timedelta(days=90)  # QuickBooks forgets deletions after about 90 days
-CENT = Decimal("0.01")
-
-
-@dataclass
-class QbRecord:
-    """One object in the fake company file."""
-
-    kind: str  # Vendor, Account, Employee, Bill, PurchaseOrder, BillPaymentCheck, ...
-    object_id: str
-    time_created: dt.datetime
-    time_modified: dt.datetime
-    edit_sequence: int
-    fields: dict[str, Any] = field(default_factory=dict)
-    is_active: bool = True
-    txn_number: int | None = None
-
-    @property
-    def is_list(self) -> bool:
-        """True for list objects (ListID), False for transactions (TxnID)."""
-        return self.kind in LIST_KINDS
-
-
-@dataclass
-class Deletion:
-    """A deleted object as TxnDeletedQuery/ListDeletedQuery reports it."""
-
-    kind: str
-    object_id: str
-    time_created: dt.datetime
-    time_deleted: dt.datetime
-    ref_number: str | None
-    full_name: str | None
-
-
-def money(value: object) -> str:
-    """An amount as QuickBooks prints it: two decimals."""
-    return str(Decimal(str(value)).quantize(CENT))
-
-
-def parse_offset(text: str) -> dt.timedelta:
-    """'-08:00' as a timedelta."""
-    return dt.datetime.strptime(text, "%z").utcoffset() or dt.timedelta(0)
-
-
-def format_offset(offset: dt.timedelta) -> str:
-    """A timedelta as '-08:00'."""
-    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone(offset)).isoformat()[-6:]
-
-
-def local_now(tz_offset: str) -> dt.datetime:
-    """The wall clock of a machine at that UTC offset (naive, like QuickBooks' own)."""
-    now = dt.datetime.now(dt.UTC) + parse_offset(tz_offset)
-    return now.replace(tzinfo=None, microsecond=0)
-
-
-def us_summer(wall: dt.datetime) -> bool:
-    """True inside US daylight saving: 2nd Sunday of March 02:00 to 1st Sunday of Nov 02:00."""
-
-    def sunday(month: int, nth: int) -> dt.datetime:
-        first = dt.datetime(wall.year, month, 1, 2)
-        return first + dt.timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
-
-    return sunday(3, 2) <= wall < sunday(11, 1)
+from soap.simulator.records import (
+    DELETIONS_KEPT,
+    LIST_KINDS,
+    WALL,
+    Deletion,
+    QbRecord,
+    format_offset,
+    local_now,
+    money,
+    parse_offset,
+    us_summer,
+)
 
 
 class FakeCompany:
@@ -425,6 +368,34 @@ class FakeCompany:
                 return self._by_name[(kind, name)]
         raise KeyError(name)
 
+    @property
+    def seq(self) -> int:
+        """The id counter: how many ids (objects and lines) the company has handed out."""
+        return self._seq
+
+    @property
+    def txn_number(self) -> int:
+        """The last TxnNumber given to a transaction."""
+        return self._txn_number
+
+    def restore(
+        self,
+        records: Iterable[QbRecord],
+        deletions: Iterable[Deletion],
+        *,
+        seq: int | None = None,
+        txn_number: int = 0,
+    ) -> None:
+        """Put saved records and deletions back, counters included (a snapshot being read).
+        The id counter defaults to the number of records."""
+        for rec in records:
+            self.records[rec.object_id] = rec
+            if rec.is_list:
+                self._by_name[(rec.kind, rec.fields["name"])] = rec.object_id
+        self.deletions = list(deletions)
+        self._seq = len(self.records) if seq is None else seq
+        self._txn_number = txn_number
+
     def generate(self, vendors: int = 2000, bills: int = 10_000, seed: int = 1) -> None:
         """Add many vendors and bills quickly (benchmarks, iterator tests)."""
         rnd = random.Random(seed)
@@ -438,33 +409,3 @@ class FakeCompany:
                 {"account": "Office Supplies", "amount": money(Decimal(c) / 100)} for c in cents
             ]
             self.add_bill(vendor, ref_number=f"B-{i:06d}", lines=lines)
-
-    # -- fixtures (soap.simulator.fixtures) ---------------------------------
-    @classmethod
-    def load_fixture(cls, path: str | Path | None = None) -> FakeCompany:
-        """A company from a fixture file (the built-in demo company by default)."""
-        return fixtures.from_dict(cls, fixtures.read(path))
-
-    from_fixture = load_fixture  # the older name
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FakeCompany:
-        """A company from fixture data (script, snapshot, or both)."""
-        return fixtures.from_dict(cls, data)
-
-    def apply(self, action: dict[str, Any]) -> None:
-        """Apply one fixture action."""
-        fixtures.apply(self, action)
-
-    def to_fixture(self) -> dict[str, Any]:
-        """A JSON-ready snapshot that load_fixture/from_dict reads back as the same company."""
-        return fixtures.to_fixture(self)
-
-    def save_fixture(self, path: str | Path) -> None:
-        """Write to_fixture() as JSON."""
-        Path(path).write_text(json.dumps(self.to_fixture(), indent=1) + "\n", "utf-8")
-
-
-def load_fixture(path: str | Path | None = None) -> FakeCompany:
-    """A company from a fixture file (the built-in demo company by default)."""
-    return FakeCompany.load_fixture(path)

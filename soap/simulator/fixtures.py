@@ -1,5 +1,9 @@
 """Fake-company fixtures: reading, replaying and snapshotting them.
 
+`load(path)` and `from_dict(data)` build a FakeCompany; `apply(company, action)` replays one
+action on it; `snapshot(company)` and `save(company, path)` write it back out. This module
+builds on soap.simulator.company (which does not import it).
+
 Fixture files (JSON) come in two shapes, which may be combined (records first, then actions):
 
 * a script, replayed through the mutation methods (the built-in `default_fixture.json`)::
@@ -24,7 +28,7 @@ Fixture files (JSON) come in two shapes, which may be combined (records first, t
   "start" (the wall clock when the script starts) is optional: by default an hour before
   the real time at that offset. `ref` names an object by RefNumber, `name` a list object
   by Name; amounts are decimal strings; omitted line lists get one line for the amount.
-* a snapshot, written by `to_fixture()`: {"format": "qbslack-fake-company/1", "name",
+* a snapshot, written by `snapshot()`/`save()`: {"format": "qbslack-fake-company/1", "name",
   "tz_offset", "dst", "dst_bug", "now", "seq", "txn_number", "records": [{"kind", "id",
   "created", "modified", "edit_sequence", "active", "txn_number", "fields"}], "deletions":
   [{"kind", "id", "created", "deleted", "ref_number", "full_name"}]} (times as wall clock
@@ -36,13 +40,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from soap.simulator.company import Deletion, FakeCompany, QbRecord
+from soap.simulator.company import FakeCompany
+from soap.simulator.records import WALL, Deletion, QbRecord
 
 DEFAULT_FIXTURE = Path(__file__).with_name("default_fixture.json")
-WALL = "%Y-%m-%dT%H:%M:%S"
 FORMAT = "qbslack-fake-company/1"
 
 
@@ -52,127 +55,137 @@ def read(path: str | Path | None = None) -> dict[str, Any]:
     return data
 
 
-def from_dict(cls: type[FakeCompany], data: dict[str, Any]) -> FakeCompany:
-    """A company from fixture data (script, snapshot, or both)."""
-    from soap.simulator.company import Deletion, QbRecord
+def load(path: str | Path | None = None) -> FakeCompany:
+    """A company from a fixture file (the built-in demo company by default)."""
+    return from_dict(read(path))
 
-    company = cls(
+
+def from_dict(data: dict[str, Any]) -> FakeCompany:
+    """A company from fixture data (script, snapshot, or both)."""
+    company = FakeCompany(
         data.get("name", "Acme Books LLC"),
         tz_offset=data.get("tz_offset", "-08:00"),
         clock=data.get("now") or data.get("start"),
         dst=bool(data.get("dst")),
         dst_bug=bool(data.get("dst_bug")),
     )
-    for r in data.get("records", []):
-        rec = QbRecord(
-            r["kind"],
-            r["id"],
-            _wall(r["created"]),
-            _wall(r["modified"]),
-            int(r["edit_sequence"]),
-            r["fields"],
-            r.get("active", True),
-            r.get("txn_number"),
-        )
-        company.records[rec.object_id] = rec
-        if rec.is_list:
-            company._by_name[(rec.kind, rec.fields["name"])] = rec.object_id
-    company.deletions = [
-        Deletion(
-            d["kind"],
-            d["id"],
-            _wall(d["created"]),
-            _wall(d["deleted"]),
-            d.get("ref_number"),
-            d.get("full_name"),
-        )
-        for d in data.get("deletions", [])
-    ]
-    company._seq = int(data.get("seq", len(company.records)))
-    company._txn_number = int(data.get("txn_number", 0))
+    company.restore(
+        [
+            QbRecord(
+                r["kind"],
+                r["id"],
+                _wall(r["created"]),
+                _wall(r["modified"]),
+                int(r["edit_sequence"]),
+                r["fields"],
+                r.get("active", True),
+                r.get("txn_number"),
+            )
+            for r in data.get("records", [])
+        ],
+        [
+            Deletion(
+                d["kind"],
+                d["id"],
+                _wall(d["created"]),
+                _wall(d["deleted"]),
+                d.get("ref_number"),
+                d.get("full_name"),
+            )
+            for d in data.get("deletions", [])
+        ],
+        seq=int(data["seq"]) if "seq" in data else None,
+        txn_number=int(data.get("txn_number", 0)),
+    )
     for action in data.get("actions", []):
-        company.apply(action)
+        apply(company, action)
     return company
 
 
-def apply(self: FakeCompany, action: dict[str, Any]) -> None:
-    """Apply one fixture action (see the module docstring)."""
+def apply(company: FakeCompany, action: dict[str, Any]) -> None:
+    """Apply one fixture action to the company (see the module docstring)."""
     a = dict(action)
     op = a.pop("op")
     target = ""
     if op in ("modify", "delete", "pay_bill", "receive_payment"):
-        target = self.find_ref(a.pop("ref")) if "ref" in a else self.find_name(a.pop("name"))
+        target = company.find_ref(a.pop("ref")) if "ref" in a else company.find_name(a.pop("name"))
     if op == "vendor":
-        self.add_vendor(a.pop("name"), is_active=a.pop("active", True), **a)
+        company.add_vendor(a.pop("name"), is_active=a.pop("active", True), **a)
     elif op == "account":
-        self.add_account(a.pop("name"), a.pop("type", "Expense"), **a)
+        company.add_account(a.pop("name"), a.pop("type", "Expense"), **a)
     elif op == "employee":
-        self.add_employee(a.pop("name"), **a)
+        company.add_employee(a.pop("name"), **a)
     elif op == "bill":
-        self.add_bill(a.pop("vendor"), a.pop("amount", None), a.pop("ref", None), **a)
+        company.add_bill(a.pop("vendor"), a.pop("amount", None), a.pop("ref", None), **a)
     elif op == "purchase_order":
-        self.add_purchase_order(
+        company.add_purchase_order(
             a.pop("vendor"), a.pop("lines", None), ref_number=a.pop("ref", None), **a
         )
     elif op in ("invoice", "customer_invoice"):
-        self.add_invoice(
+        company.add_invoice(
             a.pop("customer"), a.pop("lines", None), ref_number=a.pop("ref", None), **a
         )
     elif op == "pay_bill":
-        self.pay_bill(
+        company.pay_bill(
             target,
             a.get("amount"),
             method=a.get("method", "check"),
             ref_number=a.get("payment_ref"),
         )
     elif op == "receive_payment":
-        self.receive_payment(target, a.get("amount"), ref_number=a.get("payment_ref"))
+        company.receive_payment(target, a.get("amount"), ref_number=a.get("payment_ref"))
     elif op == "modify":
-        self.modify(target, **{("is_active" if k == "active" else k): v for k, v in a.items()})
+        company.modify(target, **{("is_active" if k == "active" else k): v for k, v in a.items()})
     elif op == "delete":
-        self.delete(target)
+        company.delete(target)
     elif op == "advance":
-        self.advance(a.get("seconds", 60))
+        company.advance(a.get("seconds", 60))
     else:
         raise ValueError(f"unknown fixture op {op!r}")
 
 
-def to_fixture(self: FakeCompany) -> dict[str, Any]:
-    """A JSON-ready snapshot that load_fixture/from_dict reads back as the same company."""
-
-    def rec(r: QbRecord) -> dict[str, Any]:
-        return {
-            "kind": r.kind,
-            "id": r.object_id,
-            "created": r.time_created.strftime(WALL),
-            "modified": r.time_modified.strftime(WALL),
-            "edit_sequence": r.edit_sequence,
-            "active": r.is_active,
-            "txn_number": r.txn_number,
-            "fields": r.fields,
-        }
-
-    def deletion(d: Deletion) -> dict[str, Any]:
-        return {
-            "kind": d.kind,
-            "id": d.object_id,
-            "created": d.time_created.strftime(WALL),
-            "deleted": d.time_deleted.strftime(WALL),
-            "ref_number": d.ref_number,
-            "full_name": d.full_name,
-        }
-
+def snapshot(company: FakeCompany) -> dict[str, Any]:
+    """A JSON-ready snapshot that load/from_dict read back as the same company."""
     return {
         "format": FORMAT,
-        "name": self.name,
-        "tz_offset": self.tz_offset,
-        "dst": self.dst,
-        "dst_bug": self.dst_bug,
-        "now": self.now.strftime(WALL),
-        "seq": self._seq,
-        "txn_number": self._txn_number,
-        "records": [rec(r) for r in self.records.values()],
-        "deletions": [deletion(d) for d in self.deletions],
+        "name": company.name,
+        "tz_offset": company.tz_offset,
+        "dst": company.dst,
+        "dst_bug": company.dst_bug,
+        "now": company.now.strftime(WALL),
+        "seq": company.seq,
+        "txn_number": company.txn_number,
+        "records": [_record(r) for r in company.records.values()],
+        "deletions": [_deletion(d) for d in company.deletions],
+    }
+
+
+def save(company: FakeCompany, path: str | Path) -> None:
+    """Write snapshot(company) to a file as JSON."""
+    Path(path).write_text(json.dumps(snapshot(company), indent=1) + "\n", "utf-8")
+
+
+def _record(r: QbRecord) -> dict[str, Any]:
+    return {
+        "kind": r.kind,
+        "id": r.object_id,
+        "created": r.time_created.strftime(WALL),
+        "modified": r.time_modified.strftime(WALL),
+        "edit_sequence": r.edit_sequence,
+        "active": r.is_active,
+        "txn_number": r.txn_number,
+        "fields": r.fields,
+    }
+
+
+def _deletion(d: Deletion) -> dict[str, Any]:
+    return {
+        "kind": d.kind,
+        "id": d.object_id,
+        "created": d.time_created.strftime(WALL),
+        "deleted": d.time_deleted.strftime(WALL),
+        "ref_number": d.ref_number,
+        "full_name": d.full_name,
     }
 
 

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from soap.simulator import fixtures
 from soap.simulator.company import FakeCompany
 from soap.simulator.qbxml_answer import QbxmlRequestError, answer, hcp_response, parse_safe
 
@@ -318,5 +319,5 @@ def simulate(
     url: str, username: str, password: str, fixture_path: str | Path | None = None
 ) -> dict[str, Any]:
     """Run one session with the built-in (or a fixture's) company; a JSON-ready report."""
-    company = FakeCompany.load_fixture(fixture_path)
+    company = fixtures.load(fixture_path)
     return QBWCSimulator(url, username, password, company).run().as_dict()

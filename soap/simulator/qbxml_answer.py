@@ -9,8 +9,9 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from soap.simulator.company import DELETIONS_KEPT, WALL, Deletion, FakeCompany
+from soap.simulator.company import FakeCompany
 from soap.simulator.qbxml_render import RENDERERS, company_ret, host_ret, open_amount, put
+from soap.simulator.records import DELETIONS_KEPT, Deletion
 
 NO_MATCH = "A query request did not find a matching object in QuickBooks"
 PARSE_ERROR = ("0x80040400", "QuickBooks found an error when parsing the provided XML text stream.")
@@ -285,4 +286,4 @@ def _deleted_ret(company: FakeCompany, d: Deletion, txn: bool) -> etree._Element
     )
 
 
-__all__ = ["WALL", "Answerer", "QbxmlRequestError", "answer", "hcp_response", "parse_safe"]
+__all__ = ["Answerer", "QbxmlRequestError", "answer", "hcp_response", "parse_safe"]

@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from soap.simulator.company import FakeCompany, QbRecord
+from soap.simulator.company import FakeCompany
+from soap.simulator.records import QbRecord
 
 
 class Ref(NamedTuple):

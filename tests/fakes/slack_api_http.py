@@ -152,12 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.open_connections.discard(self.connection)
                 self.server.idle.notify_all()
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server's naming
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self._answer(parse_request(self.path, self.headers, body))
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         self._answer(parse_request(self.path, self.headers, b""))
 
     def _answer(self, request: Request) -> None:
@@ -174,5 +174,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:  # the base's parameter names
         pass  # the Call records are the log

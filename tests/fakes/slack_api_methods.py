@@ -273,7 +273,7 @@ class SlackState:
         return Reply(200, dict(grant))
 
     # -- chat ----------------------------------------------------------------
-    def _m_chat_postMessage(self, p: dict[str, Any], ctx: Ctx) -> Reply:  # noqa: N802
+    def _m_chat_postMessage(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         channel = p.get("channel") or ""
         refused = self._postable(channel) or _check_content(p)
         if refused is not None:
@@ -328,7 +328,7 @@ class SlackState:
             return err("message_not_found")
         return ok(channel=channel, ts=ts)
 
-    def _m_chat_postEphemeral(self, p: dict[str, Any], ctx: Ctx) -> Reply:  # noqa: N802
+    def _m_chat_postEphemeral(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         if not p.get("user"):
             return err("user_not_in_channel")
         refused = self._postable(p.get("channel") or "") or _check_content(p)
@@ -430,7 +430,7 @@ class SlackState:
         return ok(view=view) if view else err("invalid_arguments")
 
     # -- files (the two-step upload of files_upload_v2) ----------------------
-    def _m_files_getUploadURLExternal(self, p: dict[str, Any], ctx: Ctx) -> Reply:  # noqa: N802
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any], ctx: Ctx) -> Reply:
         if not p.get("filename") or not str(p.get("length") or "").isdigit():
             return err("invalid_arguments")
         file_id = self._id("F")
@@ -456,7 +456,7 @@ class SlackState:
     def _m_files_completeUploadExternal(
         self,
         p: dict[str, Any],
-        ctx: Ctx,  # noqa: N802
+        ctx: Ctx,
     ) -> Reply:
         files = p.get("files")
         if not isinstance(files, list) or not files:
