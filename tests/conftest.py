@@ -22,7 +22,7 @@ from app.core.runtime import Runtime
 from app.core.settings import Settings
 
 # Fixture modules shared across test files (root conftest is where plugins belong).
-pytest_plugins = ["tests.fixtures_soap", "tests.fixtures_jobs", "tests.fixtures_slack"]
+pytest_plugins = ["tests.support.soap", "tests.support.jobs", "tests.support.slack"]
 
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
