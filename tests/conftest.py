@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import jobs.models  # noqa: F401 - registers the outbox's tables on Base.metadata
 import tenants.models  # noqa: F401 - and the tenants' tables
+from app import create_app
 from app.core.db import Base, make_engine, make_session_factory
 from app.core.jobqueue import InProcessJobQueue, RQJobQueue
 from app.core.migrate import upgrade
@@ -148,7 +149,6 @@ def truncate_all(engine: Engine) -> None:
 @pytest.fixture
 def app(runtime: Runtime) -> Flask:
     """The Flask app on the rolled-back test runtime."""
-    from app import create_app
 
     flask_app = create_app(runtime)
     flask_app.config["TESTING"] = True

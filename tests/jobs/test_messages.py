@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.messages import MAX_BLOCKS, build_message, money
+from jobs.models import Event
 
 
 def bill_payload(**extra: Any) -> dict[str, Any]:
@@ -105,7 +106,6 @@ def test_line_items_are_capped_and_limits_hold():
 
 
 def test_built_from_an_event_row_with_currency_codes_and_replay_mark():
-    from jobs.models import Event
 
     event = Event(
         action="created",

@@ -8,7 +8,14 @@ import pytest
 from lxml import etree
 
 from app.cli import main
+from app.core.runtime import Runtime
+from app.core.settings import Settings
+from jobs.enums import EventStatus
+from jobs.models import Event
+from tenants import service
+from tenants.installations import save_installation
 from tests.conftest import KEY_A, KEY_B, TEST_DATABASE_URL, truncate_all
+from tests.support.soap import connect
 
 
 @pytest.fixture
@@ -73,11 +80,6 @@ def test_connect_credentials_qwc_tenants(cli_env, capsys):
 def test_keys_rotate(cli_env, capsys, engine):
     from sqlalchemy import text
 
-    from app.core.runtime import Runtime
-    from app.core.settings import Settings
-    from tenants import service
-    from tenants.installations import save_installation
-
     rt = Runtime.from_settings(Settings.from_env(), engine=engine)
     with rt.transaction() as db:
         tenant = service.upsert_tenant("T7", "Seven", db_session=db)
@@ -112,7 +114,6 @@ def test_purge_needs_yes(cli_env, capsys):
 
 
 def test_simulate_plays_a_session_against_a_live_endpoint(live_server, capsys, monkeypatch):
-    from tests.support.soap import connect
 
     c = connect(live_server.runtime)
     code, out, _ = run(
@@ -150,11 +151,6 @@ def test_replay_command(cli_env, capsys):
 
 
 def test_backfill_before_and_after_the_first_sync(cli_env, capsys, engine):
-    from app.core.runtime import Runtime
-    from app.core.settings import Settings
-    from jobs.enums import EventStatus
-    from jobs.models import Event
-    from tenants import service
 
     run(capsys, "connect", "T8", "Eight", "--create-tenant")
     code, out, _ = run(capsys, "backfill", "T8", "30")

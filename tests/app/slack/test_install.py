@@ -10,6 +10,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from sqlalchemy import func, select, text
 
 from app.slack.bolt_app import BOT_SCOPES
+from app.slack.state_store import DbOAuthStateStore
 from jobs.enums import EventStatus
 from jobs.models import Event
 from soap.session import authenticate
@@ -256,7 +257,6 @@ def test_user_token_revocation_alone_changes_nothing(installed):
 
 
 def test_state_store_is_single_use_and_expiring(slack):
-    from app.slack.state_store import DbOAuthStateStore
 
     store = DbOAuthStateStore(slack.runtime)
     state = store.issue()

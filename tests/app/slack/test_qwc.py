@@ -10,7 +10,8 @@ from lxml import etree
 from sqlalchemy import select
 
 from app.web.qwc_download import content_disposition
-from tenants.models import Connection
+from tenants import service
+from tenants.models import Connection, Tenant
 from tenants.qwc import qwc_link
 from tests.support.slack import SlackHarness
 
@@ -84,8 +85,6 @@ def test_expired_link_is_410_with_a_clear_message(installed):
 
 
 def test_non_ascii_company_names_download_safely(installed):
-    from tenants import service
-    from tenants.models import Tenant
 
     slack = installed
     with slack.runtime.transaction() as db:
