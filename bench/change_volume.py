@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     BENCH_DATABASE_URL,
     bench_env,
     children_peak_rss_mb,

@@ -141,7 +141,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - localhost only
+            with urllib.request.urlopen(url, timeout=2):  # localhost only
                 return
         except urllib.error.HTTPError:
             return

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from jobs.models import Event
+from jobs.models import Event
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000  # characters of a section's text

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.db import utcnow
+from app.core.metrics import AUTH_FAILURES
 from soap.logins import VerifiedLogins
 from tenants.credentials import verify_password
 from tenants.enums import ConnectionStatus, TenantStatus
@@ -189,7 +190,5 @@ def _fail(conn: Connection | None, reason: str, username: str) -> AuthOutcome:
     log.info(
         "QBWC authenticate refused for %s: %s", username, reason, extra={"connection": username}
     )
-    from app.core.metrics import AUTH_FAILURES
-
     AUTH_FAILURES.labels(reason).inc()
     return AuthOutcome(conn, reason)

@@ -76,7 +76,8 @@ def _fix_wsdl(wsdl: bytes, location: str) -> bytes:
             op.set("soapAction", NS + action)
     for address in root.iter(f"{{{WSDL_SOAP}}}address"):
         address.set("location", location)  # not the Host header: behind TLS it is https
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    fixed: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return fixed
 
 
 class SoapEndpoint:

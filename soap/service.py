@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from spyne import Application, ServiceBase, Unicode, const, rpc
+from spyne import Application, ServiceBase, Unicode, const
+from spyne import rpc as spyne_rpc
 from spyne.model.complex import Array
 from spyne.model.primitive import Integer32
 from spyne.protocol.soap import Soap11
@@ -21,6 +23,11 @@ except metadata.PackageNotFoundError:  # running from a bare checkout
 # The WSDL's ints are xs:int and required (minOccurs=1); strings stay optional.
 Int = Integer32(min_occurs=1, nillable=False)
 StringArray = Array(Unicode, type_name="ArrayOfString")
+# spyne ships no types, so its `@rpc` is Any and strict mypy rejects every operation it
+# decorates (untyped-decorator). Typed once here instead: rpc(*types, **options) gives a
+# decorator that swaps the method for spyne's own explainer, which ServiceBase's metaclass
+# turns into the operation; only spyne calls the result, hence Callable[..., Any].
+rpc: Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]] = spyne_rpc
 # soap.http parses every envelope with the hardened parser first and leaves the tree here.
 PARSED_ENVELOPE = "qbslack.soap_envelope"
 
@@ -55,40 +62,40 @@ def _client_key(ctx: Any) -> str:
 class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     """The operations of Intuit's QBWebConnectorSvc WSDL (names fixed by it)."""
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
-    def serverVersion(ctx: Any, strVersion: str | None) -> str:  # noqa: N802,N803,N805
+    @rpc(Unicode, _returns=Unicode)
+    def serverVersion(ctx: Any, strVersion: str | None) -> str:
         return SERVER_VERSION
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
-    def clientVersion(ctx: Any, strVersion: str | None) -> str:  # noqa: N802,N803,N805
+    @rpc(Unicode, _returns=Unicode)
+    def clientVersion(ctx: Any, strVersion: str | None) -> str:
         return calls.client_version(_qbwc(ctx), _client_key(ctx), strVersion)
 
-    @rpc(Unicode, Unicode, _returns=StringArray)  # type: ignore[misc]
-    def authenticate(  # noqa: N805
+    @rpc(Unicode, Unicode, _returns=StringArray)
+    def authenticate(
         ctx: Any,
-        strUserName: str | None,  # noqa: N803
-        strPassword: str | None,  # noqa: N803
+        strUserName: str | None,
+        strPassword: str | None,
     ) -> list[str]:
         return calls.authenticate(
             _qbwc(ctx), _client_key(ctx), strUserName or "", strPassword or ""
         )
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)  # type: ignore[misc]
-    def sendRequestXML(  # noqa: N802,N805
+    @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)
+    def sendRequestXML(
         ctx: Any,
         ticket: str | None,
-        strHCPResponse: str | None,  # noqa: N803
-        strCompanyFileName: str | None,  # noqa: N803
-        qbXMLCountry: str | None,  # noqa: N803
-        qbXMLMajorVers: int | None,  # noqa: N803
-        qbXMLMinorVers: int | None,  # noqa: N803
+        strHCPResponse: str | None,
+        strCompanyFileName: str | None,
+        qbXMLCountry: str | None,
+        qbXMLMajorVers: int | None,
+        qbXMLMinorVers: int | None,
     ) -> str:
         return calls.send_request(
             _qbwc(ctx), ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers
         )
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)  # type: ignore[misc]
-    def receiveResponseXML(  # noqa: N802,N805
+    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)
+    def receiveResponseXML(
         ctx: Any,
         ticket: str | None,
         response: str | None,
@@ -97,36 +104,36 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]  # spyne ships no ty
     ) -> int:
         return calls.receive_response(_qbwc(ctx), ticket, response, hresult, message)
 
-    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
-    def connectionError(  # noqa: N802,N805
+    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
+    def connectionError(
         ctx: Any, ticket: str | None, hresult: str | None, message: str | None
     ) -> str:
         return calls.connection_error(_qbwc(ctx), ticket, hresult, message)
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
-    def getLastError(ctx: Any, ticket: str | None) -> str:  # noqa: N802,N805
+    @rpc(Unicode, _returns=Unicode)
+    def getLastError(ctx: Any, ticket: str | None) -> str:
         return calls.get_last_error(_qbwc(ctx), ticket)
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
-    def closeConnection(ctx: Any, ticket: str | None) -> str:  # noqa: N802,N805
+    @rpc(Unicode, _returns=Unicode)
+    def closeConnection(ctx: Any, ticket: str | None) -> str:
         return calls.close_connection(_qbwc(ctx), ticket)
 
-    @rpc(Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
-    def getInteractiveURL(  # noqa: N802,N805
+    @rpc(Unicode, Unicode, _returns=Unicode)
+    def getInteractiveURL(
         ctx: Any,
-        wcTicket: str | None,  # noqa: N803
-        sessionID: str | None,  # noqa: N803
+        wcTicket: str | None,
+        sessionID: str | None,
     ) -> str:
         return ""  # qbslack never asks for interactive mode
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
-    def interactiveDone(ctx: Any, wcTicket: str | None) -> str:  # noqa: N802,N803,N805
+    @rpc(Unicode, _returns=Unicode)
+    def interactiveDone(ctx: Any, wcTicket: str | None) -> str:
         return "Done"
 
-    @rpc(Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
-    def interactiveRejected(  # noqa: N802,N805
+    @rpc(Unicode, Unicode, _returns=Unicode)
+    def interactiveRejected(
         ctx: Any,
-        wcTicket: str | None,  # noqa: N803
+        wcTicket: str | None,
         reason: str | None,
     ) -> str:
         return ""  # nothing was asked, so nothing to do about a refusal

@@ -137,7 +137,7 @@ class FakeCompany:
         self,
         lines: list[dict[str, Any]] | None,
         amount: object,
-        default: dict,
+        default: dict[str, Any],
     ) -> tuple[list[dict[str, Any]], str]:
         if not lines:
             if amount is None:

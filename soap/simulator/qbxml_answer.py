@@ -94,7 +94,8 @@ def answer(company: FakeCompany, request_xml: str | bytes) -> str:
         # stopOnError (and rollbackOnError, for queries): later requests go unanswered.
         if stop_on_error and rs.get("statusSeverity") == "Error":
             break
-    return '<?xml version="1.0" ?>\n' + etree.tostring(out, encoding="unicode")
+    body: str = etree.tostring(out, encoding="unicode")
+    return '<?xml version="1.0" ?>\n' + body
 
 
 def hcp_response(company: FakeCompany) -> str:

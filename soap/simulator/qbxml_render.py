@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -137,7 +137,7 @@ def _linked_txns(ret: etree._Element, rec: QbRecord) -> None:
         )
 
 
-def _item_line(ret: etree._Element, tag: str, line: dict, rate_tag: str) -> None:
+def _item_line(ret: etree._Element, tag: str, line: dict[str, Any], rate_tag: str) -> None:
     put(
         etree.SubElement(ret, tag),
         ("TxnLineID", line["id"]),
@@ -201,7 +201,7 @@ def _purchase_order(c: FakeCompany, rec: QbRecord, lines: bool, linked: bool) ->
     return ret
 
 
-def _applied(ret: etree._Element, f: dict) -> etree._Element:
+def _applied(ret: etree._Element, f: dict[str, Any]) -> etree._Element:
     # QuickBooks returns what a payment paid even without IncludeLineItems.
     for a in f.get("applied", []):
         put(

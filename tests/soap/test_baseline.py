@@ -139,6 +139,7 @@ def test_overlap_survives_the_daylight_saving_offset_bug(live_server, qbwc):
     assert "<FromModifiedDate>2026-07-15T08:30:00</FromModifiedDate>" in first  # no offset
     assert qbwc.receive(ticket, answerer.answer(first)) == 100
     mark = watermarks(rt, c.connection_id)["bill"]
+    assert mark is not None
     assert mark.startswith("2026-07-15T10:00:0") and mark.endswith("-08:00")  # as printed
     # The next poll asks from an hour before the watermark: the same bill comes back...
     ticket = qbwc.authenticate(c.username, c.password)[0]

@@ -42,13 +42,14 @@ def test_quickbooks_closed_then_recovered_loses_nothing(live_server):
     company.fail_next("0x80040408", "Could not start QuickBooks.")
     failed = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert not failed.ok and failed.progress == [-101]
+    assert failed.last_error is not None
     assert (
         failed.last_error.startswith(CLOSED) and "Could not start QuickBooks." in failed.last_error
     )
-    assert failed.close_message.startswith("Finished with an error")
+    assert (failed.close_message or "").startswith("Finished with an error")
     assert count_events(rt) == 0 and watermarks(rt, c.connection_id) == {}
     conn = connection(rt, c.connection_id)
-    assert conn.status == "error" and conn.last_error.startswith(CLOSED)
+    assert conn.status == "error" and (conn.last_error or "").startswith(CLOSED)
     assert conn.last_error_at is not None
     ok = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     # The same queries asked again; a first sync's window is by the server clock, which
@@ -85,8 +86,8 @@ def test_connection_error_is_stored_and_ends_the_session(live_server):
     report = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert not report.ok and report.connection_errors == ["done"] and report.requests == []
     conn = connection(rt, c.connection_id)
-    assert conn.status == "error" and "0x80040418" in conn.last_error
-    assert "The company file is not open." in conn.last_error
+    assert conn.status == "error" and "0x80040418" in (conn.last_error or "")
+    assert "The company file is not open." in (conn.last_error or "")
     assert QBWCSimulator(live_server.qbwc, c.username, c.password, company).run().ok
     assert connection(rt, c.connection_id).status == "ok"
 
@@ -98,7 +99,7 @@ def test_unreadable_answer_is_a_readable_error(live_server, qbwc):
     qbwc.send(ticket)
     assert qbwc.receive(ticket, "<QBXML><QBXMLMsgsRs><Vendor") < 0
     assert "could not be read" in qbwc.text("getLastError", ticket)
-    assert "could not be read" in connection(rt, c.connection_id).last_error
+    assert "could not be read" in (connection(rt, c.connection_id).last_error or "")
     ticket = qbwc.authenticate(c.username, c.password)[0]
     qbwc.send(ticket)
     assert qbwc.receive(ticket, "", "", "QuickBooks is busy") < 0  # a message alone
@@ -130,7 +131,9 @@ def test_a_failed_query_skips_only_that_entity(live_server, qbwc, caplog):
     assert qbwc.receive(ticket, response) == 100  # the cycle still ends
     assert "Some data was truncated." in caplog.text  # a warning: logged, data used
     conn = connection(rt, c.connection_id)
-    assert conn.status == "error" and "Bill: QuickBooks answered status 3120" in conn.last_error
+    assert conn.status == "error" and "Bill: QuickBooks answered status 3120" in (
+        conn.last_error or ""
+    )
     assert "Object not found." in qbwc.text("getLastError", ticket)
     assert qbwc.text("closeConnection", ticket).startswith("Finished with an error")
     marks = watermarks(rt, c.connection_id)
@@ -150,9 +153,10 @@ def test_quickbooks_too_old_gets_a_clear_message(live_server):
         live_server.qbwc, c.username, c.password, small_company(), qbxml_major=7, qbxml_minor=0
     ).run()
     assert not report.ok and report.requests == []
+    assert report.last_error is not None
     assert "qbXML 7.0" in report.last_error and "needs qbXML 8.0 or newer" in report.last_error
     conn = connection(rt, c.connection_id)
-    assert conn.status == "error" and "QuickBooks 2009 or later" in conn.last_error
+    assert conn.status == "error" and "QuickBooks 2009 or later" in (conn.last_error or "")
     older = QBWCSimulator(
         live_server.qbwc, c.username, c.password, small_company(), qbxml_major=8, qbxml_minor=0
     ).run()

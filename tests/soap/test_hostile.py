@@ -74,7 +74,7 @@ def test_entities_are_refused_before_any_parser_resolves_them(client):
         client,
         XXE_FILE + envelope("clientVersion", "<strVersion>&e;</strVersion>", declaration=False),
     )
-    assert "DOCTYPE" in fault_string(resp.data)
+    assert "DOCTYPE" in (fault_string(resp.data) or "")
     # A harmless version of the same call works: the refusal was about the DOCTYPE.
     ok = post(client, envelope("clientVersion", params(strVersion="2.3.0.215")))
     assert ok.status_code == 200 and result_of(ok.data, "clientVersion") is not None
@@ -105,11 +105,17 @@ def test_no_external_entity_is_ever_fetched(live_server, qbwc):
 def test_missing_parameters_are_clean_answers(client):
     resp = post(client, envelope("authenticate"))
     assert resp.status_code == 200
-    assert [s.text or "" for s in result_of(resp.data, "authenticate")] == ["", "nvu"]
+    result = result_of(resp.data, "authenticate")
+    assert result is not None
+    assert [s.text or "" for s in result] == ["", "nvu"]
     resp = post(client, envelope("sendRequestXML", params(ticket="nope")))
-    assert resp.status_code == 200 and (result_of(resp.data, "sendRequestXML").text or "") == ""
+    assert resp.status_code == 200
+    result = result_of(resp.data, "sendRequestXML")
+    assert result is not None and (result.text or "") == ""
     resp = post(client, envelope("receiveResponseXML"))
-    assert resp.status_code == 200 and int(result_of(resp.data, "receiveResponseXML").text) < 0
+    assert resp.status_code == 200
+    result = result_of(resp.data, "receiveResponseXML")
+    assert result is not None and int(result.text) < 0
 
 
 @pytest.fixture
@@ -121,7 +127,7 @@ def settings():
 def test_oversized_body_is_413(client):
     big = envelope("clientVersion", params(strVersion="a" * 60_000))
     resp = post(client, big)
-    assert resp.status_code == 413 and "too large" in fault_string(resp.data)
+    assert resp.status_code == 413 and "too large" in (fault_string(resp.data) or "")
     fits = envelope("clientVersion", params(strVersion="2.3." + "1" * 40_000))
     assert post(client, fits).status_code == 200
 

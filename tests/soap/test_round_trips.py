@@ -18,9 +18,9 @@ class CountingConnection(Connection):
 
     sent = 0
 
-    def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+    def send_packed_command(self, command, check_health=True):
         CountingConnection.sent += 1
-        return super().send_packed_command(command, check_health)
+        return super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
 
 
 def test_a_repeat_no_change_poll_makes_two_statements_and_six_redis_round_trips(
@@ -36,7 +36,7 @@ def test_a_repeat_no_change_poll_makes_two_statements_and_six_redis_round_trips(
     company = FakeCompany()  # nothing in it: every query answers "no match"
     statements: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+    def count(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement.split(None, 1)[0].upper())
 
     with serving(rt) as base:

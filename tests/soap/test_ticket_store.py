@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 import pytest
 
 from soap.plan import EntityProgress, EntityState, Plan
 from soap.tickets import Ticket, TicketState, TicketStore
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.12+; only mypy reads it here
 
 
 @pytest.fixture(params=["redis", "in-process"])
@@ -13,7 +18,14 @@ def store(request, redis_conn) -> TicketStore:
     return TicketStore(redis_conn if request.param == "redis" else None)
 
 
-def _ticket(hash_: str, connection_id: int = 1, **more: object) -> Ticket:
+class _TicketExtras(TypedDict, total=False):
+    """The Ticket fields these tests set beyond the ones _ticket() always fills."""
+
+    plan: Plan | None
+    requests_sent: int
+
+
+def _ticket(hash_: str, connection_id: int = 1, **more: Unpack[_TicketExtras]) -> Ticket:
     return Ticket(
         hash=hash_,
         connection_id=connection_id,
@@ -21,7 +33,7 @@ def _ticket(hash_: str, connection_id: int = 1, **more: object) -> Ticket:
         username="qb-x",
         state=TicketState.AUTHENTICATED,
         **more,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _plan() -> Plan:

@@ -108,6 +108,7 @@ def test_simple_methods_answer_as_the_guide_says(client):
     last = result_of(
         post(client, envelope("getLastError", params(ticket="x"))).data, "getLastError"
     )
+    assert last is not None
     assert "expired or is unknown" in last.text
 
 

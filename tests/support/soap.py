@@ -236,7 +236,8 @@ def post(client: Any, body: bytes | str, **headers: str) -> Any:
 def fault_string(data: bytes) -> str | None:
     """The faultstring of a SOAP Fault answer, or None."""
     root = etree.fromstring(data)
-    return root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultstring")
+    text: str | None = root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultstring")
+    return text
 
 
 def result_of(data: bytes, method: str) -> etree._Element | None:
@@ -252,7 +253,8 @@ def edit_response(response: str, tag: str, **attributes: str) -> str:
     for rs in root.iter(tag):
         for name, value in attributes.items():
             rs.set(name, value)
-    return etree.tostring(root, encoding="unicode")
+    edited: str = etree.tostring(root, encoding="unicode")
+    return edited
 
 
 def paged_session(runtime: Runtime, qbwc: Any, *, bills: int) -> tuple[Any, Any, Any, str]:

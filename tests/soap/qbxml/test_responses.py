@@ -79,7 +79,7 @@ def rs(
 
 
 def document(*answers: etree._Element) -> str:
-    body = etree.tostring(el("QBXML", el("QBXMLMsgsRs", *answers)), encoding="unicode")
+    body: str = etree.tostring(el("QBXML", el("QBXMLMsgsRs", *answers)), encoding="unicode")
     return '<?xml version="1.0" ?>\n' + body
 
 
@@ -754,7 +754,7 @@ ATTRS = [
     "statusMessage",
 ]
 texts = st.one_of(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20),
     st.sampled_from(
         [
             "0",
@@ -813,7 +813,7 @@ def trees(draw, depth=0):
     return f"<{tag}{attr_text}>{escape(draw(texts))}{''.join(children)}</{tag}>"
 
 
-def qbxml_trees():
+def qbxml_trees() -> st.SearchStrategy[str]:
     return trees().map(lambda body: f"<QBXML><QBXMLMsgsRs>{body}</QBXMLMsgsRs></QBXML>")
 
 

@@ -47,7 +47,7 @@ def doc(body: str, on_error: str = "continueOnError") -> str:
     return xml
 
 
-def ask(company: FakeCompany, body: str, on_error: str = "continueOnError") -> list:
+def ask(company: FakeCompany, body: str, on_error: str = "continueOnError") -> list[etree._Element]:
     """The Rs elements answering a request, after checking the answer against the schema."""
     out = answer(company, doc(body, on_error))
     assert out.startswith('<?xml version="1.0" ?>\n<QBXML><QBXMLMsgsRs>')
@@ -55,7 +55,7 @@ def ask(company: FakeCompany, body: str, on_error: str = "continueOnError") -> l
     return list(etree.fromstring(out.split("\n", 1)[1].encode()).find("QBXMLMsgsRs"))
 
 
-def rets(rs) -> list:
+def rets(rs) -> list[etree._Element]:
     """The Ret elements of one Rs."""
     return [child for child in rs if child.tag.endswith("Ret")]
 
