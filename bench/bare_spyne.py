@@ -13,7 +13,7 @@ from spyne.server.wsgi import WsgiApplication
 NS = "http://developer.intuit.com/"
 
 
-class BareQBWC(ServiceBase):
+class BareQBWC(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     """Answers every QBWC call with a constant: no database, no parsing of qbXML."""
 
     @rpc(_returns=Unicode)

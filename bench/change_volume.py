@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 from bench.common import (
     BENCH_DATABASE_URL,
     bench_env,
@@ -29,6 +31,8 @@ from bench.common import (
     seed_tenant,
     summary,
 )
+from jobs.models import Event
+from soap.simulator import FakeCompany, QBWCSimulator
 
 
 def main() -> None:
@@ -39,10 +43,6 @@ def main() -> None:
     args = ap.parse_args()
     reset_database(BENCH_DATABASE_URL)
     flush_redis()
-    from app.core.runtime import Runtime
-    from app.core.settings import Settings
-    from jobs.models import Event
-    from soap.simulator import FakeCompany, QBWCSimulator
 
     rt = Runtime.from_settings(Settings.from_env(bench_env()))
     username, password = seed_tenant(rt, "TVOL", channel="CVOL", company="Big Client")

@@ -16,10 +16,17 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from app.core.db import make_engine
+from app.core.migrate import upgrade
+from tenants import service
+from tenants.installations import save_installation
+from tenants.routes import set_route
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test_bench"
 )
+
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 BENCH_KEY = "3Mh0oQ5dsbM0m3cHLnL6zl0_4CU3W3jSKbN8dCwY6rs="
 
@@ -55,8 +62,6 @@ def create_database(url: str) -> None:
     """Create the benchmark database if it does not exist yet (PostgreSQL)."""
     from sqlalchemy.engine import make_url
 
-    from app.core.db import make_engine
-
     target = make_url(url)
     admin = make_engine(
         target.set(database="postgres").render_as_string(hide_password=False),
@@ -75,8 +80,6 @@ def create_database(url: str) -> None:
 
 def reset_database(url: str = BENCH_DATABASE_URL) -> None:
     """Drop and rebuild the benchmark database schema through the migrations."""
-    from app.core.db import make_engine
-    from app.core.migrate import upgrade
 
     create_database(url)
     engine = make_engine(url)
@@ -198,9 +201,6 @@ def seed_tenant(
     baseline_done: bool = True,
 ) -> tuple[str, str]:
     """A workspace with a bot token, a default route and one company file; its credentials."""
-    from tenants import service
-    from tenants.installations import save_installation
-    from tenants.routes import set_route
 
     rt = runtime
     with rt.transaction() as db:  # type: ignore[attr-defined]

@@ -14,11 +14,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
+from app.core.db import utcnow
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 from bench.common import (
     BENCH_DATABASE_URL,
     bench_env,
@@ -26,20 +30,17 @@ from bench.common import (
     report,
     reset_database,
 )
+from jobs.enums import EventStatus
+from jobs.models import Event
+from jobs.outbox import add_events, schedule_events
+from tenants import service
+from tenants.installations import save_installation
+from tenants.routes import set_route
+from tests.fakes import FakeSlack
 
 
-def run_once(channels: int, per_channel: int, workers: int, failure_rate: float) -> dict:
+def run_once(channels: int, per_channel: int, workers: int, failure_rate: float) -> dict[str, Any]:
     """Seed, start workers, schedule everything, wait until posted; the figures."""
-    from app.core.runtime import Runtime
-    from app.core.settings import Settings
-    from jobs.delivery import schedule_events
-    from jobs.enums import EventStatus
-    from jobs.models import Event
-    from jobs.outbox import add_events
-    from tenants import service
-    from tenants.installations import save_installation
-    from tenants.routes import set_route
-    from tests.fakes import FakeSlack
 
     reset_database(BENCH_DATABASE_URL)
     flush_redis()
@@ -58,6 +59,7 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
         set_route(tenant.id, "default", "CX", db_session=db)
         for i in range(per_channel):
             for c in range(channels):
+                now = utcnow()
                 ids += [
                     c.id
                     for c in add_events(
@@ -78,6 +80,10 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
                                 },
                                 "status": "pending",
                                 "channel_id": f"C{c:03d}",
+                                "counterparty": None,
+                                "sort_key": now,
+                                "created_at": now,
+                                "updated_at": now,
                             }
                         ],
                         db_session=db,
@@ -103,7 +109,7 @@ def run_once(channels: int, per_channel: int, workers: int, failure_rate: float)
             done = db.scalar(
                 select(func.count()).select_from(Event).where(Event.status == EventStatus.POSTED)
             )
-        if done >= total:
+        if (done or 0) >= total:
             break
         time.sleep(0.2)
     wall = time.monotonic() - t0

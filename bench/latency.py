@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 from bench.common import (
     BENCH_DATABASE_URL,
     bench_env,
@@ -26,16 +28,15 @@ from bench.common import (
     seed_tenant,
     summary,
 )
+from soap.simulator import FakeCompany, QBWCSimulator
+from tests.fakes import FakeSlack
+from tests.fakes.slack_api import Call
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=15)
     args = ap.parse_args()
-    from app.core.runtime import Runtime
-    from app.core.settings import Settings
-    from soap.simulator import FakeCompany, QBWCSimulator
-    from tests.fakes import FakeSlack
 
     reset_database(BENCH_DATABASE_URL)
     flush_redis()
@@ -68,12 +69,11 @@ def main() -> None:
                 idx = result.calls.index("receiveResponseXML")
                 ended = result.call_ends[idx]
                 started = ended - result.timings[idx][1]
-                post = fake.wait_for(
-                    lambda calls, i=i: any(
-                        c.ok and f"LAT-{i}" in str(c.params.get("text")) for c in calls
-                    ),
-                    timeout=30,
-                )
+
+                def posted(calls: list[Call], ref: str = f"LAT-{i}") -> bool:
+                    return any(c.ok and ref in str(c.params.get("text")) for c in calls)
+
+                post = fake.wait_for(posted, timeout=30)
                 arrived = next(
                     c.time for c in post if c.ok and f"LAT-{i}" in str(c.params.get("text"))
                 )

@@ -16,9 +16,14 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
+
+from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 from bench.common import (
     BENCH_DATABASE_URL,
     bench_env,
@@ -28,17 +33,22 @@ from bench.common import (
     reset_database,
     summary,
 )
+from soap.qbxml.safe_xml import parse_xml
+from soap.simulator import FakeCompany, SoapClient
+from soap.simulator.qbwc_client import Params, result_strings, result_text
+from soap.simulator.qbxml_answer import Answerer
+from tenants import service
+from tenants.installations import save_installation
+from tenants.routes import set_route
+
+# One round's (or one server's) figures, as printed: JSON-ready values.
+Figures = dict[str, Any]
 
 EMPTY_RESPONSE_CACHE: dict[str, str] = {}
 
 
 def seed(connections: int, tenants: int) -> list[tuple[str, str]]:
     """Tenants with company files that have already had their first sync."""
-    from app.core.runtime import Runtime
-    from app.core.settings import Settings
-    from tenants import service
-    from tenants.installations import save_installation
-    from tenants.routes import set_route
 
     rt = Runtime.from_settings(Settings.from_env(bench_env()))
     creds = []
@@ -56,12 +66,8 @@ def seed(connections: int, tenants: int) -> list[tuple[str, str]]:
     return creds
 
 
-def run_cycles(url: str, creds: list[tuple[str, str]], cycles: int) -> dict[str, object]:
+def run_cycles(url: str, creds: list[tuple[str, str]], cycles: int) -> Figures:
     """One load process: full QBWC cycles for its connections, timing every call."""
-    from soap.qbxml.safe_xml import parse_xml
-    from soap.simulator import FakeCompany, SoapClient
-    from soap.simulator.qbwc_client import result_strings, result_text
-    from soap.simulator.qbxml_answer import Answerer
 
     answerer = Answerer(FakeCompany())
     client = SoapClient(url)
@@ -69,7 +75,7 @@ def run_cycles(url: str, creds: list[tuple[str, str]], cycles: int) -> dict[str,
     errors = 0
     done = 0
 
-    def call(method: str, params: list) -> object:
+    def call(method: str, params: Params) -> etree._Element:
         t0 = time.perf_counter()
         result = client.call(method, params)
         latencies.append(time.perf_counter() - t0)
@@ -130,19 +136,19 @@ def run_cycles(url: str, creds: list[tuple[str, str]], cycles: int) -> dict[str,
     return {"latencies": latencies, "cycles": done, "errors": errors}
 
 
-def load(url: str, creds: list[tuple[str, str]], cycles: int, clients: int) -> dict[str, object]:
+def load(url: str, creds: list[tuple[str, str]], cycles: int, clients: int) -> Figures:
     """Spread the connections over `clients` processes; measure the whole run."""
     shards = [creds[i::clients] for i in range(clients)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(clients) as pool:
         results = list(pool.map(run_cycles, [url] * clients, shards, [cycles] * clients))
     wall = time.perf_counter() - t0
-    lat = [x for r in results for x in r["latencies"]]  # type: ignore[union-attr]
-    total = sum(int(r["cycles"]) for r in results)  # type: ignore[arg-type]
+    lat = [x for r in results for x in r["latencies"]]
+    total = sum(int(r["cycles"]) for r in results)
     stats = {k: round(v * 1000, 1) for k, v in summary(lat).items()}
     return {
         "cycles": total,
-        "errors": sum(int(r["errors"]) for r in results),  # type: ignore
+        "errors": sum(int(r["errors"]) for r in results),
         "wall_s": round(wall, 2),
         "cycles_per_s": round(total / wall, 1),
         "call_ms": stats,
@@ -150,14 +156,14 @@ def load(url: str, creds: list[tuple[str, str]], cycles: int, clients: int) -> d
     }
 
 
-def combine(rounds: list[dict[str, object]]) -> dict[str, object]:
+def combine(rounds: list[Figures]) -> Figures:
     """One server's figures over all its rounds."""
-    lat = [x for r in rounds for x in r["latencies"]]  # type: ignore[attr-defined]
-    cycles = sum(int(r["cycles"]) for r in rounds)  # type: ignore[call-overload]
-    wall = sum(float(r["wall_s"]) for r in rounds)  # type: ignore[arg-type]
+    lat = [x for r in rounds for x in r["latencies"]]
+    cycles = sum(int(r["cycles"]) for r in rounds)
+    wall = sum(float(r["wall_s"]) for r in rounds)
     return {
         "cycles": cycles,
-        "errors": sum(int(r["errors"]) for r in rounds),  # type: ignore
+        "errors": sum(int(r["errors"]) for r in rounds),
         "wall_s": round(wall, 2),
         "cycles_per_s": round(cycles / wall, 1),
         "rounds_cycles_per_s": [r["cycles_per_s"] for r in rounds],
@@ -182,8 +188,8 @@ def main() -> None:
     reset_database(BENCH_DATABASE_URL)
     flush_redis()
     creds = seed(args.connections, args.tenants)
-    ours: list[dict[str, object]] = []
-    bare: list[dict[str, object]] = []
+    ours: list[Figures] = []
+    bare: list[Figures] = []
     with (
         gunicorn(workers=args.workers, threads=args.threads) as (base, _),
         gunicorn("bench.bare_spyne:application", workers=args.workers, threads=args.threads) as (
@@ -200,13 +206,13 @@ def main() -> None:
             ours.append(load(base + "/qbwc", creds, 1, args.clients))
             bare.append(load(bare_base + "/", creds, 1, args.clients))
     mine, floor = combine(ours), combine(bare)
-    ratio = float(mine["cycles_per_s"]) / float(floor["cycles_per_s"])  # type: ignore[arg-type]
+    ratio = float(mine["cycles_per_s"]) / float(floor["cycles_per_s"])
     # Each round of ours ran right before one of bare spyne's: the pairs' ratios show how
     # much of the overall ratio is the machine's speed changing between rounds.
     paired = [
         a / b
         for a, b in zip(
-            mine["rounds_cycles_per_s"],  # type: ignore[call-overload]
+            mine["rounds_cycles_per_s"],
             floor["rounds_cycles_per_s"],
             strict=True,
         )

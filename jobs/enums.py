@@ -22,3 +22,10 @@ class EventAction(StrEnum):
     UPDATED = "updated"
     DELETED = "deleted"
     CONNECTED = "connected"  # the "connected to <company>" notice of a first sync
+    ALERT = "alert"  # a health alert about the connection (its payload says which)
+
+
+class AlertKind(StrEnum):
+    """Which health condition an alert event is about (its object_id)."""
+
+    WRONG_FILE = "wrong_company_file"  # QBWC had another company file open

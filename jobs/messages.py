@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from jobs.enums import AlertKind, EventAction
 from jobs.models import Event
 
 MAX_BLOCKS = 50
@@ -191,6 +192,8 @@ def build_message(
     event changed; `replay` marks a re-post.
     """
     p, action, object_type, replay = _inputs(event, action, object_type, replay)
+    if action == EventAction.ALERT:
+        return alert_message(p)
     company = p.get("company") if multi_company else None
     title = action_title(action, object_type, p.get("company"))
     if state:
@@ -313,3 +316,48 @@ def _applied(a: Mapping[str, Any], currency: str | None) -> str:
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+
+
+def alert_message(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A health alert for the managers: what happened, in plain words, and the fix."""
+    company = str(p.get("company") or "a company file")
+    open_company = str(p.get("open_company") or "another company file")
+    title = f"Wrong company file open for {company}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(title, MAX_HEADER)}},
+        _section(escape(str(p.get("text") or title))),
+    ]
+    if p.get("kind") == AlertKind.WRONG_FILE and p.get("connection_id"):
+        button = rebind_button(
+            int(p["connection_id"]),
+            company=company,
+            was=str(p.get("bound_company") or company),
+            open_company=open_company,
+            open_path=p.get("open_path"),
+        )
+        blocks.append({"type": "actions", "elements": [button]})
+    fallback = f"{title}: QuickBooks had {open_company} open; nothing was read."
+    return {"text": clip(escape(fallback), MAX_TEXT), "blocks": blocks}
+
+
+def rebind_button(
+    connection_id: int, *, company: str, was: str, open_company: str, open_path: str | None
+) -> dict[str, Any]:
+    """ "This is the right file now": a manager re-binds a connection, after a confirmation."""
+    where = f" ({open_path})" if open_path else ""
+    confirm = (
+        f"From now on the Web Connector entry of {company} reads {open_company}{where} "
+        f"instead of {was}. Choose this only if that file really holds {company}'s books."
+    )
+    return {
+        "type": "button",
+        "action_id": "rebind_company",
+        "value": str(connection_id),
+        "text": {"type": "plain_text", "text": "This is the right file now"},
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Use this company file?"},
+            "text": {"type": "plain_text", "text": clip(confirm, 300)},
+            "confirm": {"type": "plain_text", "text": "Use it"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        },
+    }

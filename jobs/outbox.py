@@ -38,6 +38,7 @@ class EventRow(TypedDict):
     ref_number: NotRequired[str | None]
     amount: NotRequired[str | None]
     qb_time_modified: NotRequired[str | None]
+    channel_id: NotRequired[str | None]  # already routed (tests, benchmarks)
 
 
 class Created(NamedTuple):

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, load_only
 from jobs.enums import EventStatus
 from jobs.models import Event
 from tenants.enums import EventType
-from tenants.models import DEFAULT_ROUTE, OPT_IN_EVENT_TYPES, Route, Tenant
+from tenants.installations import installer_user_id
+from tenants.models import ALERTS_ROUTE, DEFAULT_ROUTE, OPT_IN_EVENT_TYPES, Route, Tenant
 from tenants.routes import RouteMap, choose_route, route_map
 
 # Routes loaded once per (tenant, connection) while routing a batch of events.
@@ -28,16 +29,24 @@ def channel_for(
         choice = choose_route(routes, event.connection_id, DEFAULT_ROUTE)
         if choice is not None:
             return choice.channel_id
-        # No default channel: the first route of the workspace, preferring routes that
-        # apply to this company file (its own or workspace-wide) over other companies'.
-        every = db_session.execute(
-            select(Route.channel_id, Route.connection_id)
-            .where(Route.tenant_id == event.tenant_id)
-            .order_by(Route.id)
-        ).all()
-        mine = [c for c, conn in every if conn in (None, event.connection_id)]
-        candidates: list[str] = mine or [c for c, _ in every]
-        return candidates[0] if candidates else None
+        # No default channel: the first route that applies to this company file (its own
+        # or the workspace's), never one routed only for another company; else it waits.
+        return db_session.scalar(
+            select(Route.channel_id)
+            .where(
+                Route.tenant_id == event.tenant_id,
+                (Route.connection_id == event.connection_id) | Route.connection_id.is_(None),
+                Route.event_type != ALERTS_ROUTE,
+            )
+            .order_by(Route.connection_id.is_(None), Route.id)
+            .limit(1)
+        )
+    if event.event_type == EventType.ALERT:
+        # The `alerts` route (the company's, else the workspace's), else a DM to the installer.
+        choice = choose_route(routes, event.connection_id, ALERTS_ROUTE)
+        if choice is not None:
+            return choice.channel_id
+        return installer_user_id(event.tenant_id, db_session=db_session)
     choice = choose_route(routes, event.connection_id, event.event_type)
     return choice.channel_id if choice else None
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.core.db import utcnow
 from jobs.enums import EventStatus
 from jobs.models import Event
+from tenants.enums import EventType
 from tenants.models import Connection
 
 
@@ -21,6 +22,7 @@ class ConnectionOutbox:
     today: int = 0
     failed: int = 0
     unrouted: int = 0
+    waiting_notices: int = 0  # "connected" notices with nowhere allowed to post
     latest_failures: list[Event] = field(default_factory=list)
 
 
@@ -40,6 +42,10 @@ def connection_outbox(
         today=db_session.scalar(base.where(Event.created_at >= start)) or 0,
         failed=db_session.scalar(base.where(Event.status == EventStatus.FAILED)) or 0,
         unrouted=db_session.scalar(base.where(Event.status == EventStatus.UNROUTED)) or 0,
+        waiting_notices=db_session.scalar(
+            base.where(Event.status == EventStatus.UNROUTED, Event.event_type == EventType.NOTICE)
+        )
+        or 0,
         latest_failures=list(latest),
     )
 

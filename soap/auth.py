@@ -95,11 +95,16 @@ class KnownLogin:
     id: int
     tenant_id: int
     qbwc_username: str
+    company_name: str
     qbwc_version: str | None
     baseline_done: bool
     backfill_days: int | None
     qb_company_name: str | None
     qb_file_path: str | None
+    file_id: str
+    bound_file_id: str | None
+    bound_company: str | None
+    bound_at: dt.datetime | None
     marks: dict[str, str | None] = field(default_factory=dict)  # watermarks by entity
     opt_in: list[str] = field(default_factory=list)  # opt-in event types with a route
 
@@ -122,11 +127,16 @@ _LOGIN = (
         Connection.id,
         Connection.tenant_id,
         Connection.qbwc_username,
+        Connection.company_name,
         Connection.qbwc_version,
         Connection.baseline_done,
         Connection.backfill_days,
         Connection.qb_company_name,
         Connection.qb_file_path,
+        Connection.file_id,
+        Connection.bound_file_id,
+        Connection.bound_company,
+        Connection.bound_at,
         Connection.password_hash,
         Connection.failed_logins,
         Connection.locked_until,

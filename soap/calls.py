@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from app.core.logs import log_context, ticket_prefix
 from app.core.runtime import Runtime
 from jobs.outbox import schedule_events as schedule
-from soap import session
+from soap import ending, session
 from soap.client_versions import ClientVersions, client_version_answer
+from soap.ending import CallResult
 from soap.logins import VerifiedLogins
-from soap.session import CallResult, ticket_hash
+from soap.session import ticket_hash
 from soap.tickets import Ticket, TicketStore
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def connection_error(
         # One UPDATE of the connection's row at most: no transaction.
         return _run(
             qbwc,
-            lambda db: session.connection_error(t, hresult, message, db_session=db),
+            lambda db: ending.connection_error(t, hresult, message, db_session=db),
             atomic=False,
         )
 
@@ -188,11 +189,11 @@ def connection_error(
 def get_last_error(qbwc: Qbwc, ticket: str | None) -> str:
     """getLastError: the session's readable error ("" when there is none)."""
     with _guarded("getLastError", ticket):
-        return session.last_error(qbwc.load(ticket))
+        return ending.last_error(qbwc.load(ticket))
 
 
 def close_connection(qbwc: Qbwc, ticket: str | None) -> str:
     """closeConnection: end the ticket; the text shows in QBWC's status column."""
     with _guarded("closeConnection", ticket):
         ended = qbwc.tickets.close(ticket_hash(ticket)) if ticket else None
-        return session.closing_text(ended)
+        return ending.closing_text(ended)

@@ -19,6 +19,9 @@ HRESULT_TEXT = {
     "0x80040420": "the QuickBooks user refused qbslack access",
     "0x80040424": "QuickBooks has not finished starting up",
 }
+# QBWC could not open the company file authenticate named (not found, QuickBooks could not
+# start, another file open, the wrong mode): the open file is worth one try instead.
+PATH_FAILURES = frozenset({"0x80040403", "0x80040408", "0x8004040a", "0x80040410"})
 _HRESULT = re.compile(r"0x[0-9a-f]{8}")
 
 

@@ -62,10 +62,14 @@ class Plan:
     backfill: bool  # a first sync asked to look back further: its objects are posted
     company_file: str | None
     company_name: str | None
-    ask_company: bool  # the next request also asks for the company's name
+    ask_company: bool  # the next request also asks which company file is open
     opt_in: list[str]  # opt-in entities routed by the workspace, asked besides the core ones
     entities: dict[str, EntityProgress]
     sent: list[str] = field(default_factory=list)  # the entities of the latest request
+    # The open file's FileID data extension under our OwnerID, from the first answer, and
+    # whether that answer proved the file is this connection's (nothing is taken before).
+    found_file_id: str | None = None
+    verified: bool = False
 
     @classmethod
     def new(
@@ -133,6 +137,8 @@ class Plan:
             "opt_in": self.opt_in,
             "entities": {key: st.to_json() for key, st in self.entities.items()},
             "sent": self.sent,
+            "found_file_id": self.found_file_id,
+            "verified": self.verified,
         }
 
     @classmethod

@@ -10,21 +10,22 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from app.core import metrics
 from app.core.db import utcnow
-from soap import sync
+from soap import ending, sync
 from soap.auth import KnownLogin, check_credentials, known_login
+from soap.binding import Bound, OpenFile, found_file_id, mismatch
+from soap.ending import CallResult
 from soap.hresults import error_code, quickbooks_error
 from soap.logins import VerifiedLogins
 from soap.plan import Plan
+from soap.qbxml.entities import COMPANY
 from soap.qbxml.requests import MIN_VERSION, supported_version
-from soap.qbxml.responses import QueryResult, parse_company, parse_response
+from soap.qbxml.responses import QueryResult, parse_response
 from soap.qbxml.safe_xml import QbxmlError
 from soap.tickets import Ticket, TicketState
 from tenants.enums import ConnectionStatus, TenantStatus
@@ -33,25 +34,6 @@ from tenants.models import Connection
 log = logging.getLogger(__name__)
 
 MAX_REQUESTS = 500  # a runaway session (a broken iterator...) ends with an error, never loops
-
-_UPDATE_CONNECTION = update(Connection).where(Connection.id == bindparam("b_id"))
-
-
-T = TypeVar("T")
-
-
-@dataclass
-class CallResult(Generic[T]):
-    """The answer to a SOAP call, the ticket to keep and the events to hand to delivery.
-
-    The caller commits first, then hands over the events and stores the ticket: a ticket
-    never runs ahead of what the database holds.
-    """
-
-    value: T
-    new_event_ids: list[int] = field(default_factory=list)
-    ticket: Ticket | None = None  # to store after commit
-    opens: bool = False  # a new ticket (authenticate), replacing the connection's old one
 
 
 @dataclass
@@ -63,6 +45,11 @@ class Answer:
     message: str | None
     results: list[QueryResult] | None = None
     unreadable: str | None = None  # why the response could not be parsed
+    # The session's first answer: the company file it describes, and whether that is the
+    # wrong one (the words for the bookkeeper) or could not be told (why not).
+    open_file: OpenFile | None = None
+    wrong_file: str | None = None
+    unverified: str | None = None
 
     @property
     def needs_transaction(self) -> bool:
@@ -70,6 +57,8 @@ class Answer:
         t = self.ticket
         if t is None or t.state != TicketState.AWAITING or t.plan is None or self.results is None:
             return False
+        if self.wrong_file is not None:
+            return True  # the connection's row, locked: an alert when the episode starts
         if t.plan.baseline:
             return True  # the first sync ends with its notice event
         if t.plan.saw_objects():
@@ -106,7 +95,7 @@ def authenticate(
     client_version: str | None = None,
     logins: VerifiedLogins | None = None,
 ) -> CallResult[list[str]]:
-    """[ticket, ""] to use the open company file, [ticket, "none"], or ["", "nvu"]."""
+    """[ticket, bound path or ""], [ticket, "none"], or ["", "nvu"]."""
     now = now or utcnow()
     outcome = check_credentials(username, password, db_session=db_session, now=now, logins=logins)
     if not outcome.ok or outcome.connection is None:
@@ -143,14 +132,21 @@ def _opened(
         baseline_done=conn.baseline_done,
         backfill_days=conn.backfill_days,
         company_name=conn.qb_company_name,
-        file_path=conn.qb_file_path,
+        file_path=conn.qb_file_path if conn.bound_at is not None else None,
+        file_id=conn.bound_file_id or conn.file_id,
+        bound_company=conn.bound_company,
+        bound=conn.bound_at is not None,
+        label=conn.company_name,
     )
     if isinstance(conn, KnownLogin):  # read with the login
         new.marks, new.opt_in = conn.marks, sorted(conn.opt_in)
     elif state != TicketState.IDLE:
         marks, opt_in = sync.plan_inputs(conn.id, conn.tenant_id, db_session=db_session)
         new.marks, new.opt_in = marks, sorted(opt_in)
-    return CallResult([ticket, "none" if state == TicketState.IDLE else ""], ticket=new, opens=True)
+    # A bound connection names its file, so QBWC opens it even with QuickBooks closed or
+    # another file open; otherwise "" (whatever file is open: verified, then bound).
+    answer = "none" if state == TicketState.IDLE else (new.file_path or "")
+    return CallResult([ticket, answer], ticket=new, opens=True)
 
 
 def send_request(
@@ -178,7 +174,7 @@ def send_request(
         version = supported_version(major or 0, minor or 0)
         if version is None:
             least = "{}.{}".format(*MIN_VERSION)
-            return _fail(
+            return ending.fail(
                 t,
                 f"This QuickBooks supports qbXML {major or 0}.{minor or 0} at "
                 f"most; qbslack needs qbXML {least} or newer (QuickBooks 2009 or "
@@ -186,24 +182,22 @@ def send_request(
                 code="old_qbxml",
                 db_session=db_session,
             )
-        company_name = _hcp_company(hcp_response)
+        # strHCPResponse's CompanyQuery carries no data extension: the plan's first request
+        # asks for the company with our OwnerID, and its answer is checked before any other.
         t.plan = Plan.new(
             t.marks,
             t.opt_in,
             baseline=not t.baseline_done,
             backfill_days=t.backfill_days,
             version=version,
-            company_file=company_file or None,
-            company_name=company_name,
-            ask_company=company_name is None and not (t.baseline_done and t.company_name),
+            company_file=(company_file or "")[:1000] or None,
+            company_name=None,
+            ask_company=True,
         )
         t.marks, t.opt_in = {}, []  # in the plan now: not carried through every save
         t.qbxml_version = version
-        if company_file and t.file_path != company_file[:1000]:
-            t.file_path = company_file[:1000]
-            _update_connection(t, db_session=db_session, qb_file_path=t.file_path)
     if t.requests_sent >= MAX_REQUESTS:
-        return _fail(
+        return ending.fail(
             t,
             f"Stopped after {MAX_REQUESTS} requests in one session; the next poll "
             "goes on from the last saved point.",
@@ -230,7 +224,24 @@ def read_answer(
         answer.results = parse_response(response or "")
     except QbxmlError as exc:
         answer.unreadable = str(exc)
+        return answer
+    if not t.plan.verified:
+        _check_file(t, t.plan, answer, answer.results)
     return answer
+
+
+def _check_file(t: Ticket, plan: Plan, answer: Answer, results: list[QueryResult]) -> None:
+    """Tell from the first answer's CompanyQueryRs whether the open file is the bound one."""
+    company = next((r for r in results if r.entity == COMPANY), None)
+    if company is None or not company.ok:
+        answer.unverified = (
+            "QuickBooks did not say which company file is open, so qbslack read nothing. "
+            "The next poll tries again."
+        )
+        return
+    found = OpenFile(company.company_name, found_file_id(company), plan.company_file)
+    bound = Bound(t.file_id, t.bound_company, t.file_path, t.label)
+    answer.open_file, answer.wrong_file = found, mismatch(bound, found)
 
 
 def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
@@ -252,7 +263,7 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
         return CallResult(-1, ticket=t)
     if answer.results is None:
         if answer.unreadable is not None:
-            _fail(
+            ending.fail(
                 t,
                 f"QuickBooks' answer could not be read ({answer.unreadable}). The next "
                 "poll tries again.",
@@ -260,13 +271,25 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
                 db_session=db_session,
             )
             return CallResult(-102, ticket=t)
-        _fail(
+        ending.fail(
             t,
             quickbooks_error(answer.hresult, answer.message) + ". The next poll tries again.",
             code=error_code(answer.hresult, "message"),
             db_session=db_session,
         )
         return CallResult(-101, ticket=t)
+    if answer.unverified is not None:
+        ending.fail(t, answer.unverified, code="no_company", db_session=db_session)
+        return CallResult(-103, ticket=t)
+    if answer.wrong_file is not None and answer.open_file is not None:
+        # 1, not an error code: QBWC asks sendRequestXML, which answers "", and getLastError
+        # explains which file is open and whose this entry is. Nothing is taken.
+        alerts = ending.wrong_file(t, answer.open_file, answer.wrong_file, db_session=db_session)
+        return CallResult(1, alerts, ticket=t)
+    if answer.open_file is not None:
+        plan.verified = True
+        plan.company_name = answer.open_file.company
+        plan.found_file_id = answer.open_file.file_id
     conn = None
     if answer.needs_transaction:  # events to write: the connection's row, locked
         conn = db_session.get(Connection, t.connection_id, with_for_update=True)
@@ -292,7 +315,7 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
 
 
 def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Session) -> list[int]:
-    """Close out a completed cycle: status for App Home, the first sync's notice.
+    """Close out a completed cycle: status for App Home, binding, the first sync's notice.
 
     conn is the connection's row when this is a transaction (always so for a first sync).
     """
@@ -301,6 +324,17 @@ def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Sessi
     values: dict[str, object] = {"last_poll_at": now}
     if plan.company_name:
         values["qb_company_name"] = plan.company_name[:255]
+    if not t.bound:
+        # The first complete sync binds the connection to the file it verified.
+        values.update(
+            bound_at=now,
+            bound_company=(plan.company_name or "")[:255] or None,
+            bound_file_id=plan.found_file_id,
+            qb_file_path=plan.company_file,
+        )
+    elif plan.company_file and plan.company_file != t.file_path:
+        values["qb_file_path"] = plan.company_file  # the bound file, verified, moved
+    values.update(open_company=None, open_file_id=None, open_file_path=None)
     errors = plan.errors()
     new_ids: list[int] = []
     if errors:
@@ -314,78 +348,5 @@ def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Sessi
             values.update(baseline_done=True, backfill_days=None)
             new_ids += sync.connected_notice(conn, plan, db_session=db_session)
         metrics.record_poll("ok")
-    _update_connection(t, db_session=db_session, **values)
+    ending.update_connection(t, db_session=db_session, **values)
     return new_ids
-
-
-def _fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult[str]:
-    """End the session with an error, kept on the ticket and on the connection (App Home)."""
-    log.warning(
-        "QBWC session for %s failed (%s): %s",
-        t.username,
-        code,
-        text,
-        extra={"tenant": t.tenant_id, "connection": t.connection_id},
-    )
-    metrics.record_qbwc_error(code)
-    now = utcnow()
-    t.state, t.last_error = TicketState.FAILED, text
-    _update_connection(
-        t,
-        db_session=db_session,
-        status=ConnectionStatus.ERROR,
-        last_error=text,
-        last_error_at=now,
-        last_poll_at=now,
-    )
-    metrics.record_poll("error")
-    return CallResult("", ticket=t)
-
-
-def _update_connection(t: Ticket, *, db_session: Session, **values: object) -> None:
-    """Write some of the ticket's connection's columns (one UPDATE, nothing read first)."""
-    # The SET clause comes from the parameters' names: one statement, compiled once per set.
-    db_session.connection().execute(_UPDATE_CONNECTION, {"b_id": t.connection_id, **values})
-
-
-def connection_error(
-    t: Ticket | None, hresult: str | None, message: str | None, *, db_session: Session
-) -> CallResult[str]:
-    """QBWC could not open QuickBooks: keep the error for App Home and stop ("done")."""
-    if t is not None:
-        _fail(
-            t,
-            quickbooks_error(hresult, message) + ". The next poll tries again.",
-            code=error_code(hresult, "connection"),
-            db_session=db_session,
-        )
-    # We always ask for the open company file (""), so trying another one cannot help.
-    return CallResult("done", ticket=t)
-
-
-def last_error(t: Ticket | None) -> str:
-    """The readable error of this session ("" when there is none)."""
-    if t is None:
-        return "The session has expired or is unknown; the next poll starts a new one."
-    return t.last_error or ""
-
-
-def closing_text(ended: Ticket | None) -> str:
-    """The closeConnection text of an ended session, shown in QBWC's status column."""
-    if ended is None:
-        return "OK"
-    if ended.state == TicketState.IDLE:
-        return "Nothing to do: reconnect qbslack in Slack to resume (no change is lost)."
-    if ended.state == TicketState.DONE and not ended.last_error:
-        return f"OK: {ended.events_created} change(s) sent to Slack"
-    return "Finished with an error: see qbslack's App Home in Slack"
-
-
-def _hcp_company(hcp: str | None) -> str | None:
-    """The company name in strHCPResponse (HostQuery, CompanyQuery, PreferencesQuery)."""
-    if not hcp:
-        return None
-    try:
-        return parse_company(parse_response(hcp))
-    except QbxmlError:
-        return None

@@ -20,6 +20,7 @@ from soap.qbxml.requests import LIST_DELETE_TYPES, Query, build_batch
 from soap.qbxml.responses import STATUS_ITERATOR_GONE, QueryResult
 from soap.tickets import Ticket
 from tenants.models import Connection, Route, Watermark
+from tenants.qwc import OWNER_ID
 from tenants.routes import opt_in_query
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,9 @@ def next_request(plan: Plan, *, seq: int) -> str:
             )
         )
     plan.sent = [q.entity for q in queries]
-    with_company = plan.ask_company and not plan.company_name
-    plan.ask_company = False  # asked once per session at most
-    return build_batch(queries, version=plan.version, with_company=with_company)
+    owner = OWNER_ID if plan.ask_company else None
+    plan.ask_company = False  # the first request of a session asks which file is open
+    return build_batch(queries, version=plan.version, company_owner_id=owner)
 
 
 def _request_key(result: QueryResult, seq: int) -> tuple[str | None, int]:
@@ -125,9 +126,7 @@ def apply_results(
     stale = 0
     for result in results:
         if result.entity == COMPANY:
-            if result.company_name and not plan.company_name:
-                plan.company_name = result.company_name
-            continue
+            continue  # read by soap.binding before anything else
         key, number = _request_key(result, seq)
         if number != seq:
             stale += 1

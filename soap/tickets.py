@@ -73,7 +73,14 @@ class Ticket:
     baseline_done: bool = False
     backfill_days: int | None = None
     company_name: str | None = None
-    file_path: str | None = None
+    file_path: str | None = None  # the bound company file's path (authenticate names it)
+    # Who the company file must be: its FileID data extension (the bound one, else the
+    # connection's own .qwc FileID) and, where QBWC wrote none, the bound company's name.
+    file_id: str | None = None
+    bound_company: str | None = None
+    label: str = ""  # qbslack's name for the connection (messages)
+    bound: bool = False
+    tried_open_file: bool = False  # QBWC could not open file_path: the open file was tried
     # Its watermarks and opt-in routes, read with the login: the plan's inputs.
     marks: dict[str, str | None] = field(default_factory=dict)
     opt_in: list[str] = field(default_factory=list)

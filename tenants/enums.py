@@ -19,6 +19,8 @@ class ConnectionStatus(StrEnum):
     OK = "ok"
     ERROR = "error"
     DISABLED = "disabled"
+    # QBWC had another company file open: nothing was read (see Connection.open_company).
+    WRONG_FILE = "wrong_company_file"
 
 
 class EventType(StrEnum):
@@ -33,3 +35,4 @@ class EventType(StrEnum):
     ACCOUNT = "account"  # opt-in
     EMPLOYEE = "employee"  # opt-in
     NOTICE = "notice"  # the "connected to <company>" message; goes where `default` goes
+    ALERT = "alert"  # a health alert for the managers; goes to the `alerts` route or a DM

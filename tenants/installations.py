@@ -57,6 +57,13 @@ def bot_token(tenant_id: int, *, cipher: TokenCipher, db_session: Session) -> st
     return cipher.decrypt(encrypted)
 
 
+def installer_user_id(tenant_id: int, *, db_session: Session) -> str | None:
+    """The Slack user who installed the app in a workspace (alerts DM them by default)."""
+    return db_session.scalar(
+        select(Installation.installer_user_id).where(Installation.tenant_id == tenant_id)
+    )
+
+
 def revoke(tenant: Tenant, *, reason: str, db_session: Session) -> None:
     """Forget a tenant's tokens and mark it uninstalled; all other data stays."""
     if tenant.installation is not None:

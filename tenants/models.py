@@ -35,7 +35,9 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 OPT_IN_EVENT_TYPES: tuple[str, ...] = (EventType.ACCOUNT, EventType.EMPLOYEE)
 DEFAULT_ROUTE = "default"
-ROUTE_KEYS: tuple[str, ...] = (*EVENT_TYPES, *OPT_IN_EVENT_TYPES, DEFAULT_ROUTE)
+# Where health alerts go (never the default channel: without it they are a DM).
+ALERTS_ROUTE = "alerts"
+ROUTE_KEYS: tuple[str, ...] = (*EVENT_TYPES, *OPT_IN_EVENT_TYPES, DEFAULT_ROUTE, ALERTS_ROUTE)
 
 
 def new_file_id() -> str:
@@ -105,14 +107,24 @@ class Connection(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     company_name: Mapped[str] = mapped_column(String(255))
     qb_company_name: Mapped[str | None] = mapped_column(String(255))  # as QuickBooks reports it
+    # The company file this connection is bound to (its first complete sync): its path as
+    # QBWC reported it, QuickBooks' company name and the FileID data extension QBWC wrote
+    # into it under our OwnerID (None where QBWC wrote none: before 2.0, a restored file).
     qb_file_path: Mapped[str | None] = mapped_column(Text)
+    bound_company: Mapped[str | None] = mapped_column(String(255))
+    bound_file_id: Mapped[str | None] = mapped_column(String(64))
+    bound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The file QBWC had open when a session found the wrong one: what a re-bind binds to.
+    open_company: Mapped[str | None] = mapped_column(String(255))
+    open_file_id: Mapped[str | None] = mapped_column(String(64))
+    open_file_path: Mapped[str | None] = mapped_column(Text)
     qbwc_username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     file_id: Mapped[str] = mapped_column(String(40), default=new_file_id)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     first_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default=ConnectionStatus.NEW)
+    status: Mapped[str] = mapped_column(String(32), default=ConnectionStatus.NEW)
     baseline_done: Mapped[bool] = mapped_column(Boolean, default=False)
     backfill_days: Mapped[int | None] = mapped_column(Integer)
     last_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

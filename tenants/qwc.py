@@ -47,6 +47,10 @@ def build_qwc(conn: Connection, *, public_url: str, run_every_minutes: int) -> s
         ("FileID", conn.file_id),
         ("QBType", "QBFS"),
         ("IsReadOnly", "true"),
+        # Read-only and no personal data: QuickBooks then offers to let qbslack in even when
+        # it is not running (unattended mode), so the Web Connector can open the bound file.
+        ("UnattendedModePref", "umpOptional"),
+        ("PersonalDataPref", "pdpNotNeeded"),
         ("Style", "Document"),
     ]
     root = etree.Element("QBWCXML")

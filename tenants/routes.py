@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tenants.models import DEFAULT_ROUTE, EVENT_TYPES, OPT_IN_EVENT_TYPES, ROUTE_KEYS, Route
+from tenants.models import (
+    ALERTS_ROUTE,
+    DEFAULT_ROUTE,
+    EVENT_TYPES,
+    OPT_IN_EVENT_TYPES,
+    ROUTE_KEYS,
+    Route,
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,9 @@ def route_map(tenant_id: int, connection_id: int, *, db_session: Session) -> Rou
 def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> RouteChoice | None:
     """The route that applies: the connection's own, the workspace's, then the defaults."""
     order: list[tuple[int | None, str]] = [(connection_id, event_type), (None, event_type)]
-    # Opt-in types (chart of accounts, employees) go only where a route names them.
-    if event_type not in OPT_IN_EVENT_TYPES:
+    # Opt-in types (chart of accounts, employees) go only where a route names them, and
+    # alerts never fall back to an event channel.
+    if event_type not in OPT_IN_EVENT_TYPES and event_type != ALERTS_ROUTE:
         order += [(connection_id, DEFAULT_ROUTE), (None, DEFAULT_ROUTE)]
     for key in order:
         if key in routes:

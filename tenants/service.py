@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.db import utcnow
 from tenants.credentials import generate_password, generate_username, hash_password
-from tenants.enums import TenantStatus
+from tenants.enums import ConnectionStatus, TenantStatus
 from tenants.models import Connection, Tenant
 
 
@@ -125,3 +126,30 @@ def has_several_companies(tenant_id: int, *, db_session: Session) -> bool:
         select(func.count()).select_from(Connection).where(Connection.tenant_id == tenant_id)
     )
     return (count or 0) > 1
+
+
+def rebind(conn: Connection, *, db_session: Session) -> None:
+    """Bind a connection to the company file its QBWC found open last (a manager's choice).
+
+    ValueError when no session has found another file open since the last binding.
+    """
+    if conn.open_company is None and conn.open_file_id is None and conn.open_file_path is None:
+        raise ValueError(
+            f"{conn.company_name}'s Web Connector has not found another company file open: "
+            "there is nothing to re-bind to"
+        )
+    conn.bound_company, conn.bound_file_id = conn.open_company, conn.open_file_id
+    conn.qb_file_path, conn.bound_at = conn.open_file_path, utcnow()
+    conn.open_company = conn.open_file_id = conn.open_file_path = None
+    if conn.status == ConnectionStatus.WRONG_FILE:
+        # The next session is verified against the new binding and says how it went.
+        conn.status, conn.last_error = ConnectionStatus.OK, None
+    db_session.flush()
+
+
+def connections_by_status(*, db_session: Session) -> dict[str, int]:
+    """How many connections are in each status (metrics)."""
+    rows = db_session.execute(
+        select(Connection.status, func.count()).group_by(Connection.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}

@@ -159,3 +159,23 @@ def app(runtime: Runtime) -> Flask:
 def client(app: Flask) -> FlaskClient:
     """A test client of the app."""
     return app.test_client()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> Iterator[pytest.MonkeyPatch]:
+    """The environment `qbslack` commands read: the test database, fixed secrets, no Redis."""
+    env = {
+        "DATABASE_URL": TEST_DATABASE_URL,
+        "PUBLIC_URL": "https://qbslack.example.com",
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "cs",
+        "SLACK_SIGNING_SECRET": "ss",
+        "TOKEN_ENCRYPTION_KEYS": KEY_A,
+        "SECRET_KEY": "sk",
+        "QBWC_RUN_EVERY_MINUTES": "7",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    yield monkeypatch
+    truncate_all(engine)

@@ -36,6 +36,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                         conn.last_poll_at.isoformat() if conn and conn.last_poll_at else None
                     ),
                     "status": conn.status if conn else ten.status,
+                    "company_file": conn.qb_file_path if conn and conn.bound_at else None,
                     "last_error": conn.last_error if conn else None,
                 }
             )
@@ -85,6 +86,26 @@ def cmd_qwc(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(str(exc)) from exc
     sys.stdout.write(xml)
+    return 0
+
+
+def cmd_rebind(args: argparse.Namespace) -> int:
+    """Bind a connection to the company file its QBWC has open now (found last session)."""
+    rt = runtime()
+    with rt.transaction() as db:
+        conn = connection(args.team_id, args.company, db_session=db)
+        try:
+            service.rebind(conn, db_session=db)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        print_json(
+            {
+                "team_id": args.team_id,
+                "company": conn.company_name,
+                "company_file": conn.qb_file_path,
+                "bound_company": conn.bound_company,
+            }
+        )
     return 0
 
 

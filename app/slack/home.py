@@ -94,3 +94,28 @@ def register_home(app: App, runtime: Runtime) -> None:
             # Shown once, in a modal (never in a message); opened before the commit, so a
             # modal that cannot be shown leaves the old password in place.
             client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("rebind_company")
+    def rebind_company(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if not admin_or_refuse(client, body):
+            return
+        value = str(body["actions"][0].get("value") or "")
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        with runtime.transaction() as db:
+            tenant = service.require_tenant(team_id, db_session=db)
+            conn = db.get(Connection, int(value)) if value.isdigit() else None
+            if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+                text = NOT_HERE
+            else:
+                try:
+                    service.rebind(conn, db_session=db)
+                    text = (
+                        f"{conn.company_name} now reads {conn.bound_company or 'the open file'}"
+                        + (f" ({conn.qb_file_path})" if conn.qb_file_path else "")
+                        + ". Its next update posts what changed meanwhile."
+                    )
+                except ValueError as exc:
+                    text = f"{exc}."
+        client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
+        publish_home(runtime, client, team_id, user_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from jobs.messages import escape
+from jobs.messages import escape, rebind_button
 from jobs.service import ConnectionOutbox
+from tenants.enums import ConnectionStatus
 from tenants.models import ROUTE_KEYS, Connection, Route, Tenant
 
 ROUTE_LABELS = {
@@ -19,6 +20,7 @@ ROUTE_LABELS = {
     "account": "Chart of accounts (opt-in)",
     "employee": "Employees (opt-in)",
     "default": "Default (anything without its own route)",
+    "alerts": "Health alerts (without a channel: a DM to the installer)",
 }
 
 
@@ -42,8 +44,13 @@ def delivery_problems(outbox: ConnectionOutbox) -> list[str]:
 def status_words(conn: Connection) -> str:
     """Connected / not yet polled / error, in plain words."""
     now = dt.datetime.now(dt.UTC)
-    if conn.status == "disabled":
+    if conn.status == ConnectionStatus.DISABLED:
         return ":no_entry: Disabled by the operator"
+    if conn.status == ConnectionStatus.WRONG_FILE:
+        return (
+            f":no_entry_sign: Wrong company file — QuickBooks had "
+            f"*{escape(conn.open_company or 'another company file')}* open; nothing was read"
+        )
     if conn.locked_until is not None and conn.locked_until > now:
         return (
             f":lock: Locked after repeated wrong QBWC passwords until {_ts(conn.locked_until)}"
@@ -51,7 +58,7 @@ def status_words(conn: Connection) -> str:
         )
     if conn.last_poll_at is None:
         return ":hourglass: Not yet polled — add the .qwc file to QuickBooks Web Connector"
-    if conn.status == "error":
+    if conn.status == ConnectionStatus.ERROR:
         return ":warning: Error — see the last QuickBooks error below"
     return ":white_check_mark: Connected"
 
@@ -95,12 +102,33 @@ def home_view(
             f"Last poll: {_ts(conn.last_poll_at)} · Events today: {stats.today} · "
             f"Failed: {stats.failed} · Unrouted: {stats.unrouted}",
         ]
+        if conn.bound_at is not None:
+            lines.append(
+                f"Company file: *{escape(conn.bound_company or conn.company_name)}*"
+                + (f" `{escape(conn.qb_file_path)}`" if conn.qb_file_path else "")
+            )
+        else:
+            lines.append("Company file: not bound yet (the first complete sync binds it)")
+        if stats.waiting_notices:
+            lines.append(
+                ':mailbox_with_mail: The "connected" notice waits for a channel: set a route '
+                "for this company or the workspace with `/qb-routes`"
+            )
         if conn.last_error:
             lines.append(f"Last QuickBooks error: {escape(conn.last_error[:500])}")
         for problem in delivery_problems(stats):
             lines.append(f":x: {problem}")
         lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
         blocks += [{"type": "divider"}, _text("\n".join(lines))]
+        if admin and conn.status == ConnectionStatus.WRONG_FILE:
+            fix = rebind_button(
+                conn.id,
+                company=conn.company_name,
+                was=conn.bound_company or conn.company_name,
+                open_company=conn.open_company or "another company file",
+                open_path=conn.open_file_path,
+            )
+            blocks.append({"type": "actions", "elements": [fix]})
         if admin:
             blocks.append(
                 {

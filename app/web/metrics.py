@@ -18,6 +18,8 @@ from app.core.db import utcnow
 from app.core.jobqueue import QUEUE_NAMES, RQJobQueue
 from app.core.runtime import Runtime
 from jobs import service as outbox
+from tenants import service
+from tenants.enums import ConnectionStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,15 @@ class QueueLagCollector:
             "qbslack_queue_lag_seconds", "Age of the oldest waiting item", labels=["queue"]
         )
         depth = GaugeMetricFamily("qbslack_queue_depth", "Items waiting", labels=["queue"])
+        connections = GaugeMetricFamily(
+            "qbslack_connections", "Company-file connections by status", labels=["status"]
+        )
         try:
             with self.runtime.transaction() as db:
+                by_status = service.connections_by_status(db_session=db)
                 oldest, count = outbox.pending_summary(db_session=db)
+            for status in ConnectionStatus:  # every status, so a gauge drops back to 0
+                connections.add_metric([status], float(by_status.get(status, 0)))
             age = (utcnow() - _aware(oldest)).total_seconds() if oldest else 0.0
             lag.add_metric(["outbox"], max(0.0, age))
             depth.add_metric(["outbox"], float(count))
@@ -58,6 +66,7 @@ class QueueLagCollector:
                     log.warning("metrics: queue %s unavailable: %s", name, type(exc).__name__)
         yield lag
         yield depth
+        yield connections
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -42,6 +42,8 @@ _QB_DATETIME = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(T\d{1,2}(:\d{1,2}(:\d{1,2}([+-]\d{1,2}:\d{1,2})?)?)?)?", re.ASCII
 )
 _VERSION = re.compile(r"\d{1,2}\.\d{1,2}", re.ASCII)
+# GUIDTYPE in qbxmltypes130.xsd, less its "0" (the public data extensions we never read).
+_GUID = re.compile(r"\{[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Query:
     iterator_id: str | None = None  # only with "Continue"
     max_returned: int = MAX_RETURNED  # sent only with an iterator
     deleted_types: tuple[str, ...] = ()  # TxnDelType/ListDelType; () = the default set
+    # CompanyQueryRq only: OwnerIDs whose private data extensions (QBWC's "FileID") to return.
+    owner_ids: tuple[str, ...] = ()
 
 
 def supported_version(major: int, minor: int) -> str | None:
@@ -78,10 +82,18 @@ def build_request(
 
 
 def build_batch(
-    queries: Sequence[Query], *, version: str = "13.0", with_company: bool = False
+    queries: Sequence[Query],
+    *,
+    version: str = "13.0",
+    company_owner_id: str | None = None,
 ) -> str:
-    """A batch of queries, led by a CompanyQueryRq (requestID "company") when asked."""
-    lead = [Query(COMPANY, COMPANY)] if with_company else []
+    """A batch of queries, led by a CompanyQueryRq (requestID "company") when an OwnerID is given.
+
+    The CompanyQueryRq asks for the company's name and that owner's data extensions: QBWC's
+    FileID comes back as CompanyRet/DataExtRet (read into QueryResult.file_ids).
+    """
+    owner = company_owner_id
+    lead = [Query(COMPANY, COMPANY, owner_ids=(owner,))] if owner is not None else []
     return build_request([*lead, *queries], version=version)
 
 
@@ -110,9 +122,19 @@ def _query_element(q: Query) -> etree._Element:
         _no_iterator(q, "CompanyQueryRq")
         if q.from_modified or q.deleted_types:
             raise ValueError("CompanyQueryRq takes no date or types")
+        bad = [o for o in q.owner_ids if not _GUID.fullmatch(o)]
+        if bad:
+            raise ValueError(f"an OwnerID is a GUID in braces, not {bad[0][:60]!r}")
         el = etree.Element("CompanyQueryRq", requestID=q.request_id)
         _text(el, "IncludeRetElement", "CompanyName")  # the rest of CompanyRet is not needed
+        if q.owner_ids:
+            # The XSD's order: every IncludeRetElement, then every OwnerID.
+            _text(el, "IncludeRetElement", "DataExtRet")
+            for owner_id in dict.fromkeys(q.owner_ids):
+                _text(el, "OwnerID", owner_id)
         return el
+    if q.owner_ids:
+        raise ValueError("owner_ids is only for the company query")
     if q.entity in DELETED:
         return _deleted(q, DELETED[q.entity])
     entity = ENTITIES.get(q.entity)

@@ -35,6 +35,8 @@ STATUS_OK = 0
 STATUS_NO_MATCH = 1  # "did not find a matching object": an empty answer, not an error
 STATUS_ITERATOR_GONE = 3391  # the iteratorID expired or is unknown: start over
 MAX_MESSAGE = 500
+MAX_EXT = 64  # a FileID and an OwnerID are GUIDs (38 characters): longer ones are not QBWC's
+MAX_FILE_IDS = 50  # one per web service that was ever added for the company file
 LINE_TAGS = (
     "ExpenseLineRet",
     "ItemLineRet",
@@ -110,6 +112,12 @@ TYPE_FIELDS: dict[str, dict[str, str]] = {
     # Employees carry personal data (SSN, birth date...): only what a message needs.
     "Employee": {"full_name": "Name", "job_title": "JobTitle"},
 }
+# Our short name of each answer we read.
+KNOWN = {
+    "CompanyQueryRs": COMPANY,
+    **{tag: kind.key for tag, kind in DELETED_BY_RESPONSE.items()},
+    **{tag: entity.key for tag, entity in BY_RESPONSE.items()},
+}
 BOOL_FIELDS = {
     "is_paid": "IsPaid",
     "is_active": "IsActive",
@@ -151,6 +159,8 @@ class QueryResult:
     iterator_remaining: int | None = None
     objects: list[QbObject] = field(default_factory=list)
     company_name: str | None = None  # from a CompanyQueryRs
+    # From a CompanyQueryRs asked with OwnerIDs: OwnerID upper-cased ("{...}") -> FileID.
+    file_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -180,7 +190,7 @@ def _result(rs: etree._Element) -> QueryResult:
     tag = rs.tag
     result = QueryResult(
         request_id=rs.get("requestID"),
-        entity=None,
+        entity=KNOWN.get(tag),
         status_code=_int(rs.get("statusCode"), default=-1),
         status_severity=_severity(rs.get("statusSeverity")),
         status_message=(rs.get("statusMessage") or "").strip()[:MAX_MESSAGE],
@@ -189,33 +199,35 @@ def _result(rs: etree._Element) -> QueryResult:
     )
     if not result.ok:
         # "No data will appear after the statusMessage" on an error: read only the status.
-        result.entity = _known(tag)
         return result
     if tag == "CompanyQueryRs":
-        result.entity = COMPANY
-        result.company_name = _text(rs, "CompanyRet/CompanyName") or _text(
-            rs, "CompanyRet/LegalCompanyName"
-        )
+        company = rs.find("CompanyRet")
+        if company is not None:
+            result.company_name = _first(_index(company), ("CompanyName", "LegalCompanyName"))
+            result.file_ids = _file_ids(company)
     elif tag in DELETED_BY_RESPONSE:
         kind = DELETED_BY_RESPONSE[tag]
-        result.entity = kind.key
         found = (_deleted(ret, kind) for ret in rs.iterchildren(kind.ret))
         result.objects = [o for o in found if o is not None]
     elif tag in BY_RESPONSE:
         entity = BY_RESPONSE[tag]
-        result.entity = entity.key
         objects = (_object(ret, entity) for ret in rs.iterchildren(entity.ret))
         result.objects = [o for o in objects if o is not None]
     # Any other element is an answer we did not ask for: its status is kept, its data ignored.
     return result
 
 
-def _known(tag: str) -> str | None:
-    if tag == "CompanyQueryRs":
-        return COMPANY
-    if tag in DELETED_BY_RESPONSE:
-        return DELETED_BY_RESPONSE[tag].key
-    return BY_RESPONSE[tag].key if tag in BY_RESPONSE else None
+def _file_ids(company: etree._Element) -> dict[str, str]:
+    """QBWC's FileID data extensions: OwnerID (upper-cased, braces kept) -> FileID."""
+    found: dict[str, str] = {}
+    for ext in map(_index, company.iterchildren("DataExtRet")):
+        owner, value = _text(ext, "OwnerID") or "", _text(ext, "DataExtValue") or ""
+        named = _text(ext, "DataExtName") == "FileID"
+        if named and 0 < len(owner) <= MAX_EXT and 0 < len(value) <= MAX_EXT:
+            found.setdefault(owner.upper(), value)
+            if len(found) == MAX_FILE_IDS:
+                break
+    return found
 
 
 def _object(el: etree._Element, entity: Entity) -> QbObject | None:

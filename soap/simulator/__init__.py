@@ -1,7 +1,9 @@
-"""A fake QuickBooks company and a QBWC simulator (`qbslack simulate`, tests, benchmarks)."""
+"""A fake QuickBooks company, the PC it lives on, and a QBWC simulator (`qbslack simulate`,
+tests, benchmarks)."""
 
 from soap.simulator import fixtures
 from soap.simulator.company import FakeCompany
+from soap.simulator.machine import FakeMachine, OpenFailure
 from soap.simulator.qbwc_client import (
     QBWCSimulator,
     SessionReport,
@@ -17,7 +19,9 @@ __all__ = [
     "Answerer",
     "Deletion",
     "FakeCompany",
+    "FakeMachine",
     "QBWCSimulator",
+    "OpenFailure",
     "QbRecord",
     "QbxmlRequestError",
     "SessionReport",

@@ -59,6 +59,7 @@ class FakeCompany:
         self.iterators: dict[str, list[str]] = {}  # iteratorID -> ids still to return
         self.pending_failure: tuple[str, str] | None = None  # next response: hresult, message
         self.pending_open_failure: tuple[str, str] | None = None  # next open: connectionError
+        self.data_ext: dict[tuple[str, str], str] = {}  # (OwnerID upper, DataExtName) -> value
         self._seq = 0
         self._txn_number = 0
         self._by_name: dict[tuple[str, str], str] = {}  # (kind, Name) -> ListID

@@ -31,8 +31,9 @@ Fixture files (JSON) come in two shapes, which may be combined (records first, t
 * a snapshot, written by `snapshot()`/`save()`: {"format": "qbslack-fake-company/1", "name",
   "tz_offset", "dst", "dst_bug", "now", "seq", "txn_number", "records": [{"kind", "id",
   "created", "modified", "edit_sequence", "active", "txn_number", "fields"}], "deletions":
-  [{"kind", "id", "created", "deleted", "ref_number", "full_name"}]} (times as wall clock
-  "YYYY-MM-DDTHH:MM:SS"; "fields" as the record holds them).
+  [{"kind", "id", "created", "deleted", "ref_number", "full_name"}], "data_ext":
+  [{"owner_id", "name", "value"}]} (times as wall clock "YYYY-MM-DDTHH:MM:SS"; "fields" as
+  the record holds them; "data_ext" the private data extensions, QBWC's FileID among them).
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def from_dict(data: dict[str, Any]) -> FakeCompany:
         seq=int(data["seq"]) if "seq" in data else None,
         txn_number=int(data.get("txn_number", 0)),
     )
+    for ext in data.get("data_ext", []):
+        company.data_ext[(str(ext["owner_id"]).upper(), str(ext["name"]))] = str(ext["value"])
     for action in data.get("actions", []):
         apply(company, action)
     return company
@@ -157,6 +160,10 @@ def snapshot(company: FakeCompany) -> dict[str, Any]:
         "txn_number": company.txn_number,
         "records": [_record(r) for r in company.records.values()],
         "deletions": [_deletion(d) for d in company.deletions],
+        "data_ext": [
+            {"owner_id": owner, "name": name, "value": value}
+            for (owner, name), value in sorted(company.data_ext.items())
+        ],
     }
 
 

@@ -15,6 +15,7 @@ from lxml import etree
 
 from soap.simulator import fixtures
 from soap.simulator.company import FakeCompany
+from soap.simulator.machine import FakeMachine, OpenFailure
 from soap.simulator.qbxml_answer import QbxmlRequestError, answer, hcp_response, parse_safe
 
 NS = "http://developer.intuit.com/"
@@ -45,6 +46,7 @@ class SessionReport:
     server_version: str | None = None
     client_version_answer: str | None = None
     connection_errors: list[str] = field(default_factory=list)  # connectionError answers
+    company_file: str | None = None  # the company file the session ran against
     timings: list[tuple[str, float]] = field(default_factory=list)  # (method, seconds)
     ended_at: float = 0.0  # time.monotonic() when the last call returned
     call_ends: list[float] = field(default_factory=list)  # time.monotonic() per call
@@ -62,6 +64,7 @@ class SessionReport:
             "close_message": self.close_message,
             "server_version": self.server_version,
             "client_version_answer": self.client_version_answer,
+            "company_file": self.company_file,
         }
 
 
@@ -153,15 +156,22 @@ def result_strings(el: etree._Element) -> list[str]:
 
 
 class QBWCSimulator:
-    """Plays what QBWC does in one scheduled run, against any endpoint."""
+    """Plays what QBWC does in one scheduled run, against any endpoint.
+
+    QuickBooks is either one company, always open at company_file (whatever file
+    authenticate or connectionError name, that one is used), or a FakeMachine: the file
+    authenticate names ("" = the one open in QuickBooks) is opened by machine.begin_session,
+    and a failure goes to connectionError, whose answer is tried next.
+    """
 
     def __init__(
         self,
         url: str,
         username: str,
         password: str,
-        company: FakeCompany,
+        company: FakeCompany | None = None,
         *,
+        machine: FakeMachine | None = None,
         timeout: float = 30,
         qbxml_major: int = 13,
         qbxml_minor: int = 0,
@@ -174,13 +184,23 @@ class QBWCSimulator:
         self.url = url
         self.username = username
         self.password = password
-        self.company = company
+        self.company = company  # None with a machine: the session's company is the file opened
+        self.implicit = machine is None  # one company, always open: any file named is it
+        if machine is None:
+            if company is None:
+                raise ValueError("give a company or a machine")
+            machine = FakeMachine()
+            machine.add_file(company_file, company)
+            machine.open(company_file)
+        elif company is not None:
+            raise ValueError("give a company or a machine, not both")
+        self.machine = machine
         self.timeout = timeout
         self.qbxml_major = qbxml_major
         self.qbxml_minor = qbxml_minor
         self.client_version = client_version
         self.session = session  # a caller's keep-alive client, left open after run()
-        self.company_file = company_file
+        self.company_file = company_file  # the path of the implicit machine's one file
         self.max_rounds = max_rounds
         self.noop_retries = noop_retries  # QBWC waits 5 s after "NoOp" and asks again
 
@@ -234,37 +254,54 @@ class QBWCSimulator:
             report.close_message = result_text(call("closeConnection", [("ticket", ticket)]))
             report.ok = True
             return
-        if not self._open(call, ticket, report):
+        opened = self._open(call, ticket, status, report)
+        if opened is None:
             return
-        self._loop(call, ticket, report)
+        report.company_file = opened[0]
+        self._loop(call, ticket, *opened, report)
         report.close_message = result_text(call("closeConnection", [("ticket", ticket)]))
 
     def _open(
-        self, call: Callable[[str, Params], etree._Element], ticket: str, report: SessionReport
-    ) -> bool:
-        """Open the company file; a failure goes to connectionError, which may name another."""
+        self,
+        call: Callable[[str, Params], etree._Element],
+        ticket: str,
+        requested: str,
+        report: SessionReport,
+    ) -> tuple[str, FakeCompany] | None:
+        """Open the company file; a failure goes to connectionError, which may name another
+        ("" = whichever is open) or say "done". The path and company opened, or None."""
         for _ in range(OPEN_RETRIES + 1):
-            failure, self.company.pending_open_failure = self.company.pending_open_failure, None
-            if failure is None:
-                return True
+            try:
+                path, company = self.machine.begin_session("" if self.implicit else requested)
+                failure, company.pending_open_failure = company.pending_open_failure, None
+                if failure is not None:
+                    raise OpenFailure(*failure)
+                return path, company
+            except OpenFailure as exc:
+                hresult, message = exc.hresult, exc.message
             answer_text = result_text(
                 call(
                     "connectionError",
-                    [("ticket", ticket), ("hresult", failure[0]), ("message", failure[1])],
+                    [("ticket", ticket), ("hresult", hresult), ("message", message)],
                 )
             )
             report.connection_errors.append(answer_text)
-            report.last_error = f"{failure[0]}: {failure[1]}"
+            report.last_error = f"{hresult}: {message}"
             if answer_text.lower() == "done":
-                return False
-            self.company_file = answer_text  # "" = whatever company is open
-        return False
+                return None
+            requested = answer_text
+        return None
 
     def _loop(
-        self, call: Callable[[str, Params], etree._Element], ticket: str, report: SessionReport
+        self,
+        call: Callable[[str, Params], etree._Element],
+        ticket: str,
+        path: str,
+        company: FakeCompany,
+        report: SessionReport,
     ) -> None:
-        self.company.expire_iterators()  # a new QuickBooks session starts with none
-        hcp = hcp_response(self.company)
+        company.expire_iterators()  # a new QuickBooks session starts with none
+        hcp = hcp_response(company)
         noops = 0
         for _ in range(self.max_rounds):
             request = result_text(
@@ -273,7 +310,7 @@ class QBWCSimulator:
                     [
                         ("ticket", ticket),
                         ("strHCPResponse", hcp),
-                        ("strCompanyFileName", self.company_file),
+                        ("strCompanyFileName", path),
                         ("qbXMLCountry", "US"),
                         ("qbXMLMajorVers", self.qbxml_major),
                         ("qbXMLMinorVers", self.qbxml_minor),
@@ -292,7 +329,10 @@ class QBWCSimulator:
             report.requests.append(request)
             progress = int(
                 result_text(
-                    call("receiveResponseXML", [("ticket", ticket), *self._quickbooks(request)])
+                    call(
+                        "receiveResponseXML",
+                        [("ticket", ticket), *self._quickbooks(company, request)],
+                    )
                 )
             )
             report.progress.append(progress)
@@ -304,13 +344,13 @@ class QBWCSimulator:
                 return
         report.last_error = f"simulator stopped after {self.max_rounds} rounds"
 
-    def _quickbooks(self, request: str) -> Params:
+    def _quickbooks(self, company: FakeCompany, request: str) -> Params:
         """receiveResponseXML's response, hresult and message for a request, as QBWC sends."""
-        failure, self.company.pending_failure = self.company.pending_failure, None
+        failure, company.pending_failure = company.pending_failure, None
         if failure:
             return [("response", ""), ("hresult", failure[0]), ("message", failure[1])]
         try:
-            return [("response", answer(self.company, request)), ("hresult", ""), ("message", "")]
+            return [("response", answer(company, request)), ("hresult", ""), ("message", "")]
         except QbxmlRequestError as exc:
             return [("response", ""), ("hresult", exc.hresult), ("message", exc.message)]
 

@@ -115,7 +115,8 @@ def _answer_one(company: FakeCompany, rq: etree._Element) -> etree._Element:
         if rq.tag == "HostQueryRq":
             _ok(rs, [host_ret()])
         elif rq.tag == "CompanyQueryRq":
-            _ok(rs, [company_ret(company)])
+            owners = (e.text or "" for e in rq.iterchildren("OwnerID"))
+            _ok(rs, [company_ret(company, owners)])
         elif rq.tag in ("TxnDeletedQueryRq", "ListDeletedQueryRq"):
             _deleted(company, rq, rs)
         elif rq.tag in REQUEST_KINDS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -67,13 +67,27 @@ def host_ret() -> etree._Element:
     )
 
 
-def company_ret(company: FakeCompany) -> etree._Element:
-    return put(
+def company_ret(company: FakeCompany, owner_ids: Iterable[str] = ()) -> etree._Element:
+    """CompanyRet; with OwnerIDs, their private data extensions (QBWC's FileID) at its end."""
+    ret = put(
         etree.Element("CompanyRet"),
         ("IsSampleCompany", False),
         ("CompanyName", company.name),
         ("LegalCompanyName", company.name),
     )
+    owners = {o.strip().upper() for o in owner_ids}
+    for (owner, name), value in sorted(company.data_ext.items()):
+        if owner in owners:
+            ret.append(
+                put(
+                    etree.Element("DataExtRet"),
+                    ("OwnerID", owner),
+                    ("DataExtName", name),
+                    ("DataExtType", "STR255TYPE"),
+                    ("DataExtValue", value),
+                )
+            )
+    return ret
 
 
 def _core(c: FakeCompany, rec: QbRecord, *rows: Row) -> etree._Element:

@@ -10,6 +10,7 @@ from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.qbwc_client import COMPANY_FILE
 from soap.simulator.qbxml_answer import Answerer
 from tenants.models import Watermark
+from tenants.qwc import OWNER_ID
 from tests.support.qbxml_schema import assert_valid_qbxml
 from tests.support.soap import connect, connection, count_events, events, watermarks
 
@@ -103,21 +104,22 @@ def test_an_empty_first_sync_leaves_watermarks_unset(live_server):
     assert events(rt, object_type="Vendor")[0].status == EventStatus.PENDING
 
 
-def test_company_name_is_asked_for_when_the_hcp_lacks_it(live_server, qbwc):
+def test_every_session_first_asks_which_company_file_is_open(live_server, qbwc):
     rt = live_server.runtime
     c = connect(rt, baseline_done=False)
     company = FakeCompany("Named By Query Inc")
     ticket = qbwc.authenticate(c.username, c.password)[0]
     request = qbwc.send(ticket, hcp="")  # an empty strHCPResponse
     assert_valid_qbxml(request)
-    assert request.count("<CompanyQueryRq ") == 1
+    assert request.count("<CompanyQueryRq ") == 1 and f"<OwnerID>{OWNER_ID}</OwnerID>" in request
     assert qbwc.receive(ticket, Answerer(company).answer(request)) == 100
     notice = events(rt, action="connected")[0]
     assert notice.payload["company"] == "Named By Query Inc"
     assert connection(rt, c.connection_id).qb_company_name == "Named By Query Inc"
-    # Known now: later sessions do not ask again.
+    assert connection(rt, c.connection_id).bound_company == "Named By Query Inc"
+    # Known now, and still asked: each session proves which file QBWC opened.
     ticket = qbwc.authenticate(c.username, c.password)[0]
-    assert "CompanyQueryRq" not in qbwc.send(ticket, hcp="")
+    assert "<CompanyQueryRq " in qbwc.send(ticket, hcp="")
 
 
 def test_overlap_survives_the_daylight_saving_offset_bug(live_server, qbwc):

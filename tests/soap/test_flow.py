@@ -143,7 +143,8 @@ def test_a_cycle_without_changes_is_one_round_trip_and_creates_nothing(live_serv
     for _ in range(3):
         report = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
         assert report.ok and report.calls == NO_CHANGE_CALLS and report.progress == [100]
-        assert "CompanyQueryRq" not in report.requests[0]  # the HCP named the company
+        # Every session first asks which company file is open (our OwnerID's FileID).
+        assert report.requests[0].count("<CompanyQueryRq ") == 1
         for request in report.requests:
             assert_valid_qbxml(request)
     # The overlap re-fetched the last hour; the dedupe key dropped every repeat.

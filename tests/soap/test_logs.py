@@ -42,7 +42,7 @@ def test_log_context_fills_missing_fields_only():
 def test_a_quickbooks_error_is_logged_with_tenant_and_ticket_prefix(live_server, qbwc):
     rt = live_server.runtime
     c = connect(rt)
-    with json_lines("soap.session") as stream:
+    with json_lines("soap.ending") as stream:
         ticket = qbwc.authenticate(c.username, c.password)[0]
         qbwc.send(ticket)
         assert qbwc.receive(ticket, "", hresult="0x80040408", message="Could not start") < 0

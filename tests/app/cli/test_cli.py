@@ -14,27 +14,8 @@ from jobs.enums import EventStatus
 from jobs.models import Event
 from tenants import service
 from tenants.installations import save_installation
-from tests.conftest import KEY_A, KEY_B, TEST_DATABASE_URL, truncate_all
+from tests.conftest import KEY_A, KEY_B
 from tests.support.soap import connect
-
-
-@pytest.fixture
-def cli_env(monkeypatch, engine):
-    env = {
-        "DATABASE_URL": TEST_DATABASE_URL,
-        "PUBLIC_URL": "https://qbslack.example.com",
-        "SLACK_CLIENT_ID": "1.2",
-        "SLACK_CLIENT_SECRET": "cs",
-        "SLACK_SIGNING_SECRET": "ss",
-        "TOKEN_ENCRYPTION_KEYS": KEY_A,
-        "SECRET_KEY": "sk",
-        "QBWC_RUN_EVERY_MINUTES": "7",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    yield monkeypatch
-    truncate_all(engine)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -66,12 +47,16 @@ def test_connect_credentials_qwc_tenants(cli_env, capsys):
     assert root.findtext("UserName") == created["username"]
     assert root.findtext("Scheduler/RunEveryNMinutes") == "7"
     assert root.findtext("IsReadOnly") == "true" and root.findtext("QBType") == "QBFS"
+    # QuickBooks then offers access with QuickBooks closed (the bound file opens unattended).
+    assert root.findtext("UnattendedModePref") == "umpOptional"
+    assert root.findtext("PersonalDataPref") == "pdpNotNeeded"
     assert root.findtext("FileID").startswith("{") and root.findtext("OwnerID").startswith("{")
 
     code, out, _ = run(capsys, "tenants")
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["company"] for line in lines] == ["Acme Books", "Client Two"]
     assert all(line["team_id"] == "T9" and line["last_poll"] is None for line in lines)
+    assert all(line["company_file"] is None for line in lines)  # bound at the first sync
 
     code, _, err = run(capsys, "credentials", "T404")
     assert code == 1 and "T404" in err

@@ -110,6 +110,7 @@ def test_routes_without_arguments_opens_the_modal_for_admins_only(installed):
             "account",
             "employee",
             "default",
+            "alerts",
         )
     ]
     assert not any(b.get("block_id") == "scope" for b in view["blocks"])  # one company

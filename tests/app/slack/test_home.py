@@ -11,6 +11,7 @@ from jobs.enums import EventStatus
 from jobs.models import Event
 from tenants import service
 from tenants.credentials import verify_password
+from tenants.enums import ConnectionStatus
 from tenants.models import Connection, Route, Tenant
 from tests.fakes.slack_api import Call
 from tests.support.slack import SlackHarness, eventually
@@ -256,3 +257,45 @@ def test_routes_modal_company_selector(installed):
     with slack.runtime.transaction() as db:
         got = {(r.event_type, r.connection_id, r.channel_id) for r in db.scalars(select(Route))}
     assert got == {("bill", None, "C0ALLBILLS"), ("bill", client_b, "C0BBILLS")}
+
+
+def _found_wrong_file(slack: SlackHarness) -> Connection:
+    """A session of the workspace's company file found Client B's file open."""
+    with slack.runtime.transaction() as db:
+        conn = db.get(Connection, slack.connections()[0].id)
+        assert conn is not None
+        conn.bound_company, conn.qb_file_path = "Client A Books", r"C:\Files\A.QBW"
+        conn.bound_at = dt.datetime.now(dt.UTC)
+        conn.status = ConnectionStatus.WRONG_FILE
+        conn.open_company, conn.open_file_path = "Client B Books", r"C:\Files\B.QBW"
+        db.flush()
+        db.expunge(conn)
+    return conn
+
+
+def test_wrong_file_shows_in_home_and_a_manager_rebinds_but_a_member_cannot(installed):
+    slack = installed
+    conn = _found_wrong_file(slack)
+    text = str(publish_for(slack, "UADMIN", "Ev-wrong-file").params["view"])
+    assert "Wrong company file" in text and "Client B Books" in text
+    assert "rebind_company" in text and "Client A Books" in text  # the confirmation names both
+
+    slack.click("rebind_company", str(conn.id), user="UMEMBER")
+    assert "only workspace admins" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    assert slack.connections()[0].bound_company == "Client A Books"
+
+    slack.click("rebind_company", str(conn.id), user="UADMIN")
+    opened = slack.fake.wait_for("views.open", count=2)[-1]
+    assert "Client B Books" in str(opened.params["view"])
+    after = slack.connections()[0]
+    assert (after.bound_company, after.qb_file_path) == ("Client B Books", r"C:\Files\B.QBW")
+    assert after.status == ConnectionStatus.OK and after.open_company is None
+
+
+def test_another_workspace_cannot_rebind_this_ones_connection(installed):
+    slack = installed
+    conn = _found_wrong_file(slack)
+    slack.install(team="T2", code="c2", installer="UB")
+    slack.click("rebind_company", str(conn.id), user="UB", team="T2")
+    assert "not connected" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    assert slack.connections("T1")[0].bound_company == "Client A Books"

@@ -16,6 +16,7 @@ from soap.qbxml import (
     supported_version,
 )
 from soap.qbxml.requests import LIST_DELETE_TYPES, MIN_VERSION, TXN_DELETE_TYPES
+from tenants.qwc import OWNER_ID
 from tests.support.qbxml_schema import assert_valid_qbxml
 
 WHEN = [None, "2026-11-24T09:12:33-08:00", "2026-11-24T09:12:33", "2026-11-24"]
@@ -86,17 +87,18 @@ def test_every_query_in_one_batch_and_in_chunks():
     for on_error in ("continueOnError", "stopOnError", "rollbackOnError"):
         assert_valid_qbxml(build_request(ALL[:7], on_error=on_error))
     for chunk in (ALL[i : i + 11] for i in range(0, len(ALL), 11)):
-        assert_valid_qbxml(build_batch(chunk, with_company=True))
+        assert_valid_qbxml(build_batch(chunk, company_owner_id=OWNER_ID))
         assert_valid_qbxml(build_batch(chunk, version="8.0"))
 
 
 def test_company_query_leads_the_batch():
-    company, bill = rq(build_batch([Query("bill", "b")], with_company=True))
+    company, bill = rq(build_batch([Query("bill", "b")], company_owner_id=OWNER_ID))
     assert (company.tag, company.get("requestID")) == ("CompanyQueryRq", "company")
-    assert [c.text for c in company] == ["CompanyName"]
+    assert [c.text for c in company] == ["CompanyName", "DataExtRet", OWNER_ID]
     assert bill.tag == "BillQueryRq"
-    assert_valid_qbxml(build_batch([], with_company=True))
-    assert_valid_qbxml(build_batch([], version="10.0", with_company=True))
+    assert_valid_qbxml(build_batch([], company_owner_id=OWNER_ID))
+    assert_valid_qbxml(build_batch([], version="10.0", company_owner_id=OWNER_ID))
+    assert "CompanyQueryRq" not in build_batch([Query("bill", "b")])
 
 
 def test_element_order_and_criteria():

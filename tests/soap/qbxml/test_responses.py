@@ -25,6 +25,7 @@ from soap.qbxml import (
     parse_xml,
 )
 from soap.simulator import Answerer, FakeCompany, fixtures
+from tenants.qwc import OWNER_ID
 from tests.support.qbxml_schema import assert_valid_qbxml
 
 T1 = "2026-11-24T09:12:33-08:00"
@@ -585,7 +586,7 @@ def test_simulator_answers_of_every_kind_parse_and_are_valid():
         Query("list_deleted", "ld"),
         Query("list_deleted", "ld3", deleted_types=("Vendor", "Account", "Employee")),
     ]
-    response = Answerer(company).answer(build_batch(queries, with_company=True))
+    response = Answerer(company).answer(build_batch(queries, company_owner_id=OWNER_ID))
     assert_valid_qbxml(response)
     results = parse_response(response)
     by_entity = {r.entity: r for r in results}
