@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,6 +56,9 @@ class Event(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     replay_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the current run of transient failures began: the event fails only after
+    # DELIVERY_GIVE_UP_HOURS of them.
+    failing_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -99,3 +103,29 @@ class SlackThread(Base):
     )
     state: Mapped[str | None] = mapped_column(String(32))  # e.g. "Paid", "Deleted"
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class HealthAlert(Base):
+    """One episode of a health condition of a company file, from its alert to "resolved"."""
+
+    __tablename__ = "health_alerts"
+    __table_args__ = (
+        # At most one open alert per condition per connection, however many checkers run.
+        Index(
+            "uq_health_alerts_open",
+            "connection_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # AlertKind
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the last post about it
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

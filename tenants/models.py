@@ -131,6 +131,13 @@ class Connection(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     qbwc_version: Mapped[str | None] = mapped_column(String(32))
+    # The RunEveryNMinutes of the .qwc last handed out (None: the deployment's default).
+    run_every_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The last session's QuickBooks error code and how many sessions in a row ended with it.
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the wrong passwords that locked the QBWC login came from.
+    lock_source: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(back_populates="connections")

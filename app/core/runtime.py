@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.clock import Clock, SystemClock
 from app.core.coordination import Coordinator, LocalCoordinator, RedisCoordinator
 from app.core.crypto import TokenCipher
 from app.core.db import make_engine, make_session_factory
@@ -47,6 +48,8 @@ class Runtime:
     background: Stoppable | None = None
     # Bolt's listener threads, in a web process with the Slack app configured.
     listener_executor: ThreadPoolExecutor | None = None
+    # What time it is for everything that schedules (tests set a ManualClock).
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def from_settings(
@@ -57,6 +60,7 @@ class Runtime:
         session_factory: sessionmaker[Session] | None = None,
         redis: Redis | None = None,
         jobs: JobQueue | None = None,
+        clock: Clock | None = None,
     ) -> Runtime:
         """Build the connections the settings describe (or use the ones given)."""
         engine = engine or make_engine(settings.database_url)
@@ -76,6 +80,7 @@ class Runtime:
             coordinator=RedisCoordinator(redis) if redis is not None else LocalCoordinator(),
             # Shares the pool; psycopg switches autocommit client-side.
             autocommit_engine=engine.execution_options(isolation_level="AUTOCOMMIT"),
+            clock=clock or SystemClock(),
         )
         if in_process is not None:
             # In-process jobs see this runtime, as an RQ worker sets its own around each job.

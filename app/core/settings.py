@@ -55,6 +55,11 @@ class Settings:
     # Slack takes about one message per second per channel.
     slack_post_interval: float = 1.0
     log_json: bool = True
+    # A connection with no completed QBWC session for this long is stale (None: per connection,
+    # max(3 x its .qwc interval, 15 minutes)).
+    stale_after_minutes: float | None = None
+    # Transient Slack failures are retried this long before an event is marked failed.
+    delivery_give_up_hours: float = 24.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,6 +127,11 @@ class Settings:
             metrics_token=get("METRICS_TOKEN") or None,
             qbwc_run_every_minutes=every,
             log_json=get("LOG_FORMAT") != "text",
+            stale_after_minutes=_optional_float(get("STALE_AFTER_MINUTES"), "STALE_AFTER_MINUTES"),
+            delivery_give_up_hours=_optional_float(
+                get("DELIVERY_GIVE_UP_HOURS"), "DELIVERY_GIVE_UP_HOURS"
+            )
+            or 24.0,
         )
 
 
@@ -132,6 +142,18 @@ def _int(raw: str, name: str, *, minimum: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _optional_float(raw: str, name: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number, got {raw!r}")
     return value
 
 
