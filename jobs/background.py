@@ -1,4 +1,4 @@
-"""Background loops beside job execution: promoting delayed jobs and sweeping the outbox."""
+"""Background loops beside job execution: delayed jobs, the outbox sweep, health checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 
 from app.core.jobqueue import RQJobQueue
 from app.core.runtime import Runtime
+from jobs.alerts import CHECK_EVERY, check_health
 from jobs.sweeper import STALE_AFTER, SWEEP_EVERY, sweep
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ PROMOTE_EVERY = 0.05
 
 
 class Background:
-    """A daemon thread: promote due delayed jobs (RQ) and sweep every SWEEP_EVERY seconds."""
+    """A daemon thread: promote due delayed jobs (RQ), sweep, and check connections' health."""
 
     def __init__(
         self,
@@ -25,9 +26,11 @@ class Background:
         *,
         sweep_every: float = SWEEP_EVERY,
         stale_after: dt.timedelta = STALE_AFTER,
+        check_every: float = CHECK_EVERY,
     ) -> None:
         self.runtime = runtime
         self.sweep_every = sweep_every
+        self.check_every = check_every
         self.stale_after = stale_after
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qbslack-background", daemon=True)
@@ -49,6 +52,7 @@ class Background:
 
     def _run(self) -> None:
         next_sweep = time.monotonic() + 1.0
+        next_check = time.monotonic() + 2.0
         jobs = self.runtime.jobs
         while not self._stop.is_set():
             try:
@@ -60,6 +64,13 @@ class Background:
                     token = self.runtime.coordinator.lock("sweeper", self.sweep_every * 0.9)
                     if token is not None:
                         sweep(self.runtime, stale_after=self.stale_after)
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.check_every
+                    # One checker at a time across all workers (the lock outlives the run
+                    # until the next one is due, so a fast worker does not check again).
+                    token = self.runtime.coordinator.lock("health-check", self.check_every * 0.9)
+                    if token is not None:
+                        check_health(self.runtime)
             except Exception:
                 log.exception("background loop error (will retry)")
                 self._stop.wait(1.0)

@@ -28,4 +28,19 @@ class EventAction(StrEnum):
 class AlertKind(StrEnum):
     """Which health condition an alert event is about (its object_id)."""
 
+    STALE = "stale"  # no completed QBWC session for too long
+    QUICKBOOKS_ERROR = "quickbooks_error"  # the same QuickBooks error, sessions in a row
+    LOGIN_LOCKED = "login_locked"  # the QBWC login locked after wrong passwords
+    DELIVERY_FAILED = "delivery_failed"  # Slack refused events for good (parked as failed)
+    UNROUTED = "unrouted"  # events with no channel to go to
     WRONG_FILE = "wrong_company_file"  # QBWC had another company file open
+    # The Slack token was revoked or the app uninstalled: told by the logs (and App Home).
+    SLACK_DISCONNECTED = "slack_disconnected"
+
+
+class AlertPhase(StrEnum):
+    """Which message of an alert's life an alert event is."""
+
+    OPENED = "opened"
+    REMINDER = "reminder"  # at most one a day while the condition lasts
+    RESOLVED = "resolved"  # a reply in the alert's thread

@@ -6,15 +6,13 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from jobs.enums import AlertKind, EventAction
+from jobs.alert_messages import alert_message
+from jobs.enums import EventAction
 from jobs.models import Event
+from jobs.mrkdwn import MAX_BLOCKS as MAX_BLOCKS  # tests check the limit
+from jobs.mrkdwn import MAX_FIELD, MAX_HEADER, MAX_SECTION, MAX_TEXT, clip, escape, section
 
-MAX_BLOCKS = 50
-MAX_SECTION = 3000  # characters of a section's text
-MAX_FIELD = 2000  # characters of one section field
 MAX_FIELDS = 10
-MAX_HEADER = 150
-MAX_TEXT = 3900  # the top-level fallback (Slack truncates past 40,000; keep it readable)
 MAX_LINES = 5
 
 LABELS = {
@@ -56,22 +54,6 @@ CURRENCY_CODES = {
     "singapore dollar": "SGD",
     "hong kong dollar": "HKD",
 }
-
-
-def escape(text: Any) -> str:
-    """Escape Slack's control characters in QuickBooks text."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int) -> str:
-    """Cut text to Slack's limit with an ellipsis, never inside an &entity;."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]  # a half entity would show as garbage
-    return cut + "…"
 
 
 def currency_code(currency: Any) -> str | None:
@@ -193,7 +175,7 @@ def build_message(
     """
     p, action, object_type, replay = _inputs(event, action, object_type, replay)
     if action == EventAction.ALERT:
-        return alert_message(p)
+        return alert_message(p, state=state)
     company = p.get("company") if multi_company else None
     title = action_title(action, object_type, p.get("company"))
     if state:
@@ -208,7 +190,7 @@ def build_message(
         text = f"qbslack now posts changes from *{escape(p.get('company') or 'QuickBooks')}* here."
         if p.get("company_file"):
             text += f"\nCompany file: `{escape(p['company_file'])}`"
-        blocks.append(_section(text))
+        blocks.append(section(text))
         return {"text": fallback_text(p, action, object_type, company=None), "blocks": blocks}
     fields = _fields(p, object_type, company)
     if fields:
@@ -221,7 +203,7 @@ def build_message(
             }
         )
     if p.get("memo"):
-        blocks.append(_section(f"*Memo:* {escape(p['memo'])}"))
+        blocks.append(section(f"*Memo:* {escape(p['memo'])}"))
     for title, key, render in (
         ("Lines", "line_items", _line),
         ("Applied to", "applied_to", _applied),
@@ -231,7 +213,7 @@ def build_message(
             shown = [render(x, p.get("currency")) for x in items[:MAX_LINES]]
             if len(items) > MAX_LINES:
                 shown.append(f"+{len(items) - MAX_LINES} more")
-            blocks.append(_section(f"*{title}*\n" + "\n".join(shown)))
+            blocks.append(section(f"*{title}*\n" + "\n".join(shown)))
     context = [f"QuickBooks {escape(LABELS.get(object_type) or object_type or 'change')}"]
     if company:
         context.append(escape(company))
@@ -312,52 +294,3 @@ def _applied(a: Mapping[str, Any], currency: str | None) -> str:
     if remaining not in (None, ""):
         text += f" (balance {money(remaining, currency)})"
     return text
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
-
-
-def alert_message(p: Mapping[str, Any]) -> dict[str, Any]:
-    """A health alert for the managers: what happened, in plain words, and the fix."""
-    company = str(p.get("company") or "a company file")
-    open_company = str(p.get("open_company") or "another company file")
-    title = f"Wrong company file open for {company}"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": clip(title, MAX_HEADER)}},
-        _section(escape(str(p.get("text") or title))),
-    ]
-    if p.get("kind") == AlertKind.WRONG_FILE and p.get("connection_id"):
-        button = rebind_button(
-            int(p["connection_id"]),
-            company=company,
-            was=str(p.get("bound_company") or company),
-            open_company=open_company,
-            open_path=p.get("open_path"),
-        )
-        blocks.append({"type": "actions", "elements": [button]})
-    fallback = f"{title}: QuickBooks had {open_company} open; nothing was read."
-    return {"text": clip(escape(fallback), MAX_TEXT), "blocks": blocks}
-
-
-def rebind_button(
-    connection_id: int, *, company: str, was: str, open_company: str, open_path: str | None
-) -> dict[str, Any]:
-    """ "This is the right file now": a manager re-binds a connection, after a confirmation."""
-    where = f" ({open_path})" if open_path else ""
-    confirm = (
-        f"From now on the Web Connector entry of {company} reads {open_company}{where} "
-        f"instead of {was}. Choose this only if that file really holds {company}'s books."
-    )
-    return {
-        "type": "button",
-        "action_id": "rebind_company",
-        "value": str(connection_id),
-        "text": {"type": "plain_text", "text": "This is the right file now"},
-        "confirm": {
-            "title": {"type": "plain_text", "text": "Use this company file?"},
-            "text": {"type": "plain_text", "text": clip(confirm, 300)},
-            "confirm": {"type": "plain_text", "text": "Use it"},
-            "deny": {"type": "plain_text", "text": "Cancel"},
-        },
-    }

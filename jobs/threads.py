@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.runtime import Runtime
-from jobs.enums import EventAction, EventStatus
+from jobs.enums import AlertPhase, EventAction, EventStatus
 from jobs.messages import build_message
 from jobs.models import Event, SlackThread
 from jobs.slack_client import call
@@ -63,6 +63,10 @@ def parent_for(
     if own is not None:
         if own.parent_event_id == event.id:
             return None, None, {}  # a replay of the parent itself posts as a new message
+        if event.action == EventAction.ALERT:
+            # Reminders reply and leave the alert as it is; "resolved" marks it resolved.
+            resolved = (event.payload or {}).get("phase") == AlertPhase.RESOLVED
+            return own, "Resolved" if resolved else None, {}
         if event.action == EventAction.DELETED:
             return own, "Deleted", {}
         p = event.payload or {}
@@ -199,8 +203,13 @@ def update_parent(runtime: Runtime, client: Any, event_id: int, channel: str) ->
         if parent_event is None:
             return
         _, state, overrides = parent_for(event, db_session=db)
+        if event.action == EventAction.ALERT and state is None:
+            return  # a reminder: the alert itself is unchanged
         # An edit shows the object's new content; anything else keeps the parent's.
-        same_object = event.object_id == parent.object_id and event.action != EventAction.DELETED
+        same_object = event.object_id == parent.object_id and event.action not in (
+            EventAction.DELETED,
+            EventAction.ALERT,  # "resolved" marks the alert; its words stay
+        )
         payload = dict((event if same_object else parent_event).payload or {})
         payload.update(overrides)
         body = build_message(

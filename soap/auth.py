@@ -45,6 +45,7 @@ def check_credentials(
     db_session: Session,
     now: dt.datetime | None = None,
     logins: VerifiedLogins | None = None,
+    source: str | None = None,
 ) -> AuthOutcome:
     """Check QBWC credentials and update the failure counters (the caller commits).
 
@@ -72,6 +73,7 @@ def check_credentials(
         conn.failed_logins += 1
         if conn.failed_logins >= MAX_FAILURES:
             conn.locked_until = now + LOCK_TIME
+            conn.lock_source = (source or "")[:64] or None  # the alert says from where
             conn.failed_logins = 0
             conn.first_failed_at = None
             log.warning(

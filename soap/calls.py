@@ -111,7 +111,9 @@ def client_version(qbwc: Qbwc, caller: str, version: str | None) -> str:
     return client_version_answer(version)
 
 
-def authenticate(qbwc: Qbwc, caller: str, username: str, password: str) -> list[str]:
+def authenticate(
+    qbwc: Qbwc, caller: str, username: str, password: str, *, source: str | None = None
+) -> list[str]:
     """authenticate: [ticket, ""], [ticket, "none"] or ["", "nvu"]."""
     version = qbwc.versions.recall(caller)
     runtime, logins = qbwc.runtime, qbwc.logins
@@ -126,7 +128,12 @@ def authenticate(qbwc: Qbwc, caller: str, username: str, password: str) -> list[
         return _run(
             qbwc,
             lambda db: session.authenticate(
-                username, password, db_session=db, client_version=version, logins=logins
+                username,
+                password,
+                db_session=db,
+                client_version=version,
+                logins=logins,
+                source=source,
             ),
             atomic=True,
         )

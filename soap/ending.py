@@ -6,12 +6,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.orm import Session
 
 from app.core import metrics
 from app.core.db import utcnow
-from soap import ingest
 from soap.binding import OpenFile
 from soap.hresults import PATH_FAILURES, error_code, quickbooks_error
 from soap.tickets import Ticket, TicketState
@@ -23,6 +22,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _UPDATE_CONNECTION = update(Connection).where(Connection.id == bindparam("b_id"))
+# A failed session: the same error code as the last session's lengthens the streak (the
+# right-hand sides read the row's old values), another code starts a new one.
+_FAILED_SESSION = _UPDATE_CONNECTION.values(
+    error_streak=case(
+        (Connection.error_code == bindparam("b_code"), Connection.error_streak + 1), else_=1
+    ),
+    error_code=bindparam("b_code"),
+)
 
 
 @dataclass
@@ -54,6 +61,7 @@ def fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult[
     update_connection(
         t,
         db_session=db_session,
+        failed_with=code,
         status=ConnectionStatus.ERROR,
         last_error=text,
         last_error_at=now,
@@ -63,10 +71,19 @@ def fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult[
     return CallResult("", ticket=t)
 
 
-def update_connection(t: Ticket, *, db_session: Session, **values: object) -> None:
-    """Write some of the ticket's connection's columns (one UPDATE, nothing read first)."""
+def update_connection(
+    t: Ticket, *, db_session: Session, failed_with: str | None = None, **values: object
+) -> None:
+    """Write some of the ticket's connection's columns (one UPDATE, nothing read first).
+
+    failed_with: the session failed with this error code (counts the streak of sessions).
+    """
     # The SET clause comes from the parameters' names: one statement, compiled once per set.
-    db_session.connection().execute(_UPDATE_CONNECTION, {"b_id": t.connection_id, **values})
+    if failed_with is None:
+        db_session.connection().execute(_UPDATE_CONNECTION, {"b_id": t.connection_id, **values})
+        return
+    params = {"b_id": t.connection_id, "b_code": failed_with[:32], **values}
+    db_session.connection().execute(_FAILED_SESSION, params)
 
 
 def connection_error(
@@ -98,8 +115,8 @@ def connection_error(
     return CallResult("done", ticket=t)
 
 
-def wrong_file(t: Ticket, found: OpenFile, text: str, *, db_session: Session) -> list[int]:
-    """QBWC opened another company file: record what is open, alert once, take nothing."""
+def wrong_file(t: Ticket, found: OpenFile, text: str, *, db_session: Session) -> None:
+    """QBWC opened another company file: record what is open (the checker alerts), take nothing."""
     log.warning(
         "QBWC session for %s has the wrong company file open: %s",
         t.username,
@@ -108,22 +125,18 @@ def wrong_file(t: Ticket, found: OpenFile, text: str, *, db_session: Session) ->
     )
     metrics.record_poll("wrong_file")
     t.state, t.last_error = TicketState.FAILED, text
-    conn = db_session.get(Connection, t.connection_id, with_for_update=True)
-    if conn is None:
-        return []
-    starts = conn.status != ConnectionStatus.WRONG_FILE
     now = utcnow()
-    conn.status, conn.last_error, conn.last_error_at = ConnectionStatus.WRONG_FILE, text, now
-    conn.open_company = (found.company or "")[:255] or None
-    conn.open_file_id, conn.open_file_path = found.file_id, found.path
-    if not starts:
-        return []  # one alert per episode: it is already open
-    return [
-        c.id
-        for c in ingest.wrong_file_alert(
-            conn, found.company, found.path, text, now=now, db_session=db_session
-        )
-    ]
+    update_connection(
+        t,
+        db_session=db_session,
+        status=ConnectionStatus.WRONG_FILE,
+        last_error=text,
+        last_error_at=now,
+        last_poll_at=now,  # the Web Connector came by: not stale
+        open_company=(found.company or "")[:255] or None,
+        open_file_id=found.file_id,
+        open_file_path=found.path,
+    )
 
 
 def last_error(t: Ticket | None) -> str:

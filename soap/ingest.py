@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
-from jobs.enums import AlertKind, EventAction, EventStatus
+from jobs.enums import EventAction, EventStatus
 from jobs.outbox import Created, EventRow, add_events, known_object_ids
 from soap.qbtime import to_utc, wall_clock
 from soap.qbxml.entities import ENTITIES
@@ -129,46 +129,6 @@ def connected_notice(
             "connection": conn.company_name,
             "action": EventAction.CONNECTED,
             "object_type": "Company",
-        },
-        "status": EventStatus.PENDING,
-        "sort_key": now,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return add_events([row], db_session=db_session)
-
-
-def wrong_file_alert(
-    conn: Connection,
-    open_company: str | None,
-    open_path: str | None,
-    text: str,
-    *,
-    now: dt.datetime,
-    db_session: Session,
-) -> list[Created]:
-    """The managers' alert that QBWC had another company file open (once per episode)."""
-    row: EventRow = {
-        "tenant_id": conn.tenant_id,
-        "connection_id": conn.id,
-        "event_type": EventType.ALERT,
-        "action": EventAction.ALERT,
-        "object_type": "Alert",
-        "object_id": AlertKind.WRONG_FILE,
-        # One alert per episode: the episode's start is its version.
-        "edit_sequence": now.strftime("%Y%m%dT%H%M%S.%f"),
-        "counterparty": conn.company_name[:255],
-        "payload": {
-            "kind": AlertKind.WRONG_FILE,
-            "company": conn.company_name,
-            "bound_company": conn.bound_company,
-            "bound_path": conn.qb_file_path,
-            "open_company": open_company,
-            "open_path": open_path,
-            "text": text,
-            "connection_id": conn.id,
-            "action": EventAction.ALERT,
-            "object_type": "Alert",
         },
         "status": EventStatus.PENDING,
         "sort_key": now,

@@ -50,13 +50,18 @@ def _qbwc(ctx: Any) -> Qbwc:
     return qbwc
 
 
-def _client_key(ctx: Any) -> str:
-    """Who is calling, as well as HTTP tells: the first forwarded hop, or the peer."""
+def _client_addr(ctx: Any) -> str:
+    """The caller's address as HTTP tells it: the first forwarded hop, or the peer."""
     env = getattr(ctx.transport, "req_env", None) or {}
     forwarded = str(env.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
-    addr = forwarded or str(env.get("REMOTE_ADDR", ""))
+    return (forwarded or str(env.get("REMOTE_ADDR", "")))[:64]
+
+
+def _client_key(ctx: Any) -> str:
+    """Who is calling: the address and the User-Agent."""
+    env = getattr(ctx.transport, "req_env", None) or {}
     agent = str(env.get("HTTP_USER_AGENT", ""))[:200]
-    return f"{addr}:{agent}"
+    return f"{_client_addr(ctx)}:{agent}"
 
 
 class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]  # spyne ships no types
@@ -77,7 +82,11 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]  # spyne ships no ty
         strPassword: str | None,
     ) -> list[str]:
         return calls.authenticate(
-            _qbwc(ctx), _client_key(ctx), strUserName or "", strPassword or ""
+            _qbwc(ctx),
+            _client_key(ctx),
+            strUserName or "",
+            strPassword or "",
+            source=_client_addr(ctx),
         )
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Int, Int, _returns=Unicode)

@@ -58,7 +58,7 @@ class Answer:
         if t is None or t.state != TicketState.AWAITING or t.plan is None or self.results is None:
             return False
         if self.wrong_file is not None:
-            return True  # the connection's row, locked: an alert when the episode starts
+            return True  # the connection's row, locked: what is open is recorded
         if t.plan.baseline:
             return True  # the first sync ends with its notice event
         if t.plan.saw_objects():
@@ -94,10 +94,13 @@ def authenticate(
     now: dt.datetime | None = None,
     client_version: str | None = None,
     logins: VerifiedLogins | None = None,
+    source: str | None = None,
 ) -> CallResult[list[str]]:
     """[ticket, bound path or ""], [ticket, "none"], or ["", "nvu"]."""
     now = now or utcnow()
-    outcome = check_credentials(username, password, db_session=db_session, now=now, logins=logins)
+    outcome = check_credentials(
+        username, password, db_session=db_session, now=now, logins=logins, source=source
+    )
     if not outcome.ok or outcome.connection is None:
         metrics.record_poll("nvu")
         return CallResult(["", "nvu"])
@@ -283,9 +286,10 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
         return CallResult(-103, ticket=t)
     if answer.wrong_file is not None and answer.open_file is not None:
         # 1, not an error code: QBWC asks sendRequestXML, which answers "", and getLastError
-        # explains which file is open and whose this entry is. Nothing is taken.
-        alerts = ending.wrong_file(t, answer.open_file, answer.wrong_file, db_session=db_session)
-        return CallResult(1, alerts, ticket=t)
+        # explains which file is open and whose this entry is. Nothing is taken; the health
+        # checker (jobs.alerts) tells the managers.
+        ending.wrong_file(t, answer.open_file, answer.wrong_file, db_session=db_session)
+        return CallResult(1, ticket=t)
     if answer.open_file is not None:
         plan.verified = True
         plan.company_name = answer.open_file.company
@@ -336,17 +340,19 @@ def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Sessi
         values["qb_file_path"] = plan.company_file  # the bound file, verified, moved
     values.update(open_company=None, open_file_id=None, open_file_path=None)
     errors = plan.errors()
+    failed_with: str | None = None
     new_ids: list[int] = []
     if errors:
         # Those entities keep their watermarks and are asked again at the next poll.
         t.last_error = "; ".join(errors)[:2000]
         values.update(status=ConnectionStatus.ERROR, last_error=t.last_error, last_error_at=now)
+        failed_with = "query_errors"
         metrics.record_poll("partial")
     else:
-        values.update(status=ConnectionStatus.OK, last_error=None)
+        values.update(status=ConnectionStatus.OK, last_error=None, error_code=None, error_streak=0)
         if plan.baseline and conn is not None:
             values.update(baseline_done=True, backfill_days=None)
             new_ids += sync.connected_notice(conn, plan, db_session=db_session)
         metrics.record_poll("ok")
-    ending.update_connection(t, db_session=db_session, **values)
+    ending.update_connection(t, db_session=db_session, failed_with=failed_with, **values)
     return new_ids

@@ -31,7 +31,9 @@ def qwc_filename(conn: Connection) -> str:
 
 
 def build_qwc(conn: Connection, *, public_url: str, run_every_minutes: int) -> str:
-    """The .qwc XML for one connection."""
+    """The .qwc XML for one connection; the connection remembers the interval it hands out."""
+    # The stale check expects a poll every RunEveryNMinutes of the .qwc the PC was given.
+    conn.run_every_minutes = max(1, run_every_minutes)
     base = public_url.rstrip("/")
     fields = [
         ("AppName", f"qbslack - {conn.company_name} ({conn.qbwc_username})"),

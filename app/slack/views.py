@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from jobs.messages import escape, rebind_button
+from jobs.alert_messages import rebind_button
+from jobs.mrkdwn import escape
 from jobs.service import ConnectionOutbox
 from tenants.enums import ConnectionStatus
 from tenants.models import ROUTE_KEYS, Connection, Route, Tenant

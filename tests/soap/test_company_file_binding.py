@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.cli import main
 from app.core.runtime import Runtime
+from jobs.alerts import check_health
 from jobs.enums import EventAction
 from jobs.models import Event
 from soap.simulator import FakeCompany, QBWCSimulator
@@ -46,10 +47,11 @@ class Firm:
     b: Connected
 
     def session(self, who: Connected) -> SessionReport:
-        """One scheduled run of that company's Web Connector entry, then deliveries."""
+        """One scheduled run of that company's Web Connector entry, a health check, deliveries."""
         report = QBWCSimulator(
             self.url + "/qbwc", who.username, who.password, machine=self.machine
         ).run()
+        check_health(self.runtime)  # what the workers' background loop runs every 30 s
         run_jobs(self.runtime)
         return report
 
@@ -230,6 +232,7 @@ def test_old_web_connector_without_data_extension_binds_by_name(
 
         def run() -> SessionReport:
             report = QBWCSimulator(url + "/qbwc", one.username, one.password, machine=machine).run()
+            check_health(rt)
             run_jobs(rt)
             return report
 

@@ -1,0 +1,44 @@
+"""Slack mrkdwn pieces every message shares: escaping, clipping to Slack's limits, sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000  # characters of a section's text
+MAX_FIELD = 2000  # characters of one section field
+MAX_HEADER = 150
+MAX_TEXT = 3900  # the top-level fallback (Slack truncates past 40,000; keep it readable)
+
+
+def escape(text: Any) -> str:
+    """Escape Slack's control characters in QuickBooks text."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to Slack's limit with an ellipsis, never inside an &entity;."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]  # a half entity would show as garbage
+    return cut + "…"
+
+
+def section(text: str) -> dict[str, Any]:
+    """A mrkdwn section block, clipped to Slack's limit."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+
+
+def header(text: str) -> dict[str, Any]:
+    """A header block (plain text), clipped to Slack's limit."""
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, MAX_HEADER)}}
+
+
+def local_time(when: dt.datetime) -> str:
+    """A moment each reader sees in their own time zone (Slack's date formatting)."""
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
