@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, false, func, or_, select, update
+from sqlalchemy import Row, false, func, select, union, update
 from sqlalchemy.orm import Session
 
 from app.core.db import dialect_insert
@@ -146,15 +146,25 @@ def _candidates(
         if settings.stale_after_minutes is not None
         else MIN_STALE_AFTER
     )
-    where = or_(
-        Connection.last_poll_at < now - soonest,
-        Connection.status.in_([ConnectionStatus.ERROR, ConnectionStatus.WRONG_FILE]),
-        Connection.locked_until > now - LOCK_HOLD,
-        Tenant.status.in_([TenantStatus.DISCONNECTED, TenantStatus.UNINSTALLED]),
-        Connection.id.in_(sorted(also)) if also else false(),
+    # A union of lookups, each by its own index: an OR across the join would scan them all.
+    ids = union(
+        select(Connection.id).where(Connection.last_poll_at < now - soonest),
+        select(Connection.id).where(
+            Connection.status.in_([ConnectionStatus.ERROR, ConnectionStatus.WRONG_FILE])
+        ),
+        select(Connection.id).where(Connection.locked_until > now - LOCK_HOLD),
+        select(Connection.id)
+        .join(Tenant, Tenant.id == Connection.tenant_id)
+        .where(Tenant.status.in_([TenantStatus.DISCONNECTED, TenantStatus.UNINSTALLED])),
+        select(Connection.id).where(Connection.id.in_(sorted(also)) if also else false()),
     )
-    query = select(*_COLUMNS).join(Tenant, Tenant.id == Connection.tenant_id).where(where)
-    return list(db_session.execute(query.order_by(Connection.id)))
+    query = (
+        select(*_COLUMNS)
+        .join(Tenant, Tenant.id == Connection.tenant_id)
+        .where(Connection.id.in_(ids.scalar_subquery()))
+        .order_by(Connection.id)
+    )
+    return list(db_session.execute(query))
 
 
 def _parked_events(db_session: Session) -> dict[int, dict[str, Detail]]:

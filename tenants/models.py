@@ -54,7 +54,7 @@ class Tenant(Base):
     team_id: Mapped[str] = mapped_column(String(32), unique=True)
     team_name: Mapped[str] = mapped_column(String(255), default="")
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default=TenantStatus.ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=TenantStatus.ACTIVE, index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -101,7 +101,13 @@ class Connection(Base):
     """One QuickBooks company file of a tenant, with its own QBWC credentials."""
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("tenant_id", "company_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "company_name"),
+        # The health checker's candidates, each found by its own index (jobs.alerts).
+        Index("ix_connections_last_poll_at", "last_poll_at"),
+        Index("ix_connections_status", "status"),
+        Index("ix_connections_locked_until", "locked_until"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

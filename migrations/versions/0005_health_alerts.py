@@ -58,11 +58,17 @@ def upgrade() -> None:
         postgresql_where=sa.text("resolved_at IS NULL"),
         sqlite_where=sa.text("resolved_at IS NULL"),
     )
-    # The checker reads failed and unrouted events per connection; the status index
-    # (ix_events_status_next_attempt) leads with status, which is all it needs.
+    # The checker's candidates, each by its own index; the failed and unrouted events per
+    # connection come from ix_events_status_next_attempt, which leads with status.
+    for column in ("last_poll_at", "status", "locked_until"):
+        op.create_index(f"ix_connections_{column}", "connections", [column], unique=False)
+    op.create_index(op.f("ix_tenants_status"), "tenants", ["status"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_tenants_status"), table_name="tenants")
+    for column in ("last_poll_at", "status", "locked_until"):
+        op.drop_index(f"ix_connections_{column}", table_name="connections")
     op.drop_index("uq_health_alerts_open", table_name="health_alerts")
     op.drop_index(op.f("ix_health_alerts_tenant_id"), table_name="health_alerts")
     op.drop_table("health_alerts")

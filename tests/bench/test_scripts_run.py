@@ -44,6 +44,7 @@ BENCH_ENV = {
         ("change_volume.py", ["--bills", "120", "--vendors", "30", "--workers", "1"]),
         ("delivery.py", ["--channels", "2", "--per-channel", "2", "--workers", "1"]),
         ("latency.py", ["--samples", "2"]),
+        ("health_check.py", ["--connections", "300", "--tenants", "10", "--steady-runs", "1"]),
     ],
 )
 def test_benchmark_script_runs_and_prints_its_figures(script: str, args: list[str]) -> None:
