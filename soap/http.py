@@ -18,6 +18,7 @@ from werkzeug.wsgi import get_input_stream
 from app.core.bodies import read_at_most
 from app.core.runtime import Runtime
 from soap.calls import Qbwc
+from soap.envelope import ENVELOPE_MAX_TAGS, PREAUTH_MAX_BYTES, TICKETED, peek, tag_count_over
 from soap.qbxml.safe_xml import QbxmlError, parse_xml
 from soap.service import NS, PARSED_ENVELOPE, build_application
 
@@ -28,6 +29,8 @@ WsgiApp = Callable[[WsgiEnviron, StartResponse], Iterable[bytes]]
 log = logging.getLogger(__name__)
 
 BLUEPRINT = "qbwc"
+BIG_BODY_SLOTS = 2  # bodies over the pre-login size parsed at once per process (~45 MB each)
+BIG_BODY_WAIT = 60.0  # seconds a big body waits for a slot before QBWC is told to retry
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 # spyne's own fault texts echo the input; QBWC (and anyone else) gets these instead.
@@ -89,9 +92,9 @@ class SoapEndpoint:
 
     def __init__(self, runtime: Runtime) -> None:
         self.limit = runtime.settings.max_soap_body_bytes
-        self.spyne = WsgiApplication(
-            build_application(Qbwc.for_runtime(runtime)), max_content_length=self.limit
-        )
+        self.qbwc = Qbwc.for_runtime(runtime)
+        self._big_bodies = threading.BoundedSemaphore(BIG_BODY_SLOTS)
+        self.spyne = WsgiApplication(build_application(self.qbwc), max_content_length=self.limit)
 
     def wrap(self, flask_wsgi: WsgiApp) -> WsgiApp:
         """The app's WSGI callable with SOAP posts answered here and the rest passed on."""
@@ -112,9 +115,29 @@ class SoapEndpoint:
         if length.isdigit() and int(length) > self.limit:
             return soap_fault("request body too large", status=413)
         # A chunked body has no Content-Length, and one read may return one chunk.
-        body = read_at_most(get_input_stream(environ, max_content_length=None), self.limit + 1)
-        if len(body) > self.limit:
-            return soap_fault("request body too large", status=413)
+        stream = get_input_stream(environ, max_content_length=None)
+        body = read_at_most(stream, PREAUTH_MAX_BYTES + 1)
+        if len(body) <= PREAUTH_MAX_BYTES:
+            return self.answer_body(environ, body)
+        # Only a call with a live ticket may be big (a response full of QuickBooks data).
+        call = peek(body)
+        if call.operation not in TICKETED or self.qbwc.load(call.ticket) is None:
+            return soap_fault("request body too large for this call", status=413)
+        # A big body costs a few times its size while parsed: a few at a time per process.
+        if not self._big_bodies.acquire(timeout=BIG_BODY_WAIT):
+            return soap_fault("qbslack is busy: the next poll tries again", code="Server")
+        try:
+            body += read_at_most(stream, self.limit + 1 - len(body))
+            if len(body) > self.limit:
+                return soap_fault("request body too large", status=413)
+            return self.answer_body(environ, body)
+        finally:
+            self._big_bodies.release()
+
+    def answer_body(self, environ: WsgiEnviron, body: bytes) -> WsgiApp:
+        """The response to a SOAP post whose whole body has been read."""
+        if tag_count_over(body, ENVELOPE_MAX_TAGS):
+            return soap_fault("too many XML elements for a QBWC call")
         try:
             # DOCTYPE/entities/XInclude, malformed or non-UTF-8 bodies never reach spyne.
             envelope = parse_xml(body, max_bytes=self.limit)

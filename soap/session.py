@@ -20,6 +20,7 @@ from soap import ending, sync
 from soap.auth import KnownLogin, check_credentials, known_login
 from soap.binding import Bound, OpenFile, found_file_id, mismatch
 from soap.ending import CallResult
+from soap.envelope import QBXML_MAX_TAGS, tag_count_over
 from soap.hresults import error_code, quickbooks_error
 from soap.logins import VerifiedLogins
 from soap.plan import Plan
@@ -222,6 +223,9 @@ def read_answer(
     if t is None or t.state != TicketState.AWAITING or t.plan is None:
         return answer
     if (hresult or "").strip() or (message or "").strip():
+        return answer
+    if tag_count_over(response or "", QBXML_MAX_TAGS):
+        answer.unreadable = "the response holds more XML elements than qbslack reads at once"
         return answer
     try:
         answer.results = parse_response(response or "")

@@ -45,6 +45,7 @@ BENCH_ENV = {
         ("delivery.py", ["--channels", "2", "--per-channel", "2", "--workers", "1"]),
         ("latency.py", ["--samples", "2"]),
         ("health_check.py", ["--connections", "300", "--tenants", "10", "--steady-runs", "1"]),
+        ("junk_bodies.py", ["--concurrent", "2", "--megabytes", "0.5"]),
     ],
 )
 def test_benchmark_script_runs_and_prints_its_figures(script: str, args: list[str]) -> None:
