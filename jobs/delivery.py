@@ -11,6 +11,14 @@ drain does not sleep: it releases the lock and schedules itself for the moment t
 is free, so a worker always serves whichever channel is ready. Waits under TINY_WAIT are
 slept, since re-queueing would cost more than they do.
 
+Slack's answer is stored by jobs.outcomes: a 429 or a transient error (5xx, timeout, no
+connection) leaves the event at the head of its channel, retried with backoff (at most 5
+minutes apart) and failed only after DELIVERY_GIVE_UP_HOURS; the channel's later events
+wait behind it (per-channel order), other channels keep flowing. A permanent error parks
+the event as failed (with the rest of the channel when the channel itself refuses), and
+a parked event no longer blocks its channel; jobs.parked retries parked events when the
+cause is fixed. Backoff and give-up read the time from the runtime's clock.
+
 Exactly once: before posting, the drain leases the event in the database (next_attempt_at
 = now + CLAIM, a conditional UPDATE), so even a drain that got the channel after its Redis
 lock was lost (flush, expiry) cannot post it a second time; the answer clears the lease in
@@ -30,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,24 +45,22 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from app.core import metrics
 from app.core.coordination import Coordinator
-from app.core.db import utcnow
 from app.core.jobqueue import DELIVERY_QUEUE
 from app.core.logs import log_context
 from app.core.runtime import Runtime, current_runtime
 from jobs import threads
 from jobs.enums import EventStatus
-from jobs.models import DeliveryAttempt, Event
+from jobs.models import Event
+from jobs.outcomes import add_attempt, record_outcome
 from jobs.service import pause_tenant
-from jobs.slack_client import Outcome, call, make_client
+from jobs.slack_client import Outcome, call, join_refused, make_client
 from tenants.enums import TenantStatus
 from tenants.installations import bot_token
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6  # 5xx / network errors before an event is marked failed
 LOCK_TTL = 60.0
 RUN_BUDGET = 10.0  # a drain yields its worker after this long, then continues in a new job
 TINY_WAIT = 0.25  # waits shorter than this are slept, not rescheduled
@@ -121,7 +126,7 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str) -> t
             if tenant.status != TenantStatus.ACTIVE:
                 pause_tenant(tenant_id, db_session=db)
                 return "stopped", 0.0
-            now = utcnow()
+            now = runtime.clock.now()
             if head.next_attempt_at is not None and head.next_attempt_at > now:
                 return "wait", (head.next_attempt_at - now).total_seconds()
             token = bot_token(tenant_id, cipher=runtime.cipher, db_session=db)
@@ -145,8 +150,16 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str) -> t
         outcome = call(client, "chat.postMessage", **args)
         if outcome.kind == "not_in_channel":
             outcome = _join_and_retry(client, co, key, args, prepared.event_id, runtime)
+        give_up = dt.timedelta(hours=runtime.settings.delivery_give_up_hours)
         with runtime.transaction() as db:
-            follow_up = record_outcome(prepared.event_id, outcome, channel, db_session=db)
+            follow_up = record_outcome(
+                prepared.event_id,
+                outcome,
+                channel,
+                now=runtime.clock.now(),
+                give_up_after=give_up,
+                db_session=db,
+            )
         if outcome.kind == "ok":
             threads.update_parent(runtime, client, prepared.event_id, channel)
         if outcome.kind == "ratelimited":
@@ -157,7 +170,11 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str) -> t
 
 
 def _head(tenant_id: int, channel: str, *, db_session: Session) -> Event | None:
-    """The oldest pending event of a channel."""
+    """The oldest pending event of a channel.
+
+    Later events wait behind it, even while it waits for a retry; a failed (parked) event
+    is not pending, so it blocks nothing.
+    """
     return db_session.scalar(
         select(Event)
         .where(
@@ -175,7 +192,7 @@ def _claim(runtime: Runtime, event_id: int) -> bool:
 
     A crash while posting leaves the lease to expire (CLAIM), then the event is retried.
     """
-    now = utcnow()
+    now = runtime.clock.now()
     with runtime.transaction() as db:
         result = db.execute(
             update(Event)
@@ -192,18 +209,24 @@ def _claim(runtime: Runtime, event_id: int) -> bool:
 def _join_and_retry(
     client: Any, co: Coordinator, key: str, args: dict[str, Any], event_id: int, runtime: Runtime
 ) -> Outcome:
-    """not_in_channel: join the (public) channel and post once more."""
+    """not_in_channel: join the (public) channel and post once more.
+
+    A join that Slack could not do now (429, 5xx, no connection) is retried like a post;
+    a refused one (a private channel) is the permanent not_in_channel.
+    """
     joined = call(client, "conversations.join", channel=args["channel"])
     with runtime.transaction() as db:
-        _attempt(
+        add_attempt(
             db,
             event_id,
             "joined" if joined.kind == "ok" else "join_failed",
             args["channel"],
+            at=runtime.clock.now(),
+            status=joined.http_status,
             error=joined.error,
         )
     if joined.kind != "ok":
-        return Outcome("permanent", error="not_in_channel")
+        return join_refused(joined)
     interval = runtime.settings.slack_post_interval
     wait = co.take_slot(key, interval)
     if wait > 0:
@@ -211,147 +234,5 @@ def _join_and_retry(
         co.take_slot(key, interval)
     retry = call(client, "chat.postMessage", **args)
     if retry.kind == "not_in_channel":
-        return Outcome("permanent", error="not_in_channel")
+        return Outcome("permanent", error="not_in_channel", http_status=retry.http_status)
     return retry
-
-
-def record_outcome(
-    event_id: int, outcome: Outcome, channel: str, *, db_session: Session
-) -> tuple[str, float] | None:
-    """Store Slack's answer on the event and its audit; returns how the drain continues."""
-    event = db_session.get(Event, event_id, with_for_update=True)
-    assert event is not None
-    now = utcnow()
-    replay = event.replay_count > 0
-    metrics.record_delivery(outcome.kind if outcome.kind != "ok" else "posted")
-    event.next_attempt_at = None  # the claim ends here
-    if event.status == EventStatus.POSTED or (
-        event.status != EventStatus.PENDING and outcome.kind != "ok"
-    ):
-        # Someone else settled it meanwhile (only after a lost lock): audit, keep theirs.
-        _attempt(
-            db_session,
-            event_id,
-            "duplicate" if outcome.kind == "ok" else outcome.kind,
-            channel,
-            ts=outcome.ts,
-            status=outcome.http_status,
-            error=outcome.error,
-            replay=replay,
-        )
-        return None
-    if outcome.kind == "ok":
-        event.status, event.slack_ts, event.posted_at = EventStatus.POSTED, outcome.ts, now
-        event.last_error, event.next_attempt_at = None, None
-        event.attempts += 1
-        _attempt(
-            db_session,
-            event_id,
-            "posted",
-            channel,
-            ts=outcome.ts,
-            status=outcome.http_status,
-            replay=replay,
-        )
-        threads.remember(event, outcome.ts or "", channel, db_session=db_session)
-        return None
-    if outcome.kind == "ratelimited":
-        # Not a failure: Slack asked us to slow down.
-        _attempt(
-            db_session,
-            event_id,
-            "ratelimited",
-            channel,
-            status=429,
-            replay=replay,
-            error=f"Retry-After {outcome.retry_after:g}s",
-        )
-        return "wait", outcome.retry_after or 1.0
-    if outcome.kind == "transient":
-        event.attempts += 1
-        event.last_error = outcome.reason
-        if event.attempts >= MAX_ATTEMPTS:
-            event.status, event.next_attempt_at = EventStatus.FAILED, None
-            _attempt(
-                db_session,
-                event_id,
-                "failed",
-                channel,
-                status=outcome.http_status,
-                error=f"gave up after {event.attempts} attempts: {outcome.reason}",
-                replay=replay,
-            )
-            return None
-        delay = backoff(event.attempts)
-        event.next_attempt_at = now + dt.timedelta(seconds=delay)
-        _attempt(
-            db_session,
-            event_id,
-            "retry",
-            channel,
-            status=outcome.http_status,
-            error=outcome.reason,
-            replay=replay,
-        )
-        return "wait", delay
-    if outcome.kind == "auth":
-        tenant = db_session.get(Tenant, event.tenant_id)
-        assert tenant is not None
-        tenant.status = TenantStatus.DISCONNECTED
-        tenant.status_reason = f"Slack token no longer valid ({outcome.error})"
-        _attempt(db_session, event_id, "paused", channel, error=outcome.error, replay=replay)
-        pause_tenant(event.tenant_id, db_session=db_session)
-        log.warning(
-            "tenant %s disconnected: %s",
-            tenant.team_id,
-            outcome.error,
-            extra={"tenant": tenant.id, "event_id": event_id, "channel": channel},
-        )
-        return "stopped", 0.0
-    event.attempts += 1
-    event.status, event.last_error = EventStatus.FAILED, outcome.reason
-    _attempt(
-        db_session,
-        event_id,
-        "failed",
-        channel,
-        status=outcome.http_status,
-        error=f"{outcome.error}: {outcome.reason}",
-        replay=replay,
-    )
-    log.warning(
-        "delivery failed: %s",
-        outcome.error,
-        extra={"tenant": event.tenant_id, "event_id": event_id, "channel": channel},
-    )
-    return None
-
-
-def backoff(attempts: int) -> float:
-    """Exponential backoff with full jitter: ~1 s, 2 s, 4 s … capped at 5 minutes."""
-    ceiling = min(300.0, 2.0 ** (attempts - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-def _attempt(
-    db: Session,
-    event_id: int,
-    result: str,
-    channel: str | None,
-    *,
-    ts: str | None = None,
-    status: int | None = None,
-    error: str | None = None,
-    replay: bool = False,
-) -> None:
-    db.add(
-        DeliveryAttempt(
-            event_id=event_id,
-            result=result,
-            channel_id=channel,
-            slack_ts=ts,
-            http_status=status,
-            error=(error or None) and error[:1000],
-            replay=replay,
-        )
-    )

@@ -14,6 +14,7 @@ from app.core.runtime import Runtime
 from app.slack.views import ROUTE_LABELS, routes_text
 from jobs import replay
 from jobs.outbox import schedule_events
+from jobs.parked import retry_routable
 from tenants import routes, service
 from tenants.models import ROUTE_KEYS
 
@@ -142,21 +143,25 @@ def routes_command(
             removed = routes.clear_route(
                 tenant.id, event_type, connection_id=conn_id, db_session=db
             )
-            return (
-                f"Removed the route for {label}{scope}."
-                if removed
-                else f"There was no route for {label}{scope}."
+            if not removed:
+                return f"There was no route for {label}{scope}."
+            answer = f"Removed the route for {label}{scope}."
+        else:
+            assert channel.channel_id is not None
+            routes.set_route(
+                tenant.id,
+                event_type,
+                channel.channel_id,
+                connection_id=conn_id,
+                user_id=user_id,
+                db_session=db,
             )
-        assert channel.channel_id is not None
-        routes.set_route(
-            tenant.id,
-            event_type,
-            channel.channel_id,
-            connection_id=conn_id,
-            user_id=user_id,
-            db_session=db,
-        )
-    answer = f"{label}{scope} now go to <#{channel.channel_id}>."
+            answer = f"{label}{scope} now go to <#{channel.channel_id}>."
+        # Events parked for a channel, or for want of a route, that the routes now cover.
+        retried = retry_routable(tenant.id, db_session=db)
+    schedule_events(runtime, retried)
+    if retried:
+        answer += f"\n{len(retried)} waiting event(s) will be posted now."
     return answer + (f"\n:warning: {channel.warning}" if channel.warning else "")
 
 

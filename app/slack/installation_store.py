@@ -12,6 +12,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation, InstallationSt
 
 from app.core.runtime import Runtime
 from jobs.outbox import schedule_events
+from jobs.parked import retry_parked
 from jobs.service import resume_tenant
 from tenants import installations, service
 from tenants.enums import TenantStatus
@@ -52,7 +53,10 @@ class DbInstallationStore(InstallationStore):
             if not tenant.connections:
                 # The first company file; its password is revealed once, from App Home.
                 service.add_connection(tenant, installation.team_name or team_id, db_session=db)
+            # Events paused for the token, and those parked because of a channel: a
+            # reinstall is often the admin's fix (scopes, the app re-added to channels).
             resumed = resume_tenant(tenant.id, db_session=db)
+            resumed += retry_parked(tenant.id, reason="app reinstalled", db_session=db)
         schedule_events(rt, resumed)
 
     def save_bot(self, bot: Bot) -> None:

@@ -1,4 +1,8 @@
-"""Retried events handled once; app_uninstalled and tokens_revoked."""
+"""Retried events handled once; app_uninstalled and tokens_revoked; channels fixed.
+
+When a channel that refused our messages is fixed (unarchived, or our bot invited), the
+events parked because of it are posted, in order (jobs.parked).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy import delete
 
 from app.core.db import dialect_insert, utcnow
 from app.core.runtime import Runtime
+from jobs.outbox import schedule_events
+from jobs.parked import retry_parked
 from tenants import installations, service
 from tenants.models import SlackEventReceipt
 
@@ -47,6 +53,17 @@ def register_lifecycle(app: App, runtime: Runtime) -> None:
         if (event.get("tokens") or {}).get("bot"):
             revoke(runtime, body["team_id"], "Slack tokens revoked")
 
+    @app.event("channel_unarchive")
+    @app.event("group_unarchive")  # the same, for a private channel
+    def unarchived(event: dict[str, Any], body: dict[str, Any]) -> None:
+        retry_channel(runtime, body["team_id"], event.get("channel"), "channel unarchived")
+
+    @app.event("member_joined_channel")
+    def member_joined(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        # Anyone's join arrives here; only our bot's (invited) fixes a channel.
+        if event.get("user") and event.get("user") == context.bot_user_id:
+            retry_channel(runtime, body["team_id"], event.get("channel"), "app joined the channel")
+
 
 def revoke(runtime: Runtime, team_id: str, reason: str) -> None:
     """Forget a workspace's tokens and mark it uninstalled; its other data stays."""
@@ -55,6 +72,23 @@ def revoke(runtime: Runtime, team_id: str, reason: str) -> None:
         if tenant is not None:
             installations.revoke(tenant, reason=reason, db_session=db)
     log.info("workspace %s: %s", team_id, reason)
+
+
+def retry_channel(runtime: Runtime, team_id: str, channel: str | None, reason: str) -> list[int]:
+    """Post the events parked because of this channel again; returns their ids."""
+    if not channel:
+        return []
+    with runtime.transaction() as db:
+        tenant = service.get_tenant(team_id, db_session=db)
+        if tenant is None:
+            return []
+        ids = retry_parked(tenant.id, channel_id=channel, reason=reason, db_session=db)
+    schedule_events(runtime, ids)
+    if ids:
+        log.info(
+            "workspace %s: %s %s, %d parked event(s) retried", team_id, channel, reason, len(ids)
+        )
+    return ids
 
 
 def first_time(runtime: Runtime, event_id: str, team_id: str | None) -> bool:

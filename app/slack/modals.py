@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from app.core.runtime import Runtime
 from app.slack import commands, views
 from app.slack.permissions import check_grant, grant
+from jobs.outbox import schedule_events
+from jobs.parked import retry_routable
 from tenants import routes, service
 from tenants.models import Connection, Tenant
 from tenants.qwc import qwc_link
@@ -100,10 +102,13 @@ def register_modals(app: App, runtime: Runtime, on_change: Any) -> None:
                 else:
                     routes.clear_route(tenant.id, key, connection_id=scope, db_session=db)
             summary = views.routes_text(tenant, routes.list_routes(tenant.id, db_session=db))
+            # Events parked for a channel, or for want of a route, that the routes now cover.
+            retried = retry_routable(tenant.id, db_session=db)
         warnings = channel_warnings(client, {c for c in chosen.values() if c})
         if warnings:
             summary += "\n\n" + "\n".join(f":warning: {w}" for w in warnings)
         ack(response_action="update", view=views.message_modal("Routes saved", summary))
+        schedule_events(runtime, retried)
         on_change(client, team_id, user_id)
 
     @app.view("add_company_modal")

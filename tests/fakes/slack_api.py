@@ -66,6 +66,19 @@ class Failure:
 
 
 @dataclass
+class Outage:
+    """Slack down: every call answered with one error until it ends."""
+
+    http_status: int
+    error: str
+    until: Callable[[], bool] | None  # ends the outage once true (checked on each call)
+
+    def active(self) -> bool:
+        """Still down."""
+        return self.until is None or not self.until()
+
+
+@dataclass
 class RandomFailure:
     """A share of one method's calls answered with an error picked at random."""
 
@@ -105,6 +118,7 @@ class FakeSlack(SlackState):
         self._calls: list[Call] = []
         self._failures: list[Failure] = []
         self._random: RandomFailure | None = None
+        self._outage: Outage | None = None
         self._cond = threading.Condition(self._lock)
         self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
@@ -185,11 +199,38 @@ class FakeSlack(SlackState):
                 method, rate, random.Random(seed), list(choices or RANDOM_CHOICES)
             )
 
+    def outage(
+        self,
+        *,
+        http_status: int = 503,
+        error: str = "service_unavailable",
+        until: Callable[[], bool] | None = None,
+    ) -> None:
+        """Answer every call (any method, token or channel) with that error: Slack is down.
+
+        It lasts until recover(), or until `until()` returns true (asked on each call, e.g.
+        `lambda: clock.now() >= end` with a test's clock). Calls are recorded as usual.
+        """
+        with self._lock:
+            self._outage = Outage(http_status, error, until)
+
+    def recover(self) -> None:
+        """End an outage."""
+        with self._lock:
+            self._outage = None
+
+    @property
+    def down(self) -> bool:
+        """True during an outage."""
+        with self._lock:
+            return self._outage is not None and self._outage.active()
+
     def clear_failures(self) -> None:
-        """Remove every injected failure."""
+        """Remove every injected failure (and end an outage)."""
         with self._lock:
             self._failures.clear()
             self._random = None
+            self._outage = None
 
     # -- recording -----------------------------------------------------------
     def reset(self) -> None:
@@ -262,6 +303,12 @@ class FakeSlack(SlackState):
 
     def _dispatch(self, req: Request, now: float) -> Reply:
         p, token = req.params, req.token
+        outage = self._outage
+        if outage is not None:
+            if outage.active():
+                headers = {"Retry-After": "1"} if outage.http_status == 429 else None
+                return err(outage.error, outage.http_status, headers)
+            self._outage = None
         injected = self._injected(req.method, p.get("channel") or p.get("channel_id"))
         if injected is not None:
             return injected

@@ -181,6 +181,29 @@ class SlackState:
                 channel_id, name or channel_id.lower(), is_private, is_member, is_archived
             )
 
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel: posts to it get is_archived (as do joins)."""
+        self._set_channel(channel_id, is_archived=True)
+
+    def unarchive_channel(self, channel_id: str) -> None:
+        """Unarchive a channel (Slack would then send channel_unarchive)."""
+        self._set_channel(channel_id, is_archived=False)
+
+    def invite_bot(self, channel_id: str) -> None:
+        """Someone invited the app: it is a member now (Slack: member_joined_channel)."""
+        self._set_channel(channel_id, is_member=True)
+
+    def remove_bot(self, channel_id: str) -> None:
+        """The app was removed from a channel: posts get not_in_channel."""
+        self._set_channel(channel_id, is_member=False)
+
+    def _set_channel(self, channel_id: str, **flags: bool) -> None:
+        with self._lock:
+            info = self._channel(channel_id)
+            if info is None:
+                raise KeyError(f"fake Slack: no channel {channel_id}")
+            self.channels[channel_id] = dict(info, **flags)
+
     # -- helpers -------------------------------------------------------------
     def _channel(self, channel_id: str) -> dict[str, Any] | None:
         """The channel, an implied DM, an implied public channel, or None (not found)."""

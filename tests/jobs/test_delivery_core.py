@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
+from app.core.db import utcnow
 from app.core.jobqueue import DELIVERY_QUEUE
 from app.core.runtime import use_runtime
-from jobs import delivery, outbox, routing
+from jobs import delivery, outbox, outcomes, routing
 from jobs.enums import EventStatus
 from jobs.models import Event
 from tests.support.jobs import (
@@ -87,33 +89,37 @@ def test_500_is_retried_with_backoff_and_order_is_kept(slack_runtime, fake_slack
     assert calls[1].time - calls[0].time >= 0.45 and calls[2].time - calls[1].time >= 0.95
 
 
-def test_5xx_and_network_errors_fail_after_bounded_attempts(runtime, slack_runtime, fake_slack):
+def test_5xx_and_network_errors_fail_after_the_give_up_time(runtime, slack_runtime, fake_slack):
     ws = seed_workspace(slack_runtime, fake_slack, routes={"bill": "CB"})
     fake_slack.fail("chat.postMessage", channel="CB", http_status=503, error="service_unavailable")
     ids = add_events(slack_runtime, ws, [{"ref_number": "S1"}])
-    with slack_runtime.transaction() as db:  # five tries already made
-        db.get(Event, ids[0]).attempts = delivery.MAX_ATTEMPTS - 1
+    give_up = dt.timedelta(hours=slack_runtime.settings.delivery_give_up_hours)
+    with slack_runtime.transaction() as db:  # failing for that long already
+        db.get(Event, ids[0]).failing_since = utcnow() - give_up
     outbox.schedule_events(slack_runtime, ids)
     run_jobs(slack_runtime)
     (event,) = events(slack_runtime, ids)
-    assert event.status == EventStatus.FAILED and event.attempts == delivery.MAX_ATTEMPTS
+    assert event.status == EventStatus.FAILED and event.attempts == 1
     (row,) = audit(slack_runtime, ids[0])
     assert row.result == "failed" and row.http_status == 503 and "gave up" in (row.error or "")
     # A connection error (the runtime's Slack URL is a closed port) counts the same way.
     ids = add_events(runtime, ws, [{"ref_number": "N1"}])
     with runtime.transaction() as db:
-        db.get(Event, ids[0]).attempts = delivery.MAX_ATTEMPTS - 1
+        db.get(Event, ids[0]).failing_since = utcnow() - give_up
     outbox.schedule_events(runtime, ids)
     run_jobs(runtime)
     (event,) = events(runtime, ids)
     assert event.status == EventStatus.FAILED and "connection error" in (event.last_error or "")
 
 
-def test_backoff_grows_exponentially_with_jitter():
-    for attempts in range(1, 10):
-        ceiling = min(300.0, 2.0 ** (attempts - 1))
-        delays = {delivery.backoff(attempts) for _ in range(20)}
+def test_backoff_grows_exponentially_with_jitter_to_five_minutes():
+    ceilings = []
+    for attempts in [*range(1, 13), 50, 10_000]:
+        ceiling = min(300.0, 2.0 ** min(attempts - 1, 20))
+        delays = {outcomes.backoff(attempts) for _ in range(20)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays) and len(delays) > 1
+        ceilings.append(ceiling)
+    assert ceilings[:10] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300] and max(ceilings) == 300
 
 
 def test_a_rerun_or_duplicate_job_does_not_post_twice(slack_runtime, fake_slack):
