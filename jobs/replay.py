@@ -59,18 +59,17 @@ def replay_event_ids(
     return marked
 
 
-def replay_failed(tenant_id: int, *, db_session: Session) -> list[int]:
-    """Every failed or unrouted event of a workspace."""
-    ids = list(
-        db_session.scalars(
-            select(Event.id)
-            .where(
-                Event.tenant_id == tenant_id,
-                Event.status.in_((EventStatus.FAILED, EventStatus.UNROUTED)),
-            )
-            .order_by(Event.sort_key)
-        )
+def replay_failed(
+    tenant_id: int, *, db_session: Session, connection_id: int | None = None
+) -> list[int]:
+    """Every failed or unrouted event of a workspace (or of one of its company files)."""
+    stmt = select(Event.id).where(
+        Event.tenant_id == tenant_id,
+        Event.status.in_((EventStatus.FAILED, EventStatus.UNROUTED)),
     )
+    if connection_id is not None:
+        stmt = stmt.where(Event.connection_id == connection_id)
+    ids = list(db_session.scalars(stmt.order_by(Event.sort_key)))
     return replay_event_ids(ids, db_session=db_session, reason="replay failed", tenant_id=tenant_id)
 
 

@@ -14,24 +14,62 @@ from jobs.models import Event
 from tenants.enums import EventType
 from tenants.models import Connection
 
+# App Home's stats cover this window, counted back from the runtime's clock.
+STATS_WINDOW = dt.timedelta(hours=24)
+
 
 @dataclass(frozen=True)
 class ConnectionOutbox:
-    """What App Home shows of one company file's events."""
+    """What App Home shows of one company file's events, each count with one scope.
 
-    today: int = 0
-    failed: int = 0
-    unrouted: int = 0
+    The *_24h counts are events received in the STATS_WINDOW before `now` by where they are
+    now; failed and unrouted are everything waiting to be replayed, whenever it arrived.
+    """
+
+    posted_24h: int = 0
+    failed_24h: int = 0
+    unrouted_24h: int = 0
+    failed: int = 0  # waiting to be replayed
+    unrouted: int = 0  # waiting for a route (replayed with the failed ones)
     waiting_notices: int = 0  # "connected" notices with nowhere allowed to post
     latest_failures: list[Event] = field(default_factory=list)
 
+    @property
+    def waiting(self) -> int:
+        """Events a replay of the failed ones would queue again (failed or unrouted)."""
+        return self.failed + self.unrouted
+
 
 def connection_outbox(
-    connection_id: int, *, db_session: Session, failures: int = 3
+    connection_id: int, *, db_session: Session, now: dt.datetime, failures: int = 3
 ) -> ConnectionOutbox:
-    """Events today (UTC), failed and unrouted counts, and the latest failed deliveries."""
-    start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    base = select(func.count()).select_from(Event).where(Event.connection_id == connection_id)
+    """The last 24 h's events by status, what waits to be replayed, and the latest failures."""
+    shown = (EventStatus.POSTED, EventStatus.FAILED, EventStatus.UNROUTED)
+    recent = dict(
+        db_session.execute(
+            select(Event.status, func.count())
+            .where(
+                Event.connection_id == connection_id,
+                Event.created_at >= now - STATS_WINDOW,
+                Event.status.in_(shown),
+            )
+            .group_by(Event.status)
+        ).all()
+    )
+    waiting = db_session.execute(
+        select(Event.status, Event.event_type, func.count())
+        .where(
+            Event.connection_id == connection_id,
+            Event.status.in_((EventStatus.FAILED, EventStatus.UNROUTED)),
+        )
+        .group_by(Event.status, Event.event_type)
+    ).all()
+    by_status: dict[str, int] = {}
+    notices = 0
+    for status, event_type, count in waiting:
+        by_status[status] = by_status.get(status, 0) + count
+        if status == EventStatus.UNROUTED and event_type == EventType.NOTICE:
+            notices += count
     latest = db_session.scalars(
         select(Event)
         .where(Event.connection_id == connection_id, Event.status == EventStatus.FAILED)
@@ -39,13 +77,12 @@ def connection_outbox(
         .limit(failures)
     ).all()
     return ConnectionOutbox(
-        today=db_session.scalar(base.where(Event.created_at >= start)) or 0,
-        failed=db_session.scalar(base.where(Event.status == EventStatus.FAILED)) or 0,
-        unrouted=db_session.scalar(base.where(Event.status == EventStatus.UNROUTED)) or 0,
-        waiting_notices=db_session.scalar(
-            base.where(Event.status == EventStatus.UNROUTED, Event.event_type == EventType.NOTICE)
-        )
-        or 0,
+        posted_24h=recent.get(EventStatus.POSTED, 0),
+        failed_24h=recent.get(EventStatus.FAILED, 0),
+        unrouted_24h=recent.get(EventStatus.UNROUTED, 0),
+        failed=by_status.get(EventStatus.FAILED, 0),
+        unrouted=by_status.get(EventStatus.UNROUTED, 0),
+        waiting_notices=notices,
         latest_failures=list(latest),
     )
 

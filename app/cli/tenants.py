@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from sqlalchemy import select
 
 from app.cli.common import CliError, connection, print_json, runtime, tenant
+from app.core.runtime import Runtime
 from tenants import service
+from tenants.enums import ConnectionStatus
+from tenants.health import Vitals, health_now, vitals_of
 from tenants.installations import rotate_tokens
 from tenants.models import Connection, Tenant
 from tenants.qwc import build_qwc
@@ -17,7 +21,20 @@ from tenants.qwc import build_qwc
 
 def cmd_tenants(args: argparse.Namespace) -> int:
     """One JSON line per company-file connection of each tenant."""
-    rt = runtime()
+    for line in tenant_lines(runtime()):
+        print_json(line)
+    return 0
+
+
+def tenant_lines(rt: Runtime) -> list[dict[str, Any]]:
+    """What `qbslack tenants` prints: each connection's health at the runtime's clock.
+
+    `status` is tenants.health's verdict (ok, stale, error, wrong_company_file, paused,
+    disabled, new), the one App Home and /metrics show; `health` says it in App Home's words.
+    A workspace without a company file gets one line with company null.
+    """
+    now = rt.clock.now()
+    lines = []
     with rt.transaction() as db:
         rows = db.execute(
             select(Tenant, Connection)
@@ -25,7 +42,18 @@ def cmd_tenants(args: argparse.Namespace) -> int:
             .order_by(Tenant.id, Connection.id)
         ).all()
         for ten, conn in rows:
-            print_json(
+            vitals = (
+                vitals_of(conn)
+                if conn
+                else Vitals(
+                    status=ConnectionStatus.NEW,
+                    tenant_status=ten.status,
+                    last_poll_at=None,
+                    run_every_minutes=None,
+                )
+            )
+            health = health_now(vitals, now=now, settings=rt.settings)
+            lines.append(
                 {
                     "team_id": ten.team_id,
                     "team_name": ten.team_name,
@@ -35,12 +63,16 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                     "last_poll": (
                         conn.last_poll_at.isoformat() if conn and conn.last_poll_at else None
                     ),
-                    "status": conn.status if conn else ten.status,
+                    "status": health.state.value,
+                    "health": health.summary,
+                    "stale_after_minutes": round(health.stale_after.total_seconds() / 60, 2),
+                    "locked": health.locked,
+                    "last_session": conn.status if conn else None,  # the last session's outcome
                     "company_file": conn.qb_file_path if conn and conn.bound_at else None,
                     "last_error": conn.last_error if conn else None,
                 }
             )
-    return 0
+    return lines
 
 
 def cmd_connect(args: argparse.Namespace) -> int:

@@ -7,13 +7,20 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.core.runtime import Runtime
 from app.slack import views
+from app.slack.home_view import home_view
 from app.slack.modals import open_add_company_modal, open_routes_modal
 from app.slack.permissions import REFUSAL, is_admin
+from jobs import replay
+from jobs.models import HealthAlert
+from jobs.outbox import schedule_events
 from jobs.service import connection_outbox
 from tenants import service
+from tenants.health import health_now, vitals_of
 from tenants.models import Connection
 from tenants.qwc import qwc_link
 from tenants.routes import list_routes
@@ -24,17 +31,41 @@ NOT_HERE = "That company file is not connected to this workspace."
 
 
 def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) -> None:
-    """Build and publish a user's App Home (admins see the set-up buttons)."""
+    """Build and publish a user's App Home (managers also see the set-up and fix buttons).
+
+    Each company file's status is tenants.health's verdict at the runtime's clock, with the
+    deployment's thresholds: the same function and words as the alerts and `qbslack tenants`.
+    """
     admin = is_admin(runtime, client, team_id, user_id)
+    now = runtime.clock.now()
     with runtime.transaction() as db:
         tenant = service.get_tenant(team_id, db_session=db)
         if tenant is None:
             return
-        links = {c.id: qwc_link(runtime.settings, c) for c in tenant.connections} if admin else {}
-        outbox = {c.id: connection_outbox(c.id, db_session=db) for c in tenant.connections}
-        routes = list_routes(tenant.id, db_session=db)
-        view = views.home_view(tenant, admin=admin, links=links, outbox=outbox, routes=routes)
+        conns = tenant.connections
+        view = home_view(
+            tenant,
+            admin=admin,
+            links={c.id: qwc_link(runtime.settings, c) for c in conns} if admin else {},
+            outbox={c.id: connection_outbox(c.id, now=now, db_session=db) for c in conns},
+            health={
+                c.id: health_now(vitals_of(c), now=now, settings=runtime.settings) for c in conns
+            },
+            alerts=open_alerts(tenant.id, db_session=db),
+            routes=list_routes(tenant.id, db_session=db),
+        )
     client.views_publish(user_id=user_id, view=view)
+
+
+def open_alerts(tenant_id: int, *, db_session: Session) -> list[HealthAlert]:
+    """A workspace's open health alerts, oldest first ("Needs attention")."""
+    return list(
+        db_session.scalars(
+            select(HealthAlert)
+            .where(HealthAlert.tenant_id == tenant_id, HealthAlert.resolved_at.is_(None))
+            .order_by(HealthAlert.opened_at, HealthAlert.id)
+        )
+    )
 
 
 def register_home(app: App, runtime: Runtime) -> None:
@@ -42,6 +73,8 @@ def register_home(app: App, runtime: Runtime) -> None:
 
     def admin_or_refuse(client: WebClient, body: dict[str, Any]) -> bool:
         """Admins pass; anyone else sees the refusal in a modal (nothing stays in history)."""
+        # Clicked in App Home or in an alert message (channel or DM): both carry team, user
+        # and trigger_id.
         if is_admin(runtime, client, body["team"]["id"], body["user"]["id"]):
             return True
         client.views_open(
@@ -117,5 +150,31 @@ def register_home(app: App, runtime: Runtime) -> None:
                     )
                 except ValueError as exc:
                     text = f"{exc}."
+        client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
+        publish_home(runtime, client, team_id, user_id)
+
+    @app.action("replay_failed")
+    def replay_failed(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if not admin_or_refuse(client, body):
+            return
+        value = str(body["actions"][0].get("value") or "")
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        ids: list[int] = []
+        with runtime.transaction() as db:
+            tenant = service.require_tenant(team_id, db_session=db)
+            conn = db.get(Connection, int(value)) if value.isdigit() else None
+            if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+                text = NOT_HERE
+            else:
+                # What `/qb-replay failed` does, for this company file only.
+                ids = replay.replay_failed(tenant.id, connection_id=conn.id, db_session=db)
+                text = (
+                    f"Queued {len(ids)} event(s) of {conn.company_name} to post again "
+                    "(failed or unrouted). They go through the current routes."
+                    if ids
+                    else f"Nothing to post again: no delivery of {conn.company_name} has failed."
+                )
+        schedule_events(runtime, ids)
         client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
         publish_home(runtime, client, team_id, user_id)

@@ -1,15 +1,11 @@
-"""Block Kit views: App Home, the routes modal, credentials and add-company modals."""
+"""Block Kit views: the routes modal, credentials and add-company modals (App Home: home_view)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from jobs.alert_messages import rebind_button
 from jobs.mrkdwn import escape
-from jobs.service import ConnectionOutbox
-from tenants.enums import ConnectionStatus
-from tenants.models import ROUTE_KEYS, Connection, Route, Tenant
+from tenants.models import ROUTE_KEYS, Route, Tenant
 
 ROUTE_LABELS = {
     "vendor": "Vendors",
@@ -23,164 +19,6 @@ ROUTE_LABELS = {
     "default": "Default (anything without its own route)",
     "alerts": "Health alerts (without a channel: a DM to the installer)",
 }
-
-
-def _ts(value: dt.datetime | None) -> str:
-    if value is None:
-        return "never"
-    epoch = int(value.timestamp())
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
-
-
-def delivery_problems(outbox: ConnectionOutbox) -> list[str]:
-    """The latest failed deliveries of a company file, readable (channel and reason)."""
-    return [
-        f"Could not post {escape(e.object_type)} {escape(e.ref_number or e.object_id)}"
-        + (f" to <#{e.channel_id}>" if e.channel_id else "")
-        + f": {escape(e.last_error or 'unknown error')} — fix it, then `/qb-replay failed`"
-        for e in outbox.latest_failures
-    ]
-
-
-def status_words(conn: Connection) -> str:
-    """Connected / not yet polled / error, in plain words."""
-    now = dt.datetime.now(dt.UTC)
-    if conn.status == ConnectionStatus.DISABLED:
-        return ":no_entry: Disabled by the operator"
-    if conn.status == ConnectionStatus.WRONG_FILE:
-        return (
-            f":no_entry_sign: Wrong company file — QuickBooks had "
-            f"*{escape(conn.open_company or 'another company file')}* open; nothing was read"
-        )
-    if conn.locked_until is not None and conn.locked_until > now:
-        return (
-            f":lock: Locked after repeated wrong QBWC passwords until {_ts(conn.locked_until)}"
-            " — check the password in QuickBooks Web Connector, or reset it"
-        )
-    if conn.last_poll_at is None:
-        return ":hourglass: Not yet polled — add the .qwc file to QuickBooks Web Connector"
-    if conn.status == ConnectionStatus.ERROR:
-        return ":warning: Error — see the last QuickBooks error below"
-    return ":white_check_mark: Connected"
-
-
-def home_view(
-    tenant: Tenant,
-    *,
-    admin: bool,
-    links: dict[int, str],
-    outbox: dict[int, ConnectionOutbox],
-    routes: list[Route],
-) -> dict[str, Any]:
-    """The App Home tab of a workspace."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "qbslack"}},
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": "QuickBooks Desktop changes, posted to the channels you choose.",
-            },
-        },
-    ]
-    if tenant.status != "active":
-        blocks.append(
-            _text(
-                f":no_entry: This workspace is *{tenant.status}*: "
-                f"{escape(tenant.status_reason or 'reinstall qbslack to resume')}."
-            )
-        )
-    for conn in tenant.connections:
-        stats = outbox[conn.id]
-        lines = [
-            f"*{escape(conn.company_name)}*"
-            + (
-                f" ({escape(conn.qb_company_name)})"
-                if conn.qb_company_name and conn.qb_company_name != conn.company_name
-                else ""
-            ),
-            status_words(conn),
-            f"Last poll: {_ts(conn.last_poll_at)} · Events today: {stats.today} · "
-            f"Failed: {stats.failed} · Unrouted: {stats.unrouted}",
-        ]
-        if conn.bound_at is not None:
-            lines.append(
-                f"Company file: *{escape(conn.bound_company or conn.company_name)}*"
-                + (f" `{escape(conn.qb_file_path)}`" if conn.qb_file_path else "")
-            )
-        else:
-            lines.append("Company file: not bound yet (the first complete sync binds it)")
-        if stats.waiting_notices:
-            lines.append(
-                ':mailbox_with_mail: The "connected" notice waits for a channel: set a route '
-                "for this company or the workspace with `/qb-routes`"
-            )
-        if conn.last_error:
-            lines.append(f"Last QuickBooks error: {escape(conn.last_error[:500])}")
-        for problem in delivery_problems(stats):
-            lines.append(f":x: {problem}")
-        lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
-        blocks += [{"type": "divider"}, _text("\n".join(lines))]
-        if admin and conn.status == ConnectionStatus.WRONG_FILE:
-            fix = rebind_button(
-                conn.id,
-                company=conn.company_name,
-                was=conn.bound_company or conn.company_name,
-                open_company=conn.open_company or "another company file",
-                open_path=conn.open_file_path,
-            )
-            blocks.append({"type": "actions", "elements": [fix]})
-        if admin:
-            blocks.append(
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": "download_qwc",
-                            "url": links[conn.id],
-                            "text": {"type": "plain_text", "text": "Download .qwc"},
-                            "value": str(conn.id),
-                        },
-                        {
-                            "type": "button",
-                            "action_id": "reset_password",
-                            "value": str(conn.id),
-                            "text": {"type": "plain_text", "text": "Reset QBWC password"},
-                            "confirm": {
-                                "title": {"type": "plain_text", "text": "New password?"},
-                                "text": {
-                                    "type": "plain_text",
-                                    "text": "QBWC will need the new password.",
-                                },
-                                "confirm": {"type": "plain_text", "text": "Reset"},
-                                "deny": {"type": "plain_text", "text": "Cancel"},
-                            },
-                        },
-                    ],
-                }
-            )
-    blocks += [{"type": "divider"}, _text(routes_text(tenant, routes))]
-    if admin:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "add_company",
-                        "style": "primary",
-                        "text": {"type": "plain_text", "text": "Add a company file"},
-                    },
-                    {
-                        "type": "button",
-                        "action_id": "edit_routes",
-                        "text": {"type": "plain_text", "text": "Edit routes"},
-                    },
-                ],
-            }
-        )
-    return {"type": "home", "blocks": blocks[:100]}
 
 
 def routes_text(tenant: Tenant, routes: list[Route]) -> str:

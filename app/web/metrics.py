@@ -11,15 +11,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.core.db import utcnow
 from app.core.jobqueue import QUEUE_NAMES, RQJobQueue
 from app.core.runtime import Runtime
 from jobs import service as outbox
-from tenants import service
-from tenants.enums import ConnectionStatus
+from tenants.health import Health, health_now, vitals_from_row, vitals_select
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +34,9 @@ class QueueLagCollector:
             "qbslack_queue_lag_seconds", "Age of the oldest waiting item", labels=["queue"]
         )
         depth = GaugeMetricFamily("qbslack_queue_depth", "Items waiting", labels=["queue"])
-        connections = GaugeMetricFamily(
-            "qbslack_connections", "Company-file connections by status", labels=["status"]
-        )
         try:
             with self.runtime.transaction() as db:
-                by_status = service.connections_by_status(db_session=db)
                 oldest, count = outbox.pending_summary(db_session=db)
-            for status in ConnectionStatus:  # every status, so a gauge drops back to 0
-                connections.add_metric([status], float(by_status.get(status, 0)))
             age = (utcnow() - _aware(oldest)).total_seconds() if oldest else 0.0
             lag.add_metric(["outbox"], max(0.0, age))
             depth.add_metric(["outbox"], float(count))
@@ -66,7 +59,65 @@ class QueueLagCollector:
                     log.warning("metrics: queue %s unavailable: %s", name, type(exc).__name__)
         yield lag
         yield depth
+
+
+# Buckets of qbslack_seconds_since_last_poll: 1 min to a week.
+POLL_AGE_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+# Connections nobody expects to poll: they would hold the max up for good.
+NOT_POLLING = (Health.PAUSED, Health.DISABLED)
+
+
+class ConnectionHealthCollector:
+    """Company files by health state and the age of their last polls, read when scraped.
+
+    One query of the health columns of every connection (10,000 rows are a few hundred
+    kilobytes), judged by tenants.health at the runtime's clock: the verdict App Home, the
+    alerts and `qbslack tenants` give.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily | GaugeHistogramMetricFamily]:
+        rt = self.runtime
+        try:
+            now = rt.clock.now()
+            with rt.transaction() as db:
+                rows = db.execute(vitals_select()).all()
+        except Exception as exc:  # a scrape must not fail because one source is down
+            log.warning("metrics: connections unavailable: %s", type(exc).__name__)
+            return
+        counts = dict.fromkeys(Health, 0)
+        ages: list[float] = []
+        for row in rows:
+            health = health_now(vitals_from_row(row), now=now, settings=rt.settings)
+            counts[health.state] += 1
+            if health.seconds_since_poll is not None and health.state not in NOT_POLLING:
+                ages.append(max(0.0, health.seconds_since_poll))
+        connections = GaugeMetricFamily(
+            "qbslack_connections",
+            "Company-file connections by health state (as App Home shows it)",
+            labels=["status"],
+        )
+        for state in Health:  # every state, so a gauge drops back to 0
+            connections.add_metric([state.value], float(counts[state]))
         yield connections
+        yield GaugeMetricFamily(
+            "qbslack_seconds_since_last_poll_max",
+            "Largest time since a completed QBWC session, among connections that have polled"
+            " and are neither paused nor disabled",
+            value=max(ages, default=0.0),
+        )
+        buckets = [
+            (str(float(le)), float(sum(1 for a in ages if a <= le))) for le in POLL_AGE_BUCKETS
+        ]
+        yield GaugeHistogramMetricFamily(
+            "qbslack_seconds_since_last_poll",
+            "Connections by time since their last completed QBWC session (same connections"
+            " as the max)",
+            buckets=[*buckets, ("+Inf", float(len(ages)))],
+            gsum_value=sum(ages),
+        )
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -82,6 +133,7 @@ def register(app: Flask, runtime: Runtime) -> None:
     else:
         registry.register(_DefaultRegistryProxy())
     registry.register(QueueLagCollector(runtime))
+    registry.register(ConnectionHealthCollector(runtime))
     bp = Blueprint("metrics", __name__)
     token = runtime.settings.metrics_token
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from slack_sdk import WebClient
 from sqlalchemy import select
 
-from jobs.enums import EventStatus
-from jobs.models import Event
-from tenants import service
+from app.core.clock import ManualClock
+from app.slack.home import publish_home
+from jobs.enums import AlertKind, EventStatus
+from jobs.models import Event, HealthAlert
+from tenants import routes, service
 from tenants.credentials import verify_password
 from tenants.enums import ConnectionStatus
 from tenants.models import Connection, Route, Tenant
 from tests.fakes.slack_api import Call
 from tests.support.slack import SlackHarness, eventually
+
+T0 = dt.datetime(2030, 1, 15, 12, 0, tzinfo=dt.UTC)
 
 
 def publishes(slack: SlackHarness, user: str) -> list[Call]:
@@ -61,8 +66,9 @@ def test_app_home_shows_status_and_admin_buttons(installed):
     member_view = str(publish_for(slack, "UMEMBER", "E3").params["view"])
     admin = str(admin_view)
     assert admin_view["type"] == "home"
-    assert "Firm T1" in admin and "Not yet polled" in admin
-    assert "Events today: 4" in admin and "Failed: 1" in admin and "Unrouted: 1" in admin
+    assert "Firm T1" in admin and "*Waiting for the first poll*" in admin
+    assert "Last 24 h: 2 posted · 1 failed · 1 unrouted" in admin
+    assert "Waiting to be replayed: 1 failed · 1 unrouted" in admin
     assert "INV-0" in admin and "archived" in admin and "/qb-replay failed" in admin
     buttons = {
         e["action_id"]: e
@@ -70,27 +76,37 @@ def test_app_home_shows_status_and_admin_buttons(installed):
         if b["type"] == "actions"
         for e in b["elements"]
     }
-    assert set(buttons) == {"download_qwc", "reset_password", "add_company", "edit_routes"}
+    assert set(buttons) == {
+        "download_qwc",
+        "reset_password",
+        "replay_failed",
+        "add_company",
+        "edit_routes",
+    }
     assert buttons["download_qwc"]["url"].startswith("https://qbslack.example.com/qwc/")
     assert buttons["reset_password"]["value"] == str(conn.id)
-    assert "Firm T1" in member_view and "Failed: 1" in member_view
+    assert buttons["replay_failed"]["value"] == str(conn.id)
+    assert "Firm T1" in member_view and "Waiting to be replayed: 1 failed" in member_view
     assert "/qwc/" not in member_view and "reset_password" not in member_view
+    assert "replay_failed" not in member_view
 
 
 def test_app_home_status_words_for_errors_and_polls(installed):
     slack = installed
+    slack.runtime.clock = ManualClock(T0)
     with slack.runtime.transaction() as db:
         conn = db.scalars(select(Connection)).one()
-        conn.last_poll_at = dt.datetime.now(dt.UTC)
+        conn.last_poll_at = T0 - dt.timedelta(minutes=4)
         conn.status, conn.last_error = "error", "QuickBooks is not running (0x80040408)"
         conn.qb_company_name = "Firm T1 LLC"
     view = str(publish_for(slack, "UADMIN", "E4").params["view"])
-    assert "Error" in view and "QuickBooks is not running" in view and "Firm T1 LLC" in view
-    assert "<!date^" in view  # the last poll, in the reader's time zone
+    assert ":x: *Error* · last poll 4 min ago" in view
+    assert "QuickBooks is not running" in view and "Firm T1 LLC" in view
     with slack.runtime.transaction() as db:
         conn = db.scalars(select(Connection)).one()
         conn.status, conn.last_error = "ok", None
-    assert "Connected" in str(publish_for(slack, "UADMIN", "E5").params["view"])
+    view = str(publish_for(slack, "UADMIN", "E5").params["view"])
+    assert ":white_check_mark: *OK* · last poll 4 min ago" in view
 
 
 def test_reset_password_shows_it_once_in_a_modal(installed):
@@ -299,3 +315,308 @@ def test_another_workspace_cannot_rebind_this_ones_connection(installed):
     slack.click("rebind_company", str(conn.id), user="UB", team="T2")
     assert "not connected" in str(slack.fake.wait_for("views.open")[-1].params["view"])
     assert slack.connections("T1")[0].bound_company == "Client A Books"
+
+
+def home_text(slack: SlackHarness, user: str, event_id: str) -> str:
+    """The text of every section of the user's App Home, as published now."""
+    view = publish_for(slack, user, event_id).params["view"]
+    return "\n".join(b["text"]["text"] for b in view["blocks"] if b.get("text"))
+
+
+def _set(slack: SlackHarness, **columns: object) -> None:
+    with slack.runtime.transaction() as db:
+        conn = db.scalars(select(Connection)).one()
+        for name, value in columns.items():
+            setattr(conn, name, value)
+
+
+def test_app_home_turns_stale_when_the_clock_passes_the_threshold(installed):
+    slack = installed
+    clock = slack.runtime.clock = ManualClock(T0)
+    _set(slack, last_poll_at=T0, status=ConnectionStatus.OK)
+    # The default interval (5 min) makes stale after max(3 × 5 min, 15 min).
+    clock.advance(minutes=14, seconds=59)
+    text = home_text(slack, "UADMIN", "Ev-ok")
+    assert ":white_check_mark: *OK* · last poll 14 min ago" in text and "Stale" not in text
+    clock.advance(seconds=1)
+    text = home_text(slack, "UADMIN", "Ev-stale")
+    assert ":warning: *Stale* · last poll 15 min ago" in text
+    assert "No update from QuickBooks Web Connector for over 15 min" in text
+    clock.advance(hours=3)
+    assert ":warning: *Stale* · last poll 3 h ago" in home_text(slack, "UMEMBER", "Ev-3h")
+    # A connection whose .qwc asks for every 15 min is stale after 45 min.
+    _set(slack, run_every_minutes=15, last_poll_at=T0 + dt.timedelta(hours=2, minutes=31))
+    assert "*OK* · last poll 44 min ago" in home_text(slack, "UADMIN", "Ev-15")
+
+
+def test_app_home_stale_after_minutes_overrides_the_interval(installed):
+    slack = installed
+    slack.runtime.clock = ManualClock(T0)
+    slack.runtime.settings = slack.runtime.settings.with_overrides(stale_after_minutes=2.5)
+    _set(slack, last_poll_at=T0 - dt.timedelta(minutes=2), status=ConnectionStatus.OK)
+    assert "*OK* · last poll 2 min ago" in home_text(slack, "UADMIN", "Ev-o1")
+    _set(slack, last_poll_at=T0 - dt.timedelta(minutes=2, seconds=30))
+    text = home_text(slack, "UADMIN", "Ev-o2")
+    assert ":warning: *Stale* · last poll 2 min ago" in text and "over 2.5 min" in text
+
+
+def test_a_stale_connection_is_stale_whatever_its_last_session_said(installed):
+    slack = installed
+    slack.runtime.clock = ManualClock(T0)
+    _set(
+        slack,
+        last_poll_at=T0 - dt.timedelta(days=3),
+        status=ConnectionStatus.WRONG_FILE,
+        open_company="Client B Books",
+    )
+    text = home_text(slack, "UADMIN", "Ev-old-wrong")
+    assert ":warning: *Stale* · last poll 3 days ago" in text
+    assert "QuickBooks had *Client B Books* open" in text  # the last session's outcome, too
+    _set(slack, last_poll_at=T0 - dt.timedelta(minutes=1))
+    assert ":no_entry: *Wrong file* · last poll 1 min ago" in home_text(slack, "UADMIN", "Ev-w")
+
+
+def test_app_home_says_paused_on_a_disconnected_workspace(installed):
+    slack = installed
+    slack.runtime.clock = ManualClock(T0)
+    _set(slack, last_poll_at=T0 - dt.timedelta(minutes=3), status=ConnectionStatus.OK)
+    with slack.runtime.transaction() as db:
+        tenant = db.scalars(select(Tenant)).one()
+        tenant.status, tenant.status_reason = "disconnected", "Slack token no longer valid"
+    # A disconnected workspace's events are refused before any listener (no token to use);
+    # the view is the one publish_home builds with whatever client can still publish it.
+    publish_home(slack.runtime, WebClient(token="xoxb-T1", base_url=slack.fake.url), "T1", "UADMIN")
+    view = publishes(slack, "UADMIN")[-1].params["view"]
+    text = str(view)
+    assert ":double_vertical_bar: *Paused* · last poll 3 min ago" in text
+    assert "*disconnected*" in text and "Slack token no longer valid" in text
+    assert "*OK*" not in text
+
+
+def _event(slack: SlackHarness, n: int, status: str, created: dt.datetime) -> None:
+    conn = slack.connections()[0]
+    with slack.runtime.transaction() as db:
+        db.add(
+            Event(
+                tenant_id=conn.tenant_id,
+                connection_id=conn.id,
+                event_type="bill",
+                action="created",
+                object_type="Bill",
+                object_id=f"TX-{n}",
+                edit_sequence="1",
+                ref_number=f"REF-{n}",
+                payload={},
+                status=status,
+                channel_id="CGONE" if status == EventStatus.FAILED else None,
+                last_error="channel_not_found" if status == EventStatus.FAILED else None,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+
+
+def test_app_home_stats_cover_the_last_24_hours_by_the_runtime_clock(installed):
+    slack = installed
+    slack.runtime.clock = ManualClock(T0)
+    _event(slack, 1, EventStatus.POSTED, T0 - dt.timedelta(hours=1))
+    _event(slack, 2, EventStatus.POSTED, T0 - dt.timedelta(hours=23, minutes=59))
+    _event(slack, 3, EventStatus.FAILED, T0 - dt.timedelta(hours=2))
+    _event(slack, 4, EventStatus.POSTED, T0 - dt.timedelta(days=2))  # too old to count
+    _event(slack, 5, EventStatus.FAILED, T0 - dt.timedelta(days=2))  # still waits, though
+    _event(slack, 6, EventStatus.UNROUTED, T0 - dt.timedelta(days=3))
+    text = home_text(slack, "UMEMBER", "Ev-stats")
+    assert "Last 24 h: 2 posted · 1 failed · 0 unrouted" in text
+    assert "Waiting to be replayed: 2 failed · 1 unrouted" in text
+    assert "today" not in text.lower()
+    slack.runtime.clock = ManualClock(T0 + dt.timedelta(hours=1))
+    assert "Last 24 h: 1 posted · 1 failed · 0 unrouted" in home_text(slack, "UMEMBER", "Ev-s2")
+
+
+def _alert(slack: SlackHarness, kind: str, opened: dt.datetime, **detail: object) -> None:
+    conn = slack.connections()[0]
+    with slack.runtime.transaction() as db:
+        db.add(
+            HealthAlert(
+                tenant_id=conn.tenant_id,
+                connection_id=conn.id,
+                kind=kind,
+                opened_at=opened,
+                reminded_at=opened,
+                detail=detail,
+            )
+        )
+
+
+def _attention(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The blocks of the "Needs attention" section."""
+    blocks: list[dict[str, Any]] = view["blocks"]
+    start = next(
+        i for i, b in enumerate(blocks) if b.get("text", {}).get("text") == "*Needs attention*"
+    )
+    end = next(i for i in range(start + 1, len(blocks)) if blocks[i]["type"] == "divider")
+    return blocks[start + 1 : end]
+
+
+def test_needs_attention_lists_open_alerts_with_fixes_for_managers_only(installed):
+    slack = installed
+    slack.runtime.clock = ManualClock(T0)
+    _set(slack, last_poll_at=T0 - dt.timedelta(hours=5), status=ConnectionStatus.OK)
+    _event(slack, 1, EventStatus.FAILED, T0 - dt.timedelta(hours=1))
+    _alert(slack, AlertKind.STALE, T0 - dt.timedelta(hours=4), seconds_since_poll=3600.0)
+    _alert(slack, AlertKind.DELIVERY_FAILED, T0 - dt.timedelta(hours=1), count=1)
+    with slack.runtime.transaction() as db:  # a resolved alert is not shown
+        conn = slack.connections()[0]
+        db.add(
+            HealthAlert(
+                tenant_id=conn.tenant_id,
+                connection_id=conn.id,
+                kind=AlertKind.LOGIN_LOCKED,
+                opened_at=T0 - dt.timedelta(days=1),
+                reminded_at=T0 - dt.timedelta(days=1),
+                resolved_at=T0 - dt.timedelta(hours=20),
+                detail={},
+            )
+        )
+    admin = _attention(publish_for(slack, "UADMIN", "Ev-att-a").params["view"])
+    member = _attention(publish_for(slack, "UMEMBER", "Ev-att-m").params["view"])
+    titles = [b["text"]["text"] for b in member if b["type"] == "section"]
+    assert len(titles) == 2
+    # The alerts' own words; the stale one as of now (5 h), not as of its opening.
+    assert "No update from Firm T1's Web Connector since 5 h" in titles[0]
+    assert "1 message(s) of Firm T1 could not be posted" in titles[1]
+    assert not any(b["type"] == "actions" for b in member)
+    buttons = [e["action_id"] for b in admin if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["replay_failed", "edit_routes"]
+    assert "locked" not in str(admin).lower()
+
+
+def message_click(
+    slack: SlackHarness,
+    action_id: str,
+    value: str | None = None,
+    *,
+    user: str = "UADMIN",
+    team: str = "T1",
+    trigger: str = "7.8.9",
+) -> None:
+    """A button clicked in a message (an alert in a channel), not in App Home."""
+    action: dict[str, Any] = {"action_id": action_id, "type": "button", "block_id": "fix"}
+    if value is not None:
+        action["value"] = value
+    resp = slack.interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "acme"},
+            "user": {"id": user, "team_id": team},
+            "trigger_id": trigger,
+            "api_app_id": "A0QBSLACK",
+            "container": {
+                "type": "message",
+                "message_ts": "1700000000.000100",
+                "channel_id": "C0ALERTS",
+                "is_ephemeral": False,
+            },
+            "channel": {"id": "C0ALERTS", "name": "qb-alerts"},
+            "message": {"type": "message", "ts": "1700000000.000100", "text": "alert"},
+            "response_url": slack.fake.url + "response.hook",
+            "actions": [action],
+        }
+    )
+    assert resp.status_code == 200
+
+
+def _statuses(slack: SlackHarness) -> dict[str, str]:
+    with slack.runtime.transaction() as db:
+        return {e.object_id: e.status for e in db.scalars(select(Event))}
+
+
+def _route_everything(slack: SlackHarness) -> None:
+    """A default channel, so replayed events are routed (and wait for the drain) again."""
+    with slack.runtime.transaction() as db:
+        tenant = db.scalars(select(Tenant)).one()
+        routes.set_route(tenant.id, "default", "C0BILLS1", user_id="UADMIN", db_session=db)
+
+
+def test_replay_failed_button_requeues_that_company_files_failed_events(installed):
+    slack = installed
+    _route_everything(slack)
+    _event(slack, 1, EventStatus.FAILED, dt.datetime.now(dt.UTC))
+    _event(slack, 2, EventStatus.UNROUTED, dt.datetime.now(dt.UTC))
+    _event(slack, 3, EventStatus.POSTED, dt.datetime.now(dt.UTC))
+    with slack.runtime.transaction() as db:
+        tenant = db.scalars(select(Tenant)).one()
+        service.add_connection(tenant, "Client B", db_session=db)
+        other = db.scalars(select(Connection).where(Connection.company_name == "Client B")).one()
+        db.add(
+            Event(
+                tenant_id=tenant.id,
+                connection_id=other.id,
+                event_type="bill",
+                action="created",
+                object_type="Bill",
+                object_id="TX-B",
+                edit_sequence="1",
+                payload={},
+                status=EventStatus.FAILED,
+            )
+        )
+    conn = slack.connections()[0]
+    slack.click("replay_failed", str(conn.id))
+    opened = slack.fake.wait_for("views.open")[0]
+    assert "Queued 2 event(s) of Firm T1 to post again" in str(opened.params["view"])
+    assert _statuses(slack) == {
+        "TX-1": EventStatus.PENDING,
+        "TX-2": EventStatus.PENDING,
+        "TX-3": EventStatus.POSTED,
+        "TX-B": EventStatus.FAILED,  # another company file's: not asked for
+    }
+    # Nothing left to replay: said so, nothing changes.
+    slack.click("replay_failed", str(conn.id), trigger="2.3.4")
+    again = slack.fake.wait_for("views.open", count=2)[-1]
+    assert "Nothing to post again" in str(again.params["view"])
+
+
+def test_replay_failed_is_for_managers_of_this_workspace_only(installed):
+    slack = installed
+    _event(slack, 1, EventStatus.FAILED, dt.datetime.now(dt.UTC))
+    conn = slack.connections()[0]
+    slack.click("replay_failed", str(conn.id), user="UMEMBER")
+    assert "only workspace admins" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    slack.install(team="T2", code="c2", installer="UB")
+    slack.click("replay_failed", str(conn.id), user="UB", team="T2")
+    view = str(slack.fake.wait_for("views.open", count=2)[-1].params["view"])
+    assert "not connected to this workspace" in view
+    slack.click("replay_failed", "not-a-number", user="UB", team="T2")
+    assert "not connected" in str(slack.fake.wait_for("views.open", count=3)[-1].params["view"])
+    assert _statuses(slack) == {"TX-1": EventStatus.FAILED}
+
+
+def test_alert_buttons_work_when_clicked_in_a_message(installed):
+    slack = installed
+    _route_everything(slack)
+    _event(slack, 1, EventStatus.FAILED, dt.datetime.now(dt.UTC))
+    conn = slack.connections()[0]
+    message_click(slack, "replay_failed", str(conn.id), user="UMEMBER")
+    assert "only workspace admins" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    message_click(slack, "replay_failed", str(conn.id))
+    opened = slack.fake.wait_for("views.open", count=2)[-1]
+    assert opened.params["trigger_id"] == "7.8.9"
+    assert "Queued 1 event(s)" in str(opened.params["view"])
+    assert _statuses(slack) == {"TX-1": EventStatus.PENDING}
+
+    message_click(slack, "edit_routes", trigger="7.8.10")
+    modal = slack.fake.wait_for("views.open", count=3)[-1]
+    assert modal.params["view"]["callback_id"] == "routes_modal"
+
+    message_click(slack, "reset_password", str(conn.id), trigger="7.8.11")
+    shown = slack.fake.wait_for("views.open", count=4)[-1].params["view"]
+    password = shown_password(shown)
+    eventually(lambda: verify_password(password, slack.connections()[0].password_hash))
+
+    wrong = _found_wrong_file(slack)
+    message_click(slack, "rebind_company", str(wrong.id), trigger="7.8.12")
+    done = slack.fake.wait_for("views.open", count=5)[-1]
+    assert "Client B Books" in str(done.params["view"])
+    # Nothing was posted to the channel the alert is in: the answers are modals.
+    assert not slack.fake.calls("chat.postMessage")
