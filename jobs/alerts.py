@@ -26,13 +26,7 @@ from jobs.enums import AlertKind, AlertPhase, EventAction, EventStatus
 from jobs.models import Event, HealthAlert
 from jobs.outbox import EventRow, add_events, schedule_events
 from tenants.enums import ConnectionStatus, EventType, TenantStatus
-from tenants.health import (
-    ERROR_SESSIONS,
-    MIN_STALE_AFTER,
-    Health,
-    Vitals,
-    connection_health,
-)
+from tenants.health import ERROR_SESSIONS, MIN_STALE_AFTER, Health, health_now, vitals_from_row
 from tenants.models import Connection, Tenant
 
 log = logging.getLogger(__name__)
@@ -212,19 +206,8 @@ def conditions(
     """The conditions of one connection now, each with what its alert says."""
     if row.tenant_status == TenantStatus.DISABLED or row.status == ConnectionStatus.DISABLED:
         return {}  # switched off by the operator: nothing to tell anyone
-    health = connection_health(
-        Vitals(
-            status=row.status,
-            tenant_status=row.tenant_status,
-            last_poll_at=row.last_poll_at,
-            run_every_minutes=row.run_every_minutes,
-            error_streak=row.error_streak,
-            locked_until=row.locked_until,
-        ),
-        now=now,
-        default_every=settings.qbwc_run_every_minutes,
-        stale_override=settings.stale_after_minutes,
-    )
+    # The same function and thresholds as App Home, `qbslack tenants` and /metrics.
+    health = health_now(vitals_from_row(row), now=now, settings=settings)
     found: dict[str, Detail] = dict(parked)
     if row.tenant_status != TenantStatus.ACTIVE:
         found[AlertKind.SLACK_DISCONNECTED] = {"workspace": row.tenant_status}

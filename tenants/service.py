@@ -145,11 +145,3 @@ def rebind(conn: Connection, *, db_session: Session) -> None:
         # The next session is verified against the new binding and says how it went.
         conn.status, conn.last_error = ConnectionStatus.OK, None
     db_session.flush()
-
-
-def connections_by_status(*, db_session: Session) -> dict[str, int]:
-    """How many connections are in each status (metrics)."""
-    rows = db_session.execute(
-        select(Connection.status, func.count()).group_by(Connection.status)
-    ).all()
-    return {str(status): int(count) for status, count in rows}

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.core.clock import ManualClock
 from app.core.runtime import Runtime, use_runtime
 from jobs import delivery, outbox
+from jobs.alerts import check_health
 from jobs.enums import EventStatus
 from jobs.models import Event
 from tenants.routes import set_route
@@ -244,6 +245,10 @@ def test_archived_channel_parks_its_events_and_unarchiving_posts_them_in_order(
     # The head was refused; the rest of the channel was parked with it, without a try.
     assert len(slack.fake.calls("chat.postMessage", "CARCH")) == 1
     assert "parked with event" in (audit(rt, bills[1])[-1].error or "")
+    check_health(rt)  # the workers' health check tells the managers (a DM: no alerts route)
+    run_jobs(rt)
+    [alert] = slack.fake.posts("UINSTALLER")
+    assert "3 message(s)" in alert.params["text"] and "<#CARCH>" in str(alert.params["blocks"])
 
     slack.fake.unarchive_channel("CARCH")
     unarchived = {"type": event_type, "channel": "CARCH", "user": "UADMIN"}
@@ -253,6 +258,10 @@ def test_archived_channel_parks_its_events_and_unarchiving_posts_them_in_order(
     assert statuses(rt, bills) == [EventStatus.POSTED] * 3
     assert refs(slack.fake, "CARCH") == ["A0", "A1", "A2"]
     assert results(rt, bills[0]) == ["failed", "retry_requested", "posted"]
+    check_health(rt)
+    run_jobs(rt)
+    resolved = slack.fake.posts("UINSTALLER")[-1]
+    assert resolved.params["text"].startswith("Resolved") and resolved.params.get("thread_ts")
 
 
 def test_bot_invited_to_a_private_channel_posts_what_waited_for_it(
