@@ -35,17 +35,25 @@ def _stale(company: str, d: Detail) -> tuple[str, str]:
     seen = (
         f"{ago(float(d.get('seconds_since_poll') or 0))}, {local_time(last)}" if last else "never"
     )
-    title = f"No update from {company}'s Web Connector since {_ago_words(d)}"
+    title = f"No update from {company}'s Web Connector for {_ago_words(d)}"
     body = (
         f"qbslack last heard from the Web Connector of *{escape(company)}* {seen}. "
         f"It should come by every {d.get('every_minutes') or '?'} min; after "
-        f"{d.get('stale_minutes') or '?'} min without an update a company file counts as stale, "
+        f"{_number(d.get('stale_minutes'))} min without an update a company file counts as stale, "
         "and nothing from it reaches Slack.\n"
         "Usually the PC is asleep or off, the Web Connector is closed (or its Windows user "
         "logged out), QuickBooks is waiting for a login or a password, or Auto-Run is off.\n\n"
         + WEB_CONNECTOR_STEPS.format(company=escape(company))
     )
     return title, body
+
+
+def _number(value: Any) -> str:
+    """15.0 as "15", 0.5 as "0.5"."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return "?"
 
 
 def _ago_words(d: Detail) -> str:
@@ -58,7 +66,7 @@ def _quickbooks_error(company: str, d: Detail) -> tuple[str, str]:
     code = d.get("code")
     body = (
         f"The last {d.get('sessions') or 3} updates of *{escape(company)}* ended with: "
-        f"{escape(d.get('error') or 'an error')}"
+        f"{escape(str(d.get('error') or 'an error').rstrip('. '))}"
         + (f" (code `{escape(code)}`)" if code and str(code) not in str(d.get("error")) else "")
         + ".\nNothing from this company file reaches Slack until it clears; no change is lost. "
         "On the PC, open QuickBooks with this company file and check it answers (no open "

@@ -483,7 +483,7 @@ def test_needs_attention_lists_open_alerts_with_fixes_for_managers_only(installe
     titles = [b["text"]["text"] for b in member if b["type"] == "section"]
     assert len(titles) == 2
     # The alerts' own words; the stale one as of now (5 h), not as of its opening.
-    assert "No update from Firm T1's Web Connector since 5 h" in titles[0]
+    assert "No update from Firm T1's Web Connector for 5 h" in titles[0]
     assert "1 message(s) of Firm T1 could not be posted" in titles[1]
     assert not any(b["type"] == "actions" for b in member)
     buttons = [e["action_id"] for b in admin if b["type"] == "actions" for e in b["elements"]]
