@@ -58,6 +58,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 def make_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any) -> Engine:
     """Create an engine with settings suited to the database kind."""
+    # A database error's message must not carry bound values (password hashes, payloads).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)

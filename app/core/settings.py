@@ -89,12 +89,15 @@ class Settings:
             return (source.get(name) or "").strip()
 
         database_url = get("DATABASE_URL") or DEFAULT_SQLITE_URL
-        production = database_url.startswith("postgres")
+        # PostgreSQL or a public https address is a real deployment, whatever the database:
+        # generated development secrets would sign its links and encrypt its tokens.
+        production = database_url.startswith("postgres") or get("PUBLIC_URL").startswith("https:")
         if production:
             missing = [name for name in REQUIRED_IN_PRODUCTION if not get(name)]
             if missing:
                 raise ConfigError(
-                    "missing required setting(s) for the production stack: " + ", ".join(missing)
+                    "missing required setting(s) for a production deployment (PostgreSQL "
+                    "or an https PUBLIC_URL): " + ", ".join(missing)
                 )
         port = _int(get("PORT") or "8000", "PORT", minimum=1)
         dev: dict[str, str] = {}
@@ -167,8 +170,10 @@ def _dev_secrets(path: Path) -> dict[str, str]:
             "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "SLACK_SIGNING_SECRET": secrets.token_hex(16),
         }
-        path.write_text(json.dumps(data, indent=2))
-        path.chmod(0o600)
+        # Created owner-only from the start: never readable by others, even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(data, indent=2))
     log.warning(
         "using development secrets from %s; set SECRET_KEY and TOKEN_ENCRYPTION_KEYS "
         "(and a PostgreSQL DATABASE_URL) for production",

@@ -7,6 +7,9 @@ import logging
 
 log = logging.getLogger(__name__)
 
+# Access lines (when --access-logfile is given) without download tokens or OAuth codes.
+logger_class = "app.web.access_log.RedactingLogger"
+
 # glibc's mallopt parameters (malloc.h).
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8

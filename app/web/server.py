@@ -55,6 +55,7 @@ def serve(
         "graceful_timeout": 20,
         "keepalive": 5,
         "accesslog": "-",
+        "logger_class": "app.web.access_log.RedactingLogger",  # no tokens in the access log
         "max_requests": 0 if embedded else 10000,
         "max_requests_jitter": 0 if embedded else 1000,
         "post_worker_init": post_worker_init,

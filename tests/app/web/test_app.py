@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app import create_app
 from app.core.jobqueue import RQJobQueue
@@ -78,6 +81,25 @@ def test_production_settings_name_missing_secrets():
         assert name in str(err.value)
 
 
+def test_an_https_public_url_needs_real_secrets_even_on_sqlite(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env(
+            {"PUBLIC_URL": "https://books.example.com"}, dev_secrets_path=tmp_path / "dev.json"
+        )
+    assert "SECRET_KEY" in str(err.value) and "https" in str(err.value)
+    assert not (tmp_path / "dev.json").exists()  # no development secrets were generated
+
+
+def test_dev_secrets_file_is_owner_only_from_the_start(tmp_path):
+    path = tmp_path / "dev.json"
+    old = os.umask(0)  # even a permissive umask makes no world-readable file
+    try:
+        Settings.from_env({}, dev_secrets_path=path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
 def test_dev_defaults_generate_secrets_once(tmp_path):
     path = tmp_path / "dev.json"
     first = Settings.from_env({}, dev_secrets_path=path)
@@ -138,3 +160,13 @@ def test_embedded_mode_boots_on_sqlite_without_redis(tmp_path):
         proc.terminate()
         proc.wait(timeout=20)
         proc.stderr.close()
+
+
+def test_database_errors_never_show_bound_values(engine):
+    """A failed statement's message (logged with the error) hides what was bound to it."""
+    with pytest.raises(DBAPIError) as err, engine.connect() as conn:
+        conn.execute(
+            text("SELECT CAST(:bad AS integer), :secret"),
+            {"bad": "not a number", "secret": "scrypt$SECRETHASH"},
+        )
+    assert "SECRETHASH" not in str(err.value) and "hidden" in str(err.value)

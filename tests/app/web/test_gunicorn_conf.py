@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import shlex
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 from gunicorn.app.wsgiapp import WSGIApplication
 
+from app.web.access_log import RedactingLogger
 from app.web.gunicorn_conf import post_worker_init
+from tests.conftest import KEY_A, TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.support.paths import REPO
 
 PROCFILE = REPO / "Procfile"
@@ -23,6 +33,7 @@ def test_the_procfile_web_command_loads_our_settings(monkeypatch):
     cfg = WSGIApplication().cfg
     assert cfg.post_worker_init is post_worker_init
     assert cfg.worker_class_str == "gthread" and cfg.threads == 8
+    assert cfg.logger_class is RedactingLogger
 
 
 def test_the_worker_hook_freezes_what_the_app_allocated():
@@ -31,3 +42,65 @@ def test_the_worker_hook_freezes_what_the_app_allocated():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # the rest of the suite builds and drops many apps
+
+
+def test_the_access_log_never_shows_a_download_token_or_an_oauth_code(tmp_path):
+    """gunicorn as the Procfile runs it, with an access log: the secrets are not in it."""
+    log_file = tmp_path / "access.log"
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=TEST_DATABASE_URL,
+        REDIS_URL=TEST_REDIS_URL,
+        PUBLIC_URL="https://qbslack.example.com",
+        SLACK_CLIENT_ID="111.222",
+        SLACK_CLIENT_SECRET="x",
+        SLACK_SIGNING_SECRET="y",
+        SECRET_KEY="z",
+        TOKEN_ENCRYPTION_KEYS=KEY_A,
+        LOG_FORMAT="text",
+    )
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [gunicorn, "app:create_app()", "-c", "python:app.web.gunicorn_conf"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", str(log_file)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base + "/healthz", proc)
+        for path in (
+            "/qwc/SECRETDOWNLOADTOKEN",
+            "/slack/oauth_redirect?code=SECRETOAUTHCODE&state=SECRETSTATE",
+        ):
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(base + path, timeout=10).close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    logged = log_file.read_text()
+    assert "/qwc/[redacted]" in logged and "/slack/oauth_redirect" in logged
+    for secret in ("SECRETDOWNLOADTOKEN", "SECRETOAUTHCODE", "SECRETSTATE"):
+        assert secret not in logged
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        assert proc.poll() is None, "gunicorn exited"
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
