@@ -9,6 +9,7 @@ there is one) covers a call that lands elsewhere. Informational only: never fail
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -43,6 +44,11 @@ def client_version_answer(version: str | None) -> str:
     return ""
 
 
+def caller_key(caller: str) -> str:
+    """A fixed-size key for a caller: whatever the client sends, keys stay 32 characters."""
+    return hashlib.sha256(caller.encode("utf-8", "replace")).hexdigest()[:32]
+
+
 class ClientVersions:
     """Versions by caller: in this process, and in Redis when there is one."""
 
@@ -53,6 +59,7 @@ class ClientVersions:
 
     def remember(self, caller: str, version: str) -> None:
         """Note the version a caller reported (only what a version number looks like)."""
+        caller = caller_key(caller)
         version = version.strip()
         if not _VERSION.fullmatch(version):
             return  # shown in App Home: nothing else gets in
@@ -73,6 +80,7 @@ class ClientVersions:
 
     def recall(self, caller: str) -> str | None:
         """The version this caller reported a moment ago, or None."""
+        caller = caller_key(caller)
         with self._lock:
             found = self._local.get(caller)
         if found is not None and found[1] > time.monotonic():

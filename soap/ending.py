@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.core import metrics
 from app.core.db import utcnow
 from soap.binding import OpenFile
-from soap.hresults import PATH_FAILURES, error_code, quickbooks_error
+from soap.hresults import PATH_FAILURES, error_code, metric_label, quickbooks_error
 from soap.tickets import Ticket, TicketState
 from tenants.enums import ConnectionStatus
 from tenants.models import Connection
@@ -55,7 +55,7 @@ def fail(t: Ticket, text: str, *, code: str, db_session: Session) -> CallResult[
         text,
         extra={"tenant": t.tenant_id, "connection": t.connection_id},
     )
-    metrics.record_qbwc_error(code)
+    metrics.record_qbwc_error(metric_label(code))
     now = utcnow()
     t.state, t.last_error = TicketState.FAILED, text
     update_connection(

@@ -27,11 +27,28 @@ _HRESULT = re.compile(r"0x[0-9a-f]{8}")
 
 def quickbooks_error(hresult: str | None, message: str | None) -> str:
     """A readable text for an hresult and message that QBWC passed on from QuickBooks."""
-    code = (hresult or "").strip().lower()
+    code = (hresult or "").strip().lower()[:20]  # the client's text: kept short
     words = HRESULT_TEXT.get(code, "QuickBooks reported an error")
     said = (message or "").strip()[:300]
-    text = f"{words} ({hresult.strip()})" if hresult and hresult.strip() else words
+    text = f"{words} ({code})" if code else words
     return f"{text}: {said}" if said else text
+
+
+# The labels QuickBooks errors are counted under: anything else is "other" (a client
+# could send a million different codes, and each label value is a time series).
+METRIC_LABELS = frozenset(HRESULT_TEXT) | {
+    "connection",
+    "message",
+    "no_company",
+    "query_errors",
+    "unreadable",
+    "wrong_file",
+}
+
+
+def metric_label(code: str) -> str:
+    """An error code as a metrics label: a known one, or "other"."""
+    return code if code in METRIC_LABELS else "other"
 
 
 def error_code(hresult: str | None, otherwise: str) -> str:

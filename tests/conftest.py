@@ -32,6 +32,8 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+METRICS_TOKEN = "metrics-token-for-tests"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -46,6 +48,7 @@ def make_settings(**overrides: object) -> Settings:
         slack_api_url="http://127.0.0.1:9/api/",
         token_encryption_keys=(KEY_A,),
         secret_key="secret-key-for-tests-only",
+        metrics_token=METRICS_TOKEN,  # an https PUBLIC_URL serves /metrics only with one
         log_json=False,
     )
     return base.with_overrides(**overrides) if overrides else base

@@ -136,9 +136,18 @@ def register(app: Flask, runtime: Runtime) -> None:
     registry.register(ConnectionHealthCollector(runtime))
     bp = Blueprint("metrics", __name__)
     token = runtime.settings.metrics_token
+    # On a public https deployment the metrics (company files, error counts) are not for
+    # everyone: without a token they are not served at all.
+    closed = not token and runtime.settings.public_url.startswith("https:")
 
     @bp.get("/metrics")
     def metrics() -> Response:
+        if closed:
+            return Response(
+                "metrics are off: set METRICS_TOKEN to read them\n",
+                status=403,
+                mimetype="text/plain",
+            )
         if token:
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):

@@ -26,6 +26,7 @@ from soap.simulator.qbwc_client import SessionReport
 from tenants.enums import ConnectionStatus
 from tenants.qwc import OWNER_ID, build_qwc
 from tenants.routes import set_route
+from tests.conftest import METRICS_AUTH
 from tests.fakes import FakeSlack
 from tests.support.jobs import run_jobs
 from tests.support.qbxml_schema import assert_valid_qbxml
@@ -144,7 +145,8 @@ def test_the_wrong_file_open_posts_nothing_and_the_right_one_later_posts_once(fi
     alerts = firm.fake.posts("UINSTALLER")
     assert len(alerts) == 1 and "Client B Books" in str(alerts[0].params["text"])
 
-    with urllib.request.urlopen(firm.url + "/metrics") as resp:
+    scrape = urllib.request.Request(firm.url + "/metrics", headers=METRICS_AUTH)
+    with urllib.request.urlopen(scrape) as resp:
         assert 'qbslack_connections{status="wrong_company_file"} 1.0' in resp.read().decode()
 
     firm.session(a)  # again with B open: still wrong, no second alert

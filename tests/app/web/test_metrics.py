@@ -14,12 +14,12 @@ from app.core.runtime import Runtime
 from tenants.enums import ConnectionStatus, TenantStatus
 from tenants.health import Health
 from tenants.models import Connection, Tenant
-from tests.conftest import make_settings
+from tests.conftest import METRICS_AUTH, make_settings
 
 
 def test_metrics_exposes_counters_and_queue_lag(client):
     metrics.record_delivery("ratelimited")
-    body = client.get("/metrics").get_data(as_text=True)
+    body = client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert "qbslack_slack_ratelimited_total" in body
     assert 'qbslack_queue_lag_seconds{queue="outbox"}' in body
     assert 'qbslack_queue_depth{queue="deliveries"}' in body
@@ -81,7 +81,7 @@ def test_connections_by_health_state_and_seconds_since_last_poll(runtime, client
                     last_poll_at=T0 - ago * minutes if ago is not None else None,
                 )
             )
-    got = _samples(client.get("/metrics").get_data(as_text=True))
+    got = _samples(client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True))
     by_state = {
         dict(labels)["status"]: value
         for (name, labels), value in got.items()
@@ -108,14 +108,33 @@ def test_connections_by_health_state_and_seconds_since_last_poll(runtime, client
 
     # STALE_AFTER_MINUTES moves the verdict the same way App Home's moves.
     runtime.settings = runtime.settings.with_overrides(stale_after_minutes=2.5)
-    got = _samples(create_app(runtime).test_client().get("/metrics").get_data(as_text=True))
+    got = _samples(
+        create_app(runtime)
+        .test_client()
+        .get("/metrics", headers=METRICS_AUTH)
+        .get_data(as_text=True)
+    )
     assert got[("qbslack_connections", (("status", "ok"),))] == 1
     assert got[("qbslack_connections", (("status", "stale"),))] == 4
     assert got[("qbslack_connections", (("status", "wrong_company_file"),))] == 0
 
 
 def test_connection_gauges_are_zero_without_connections(client):
-    got = _samples(client.get("/metrics").get_data(as_text=True))
+    got = _samples(client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True))
     for state in Health:
         assert got[("qbslack_connections", (("status", state.value),))] == 0
     assert got[("qbslack_seconds_since_last_poll_max", ())] == 0
+
+
+def test_an_https_deployment_without_a_token_serves_no_metrics(engine, session_factory, redis_conn):
+    rt = Runtime.from_settings(
+        make_settings(metrics_token=None),
+        engine=engine,
+        session_factory=session_factory,
+        redis=redis_conn,
+        jobs=RQJobQueue(redis_conn),
+    )
+    resp = create_app(rt).test_client().get("/metrics")
+    assert resp.status_code == 403 and b"METRICS_TOKEN" in resp.data
+    rt.settings = rt.settings.with_overrides(public_url="http://localhost:8000")
+    assert create_app(rt).test_client().get("/metrics").status_code == 200
