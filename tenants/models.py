@@ -144,6 +144,8 @@ class Connection(Base):
     error_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Where the wrong passwords that locked the QBWC login came from.
     lock_source: Mapped[str | None] = mapped_column(String(64))
+    # Hashes of the sources that logged in with the right password (most recent first).
+    known_sources: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(back_populates="connections")
@@ -212,3 +214,30 @@ class SlackEventReceipt(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Manager(Base):
+    """Someone a manager made a manager of a workspace (admins and the installer need not be)."""
+
+    __tablename__ = "managers"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str | None] = mapped_column(String(32))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """Wrong QBWC passwords from one source for one login: what locks that source out."""
+
+    __tablename__ = "login_failures"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # a hash of the address
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
