@@ -1,4 +1,4 @@
-"""QBWC authenticate: password check in constant time and a lockout held in the database."""
+"""QBWC authenticate: password check in constant time; the lockout (soap.lockout) in the DB."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.core.db import utcnow
 from app.core.metrics import AUTH_FAILURES
+from soap import lockout
 from soap.logins import VerifiedLogins
 from tenants.credentials import verify_password
 from tenants.enums import ConnectionStatus, TenantStatus
@@ -19,10 +20,6 @@ from tenants.models import OPT_IN_EVENT_TYPES, Connection, Route, Tenant, Waterm
 from tenants.routes import opt_in_query
 
 log = logging.getLogger(__name__)
-
-MAX_FAILURES = 10
-FAILURE_WINDOW = dt.timedelta(minutes=15)
-LOCK_TIME = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -63,25 +60,13 @@ def check_credentials(
     if conn is None:
         verify_password(password or "", None)  # spend the same time as a real check
         return _fail(None, "unknown_user", username)
-    if conn.locked_until is not None and conn.locked_until > now:
-        verify_password(password or "", None)  # a locked name answers no faster
+    if lockout.refused(conn, source, now=now, db_session=db_session):
+        verify_password(password or "", None)  # a locked source answers no faster
         return _fail(None, "locked", username)
     if not _password_ok(conn.qbwc_username, password or "", conn.password_hash, logins):
-        if conn.first_failed_at is None or now - conn.first_failed_at > FAILURE_WINDOW:
-            conn.first_failed_at = now
-            conn.failed_logins = 0
-        conn.failed_logins += 1
-        if conn.failed_logins >= MAX_FAILURES:
-            conn.locked_until = now + LOCK_TIME
-            conn.lock_source = (source or "")[:64] or None  # the alert says from where
-            conn.failed_logins = 0
-            conn.first_failed_at = None
-            log.warning(
-                "QBWC user %s locked for 15 minutes after %d failures", username, MAX_FAILURES
-            )
+        lockout.record_failure(conn, source, now=now, db_session=db_session)
         return _fail(None, "bad_password", username)
-    if conn.failed_logins or conn.locked_until:
-        conn.failed_logins, conn.first_failed_at, conn.locked_until = 0, None, None
+    lockout.record_success(conn, source, now=now, db_session=db_session)
     tenant = conn.tenant
     if tenant.status == TenantStatus.UNINSTALLED:
         return _fail(None, "uninstalled", username)

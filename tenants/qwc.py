@@ -36,7 +36,7 @@ def build_qwc(conn: Connection, *, public_url: str, run_every_minutes: int) -> s
     conn.run_every_minutes = max(1, run_every_minutes)
     base = public_url.rstrip("/")
     fields = [
-        ("AppName", f"qbslack - {conn.company_name} ({conn.qbwc_username})"),
+        ("AppName", f"qbslack - {conn.company_name}"),  # no username: the .qwc is passed around
         ("AppID", ""),
         ("AppURL", qbwc_url(base)),
         (

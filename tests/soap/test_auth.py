@@ -7,13 +7,14 @@ import hashlib
 import logging
 
 from lxml import etree
+from sqlalchemy import update
 
 from app import create_app
 from app.core.runtime import Runtime
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.tickets import KEY_PREFIX
 from tenants import service
-from tenants.models import Connection, Tenant
+from tenants.models import Connection, LoginFailure, Tenant
 from tests.support.soap import QBWC_NS, connect, connection, envelope, params, post
 
 
@@ -63,13 +64,18 @@ def test_lockout_after_ten_failures_holds_across_two_app_instances(live_server, 
             answer = via_other("nope") if i % 2 else qbwc.authenticate(c.username, "nope")
             assert answer == ["", "nvu"]
         locked = connection(rt, c.connection_id)
-        assert locked.locked_until is not None
+        assert locked.locked_until is not None and locked.lock_source == "127.0.0.1"
         left = locked.locked_until - dt.datetime.now(dt.UTC)
         assert dt.timedelta(minutes=14) < left <= dt.timedelta(minutes=15)
-        # Locked: the right password is refused too, by either instance.
+        # Locked: the right password is refused too from that source, by either instance.
         assert qbwc.authenticate(c.username, c.password) == ["", "nvu"]
         assert via_other(c.password) == ["", "nvu"]
         with rt.transaction() as db:
+            db.execute(
+                update(LoginFailure)
+                .where(LoginFailure.connection_id == c.connection_id)
+                .values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+            )
             db.get(Connection, c.connection_id).locked_until -= dt.timedelta(minutes=15, seconds=1)
         ticket, status = via_other(c.password)
         assert ticket and status == ""
@@ -85,10 +91,14 @@ def test_failures_older_than_the_window_do_not_count(live_server, qbwc):
     for _ in range(9):
         assert qbwc.authenticate(c.username, "nope")[1] == "nvu"
     with rt.transaction() as db:
-        db.get(Connection, c.connection_id).first_failed_at -= dt.timedelta(minutes=16)
+        db.execute(
+            update(LoginFailure)
+            .where(LoginFailure.connection_id == c.connection_id)
+            .values(first_failed_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16))
+        )
     assert qbwc.authenticate(c.username, "nope")[1] == "nvu"  # a new window: 1 failure
     conn = connection(rt, c.connection_id)
-    assert conn.locked_until is None and conn.failed_logins == 1
+    assert conn.locked_until is None and conn.failed_logins == 10  # the login's hourly count
     assert qbwc.authenticate(c.username, c.password)[1] == ""
 
 
@@ -159,3 +169,32 @@ def test_a_remembered_login_after_a_failure_is_checked_in_full(live_server, qbwc
         qbwc.authenticate(c.username, "wrong-password-123")
     assert connection(rt, c.connection_id).locked_until is not None
     assert qbwc.authenticate(c.username, c.password) == ["", "nvu"]  # locked, remembered or not
+
+
+def _login_from(client, c, password: str, address: str) -> list[str]:
+    body = envelope("authenticate", params(strUserName=c.username, strPassword=password))
+    root = etree.fromstring(post(client, body, **{"X-Forwarded-For": address}).data)
+    return [s.text or "" for s in root.iter(f"{{{QBWC_NS}}}string")]
+
+
+def test_a_stranger_cannot_lock_out_the_firms_web_connector(live_server):
+    """Wrong passwords lock their source; the Web Connector that logged in before goes on."""
+    rt = live_server.runtime
+    c = connect(rt)
+    client = create_app(rt).test_client()
+    firm, stranger = "198.51.100.20", "203.0.113.66"
+    assert _login_from(client, c, c.password, firm)[1] == ""  # the firm's PC, known from now
+    for _ in range(12):
+        assert _login_from(client, c, "guess", stranger) == ["", "nvu"]
+    assert _login_from(client, c, c.password, stranger) == ["", "nvu"]  # that source: locked
+    assert _login_from(client, c, c.password, firm)[1] == ""  # the firm: still working
+    conn = connection(rt, c.connection_id)
+    assert conn.lock_source == stranger and conn.locked_until is not None
+
+    # Guesses from ever new addresses: after the hourly budget new sources are refused, but
+    # a source that has logged in before is never refused by that rate.
+    for i in range(60):
+        _login_from(client, c, "guess", f"192.0.2.{i}")
+    assert _login_from(client, c, c.password, "192.0.2.250") == ["", "nvu"]
+    assert _login_from(client, c, c.password, firm)[1] == ""
+    assert connection(rt, c.connection_id).lock_source == "many addresses"
