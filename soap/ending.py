@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_UPDATE_CONNECTION = update(Connection).where(Connection.id == bindparam("b_id"))
+# A connection the operator disabled keeps that status, whatever a live session still says.
+_UPDATE_CONNECTION = update(Connection).where(
+    Connection.id == bindparam("b_id"), Connection.status != ConnectionStatus.DISABLED
+)
 # A failed session: the same error code as the last session's lengthens the streak (the
 # right-hand sides read the row's old values), another code starts a new one.
 _FAILED_SESSION = _UPDATE_CONNECTION.values(

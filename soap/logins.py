@@ -64,6 +64,18 @@ class VerifiedLogins:
         self._remember_locally(proof, now)
         return True
 
+    def forget(self, username: str, stored: str) -> None:
+        """Forget a login's verified password everywhere (its password was reset or revoked)."""
+        key, _ = self._digests(username, "", stored)
+        with self._lock:
+            self._local.clear()  # proofs cannot be told apart without the password: all go
+        if self._redis is None:
+            return
+        try:
+            self._redis.delete(key)
+        except Exception:
+            log.warning("could not forget a QBWC login", exc_info=True)
+
     def remember(self, username: str, password: str, stored: str) -> None:
         """Note a login whose password was just checked against its scrypt hash."""
         key, proof = self._digests(username, password, stored)

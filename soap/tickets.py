@@ -38,6 +38,14 @@ if old and old ~= ARGV[1] then redis.call('DEL', ARGV[3] .. old) end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
 """
+# End a connection's live ticket (a password reset, a disable, a purge).
+_END = """
+local live = redis.call('GET', KEYS[1])
+if live then redis.call('DEL', ARGV[1] .. live) end
+redis.call('DEL', KEYS[1])
+if live then return 1 end
+return 0
+"""
 # Write a ticket back only while it is live (never revive one that ended meanwhile), and
 # keep its connection's pointer as long as the ticket.
 _SAVE = """
@@ -125,6 +133,7 @@ class TicketStore:
         self.ttl = ttl
         self._open = redis.register_script(_OPEN) if redis is not None else None
         self._save = redis.register_script(_SAVE) if redis is not None else None
+        self._end = redis.register_script(_END) if redis is not None else None
         # Without Redis (the embedded default: one process): hash -> (json, expires).
         self._local: dict[str, tuple[str, float]] = {}
         self._local_connections: dict[int, str] = {}
@@ -145,6 +154,14 @@ class TicketStore:
                 self._local.pop(old, None)
             self._local_connections[ticket.connection_id] = ticket.hash
             self._local[ticket.hash] = (ticket.dumps(), time.monotonic() + self.ttl)
+
+    def end_connection(self, connection_id: int) -> bool:
+        """End the connection's live session: its next call finds no ticket. True if one was."""
+        if self._end is not None:
+            return bool(self._end(keys=[CONNECTION_PREFIX + str(connection_id)], args=[KEY_PREFIX]))
+        with self._lock:
+            live = self._local_connections.pop(connection_id, None)
+            return live is not None and self._local.pop(live, None) is not None
 
     def load(self, ticket_hash: str) -> Ticket | None:
         """The live ticket with this hash, or None (unknown, replaced, closed or expired)."""

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.cli import outbox, tenants
+from app.cli import access, outbox, tenants
 from app.cli.common import CliError, print_json, runtime
 from app.core.logs import configure_logging
 from app.core.migrate import upgrade
@@ -96,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("keys", tenants.cmd_keys, "token encryption keys")
     ksub = p.add_subparsers(dest="keys_command", required=True)
     ksub.add_parser("rotate", help="re-encrypt every stored token with the newest key")
-    p = add("purge", tenants.cmd_purge, "delete all data of a workspace (data-deletion request)")
+    p = add("disable", access.cmd_disable, "switch a workspace or company file off")
+    p.add_argument("team_id")
+    p.add_argument("--company")
+    p = add("enable", access.cmd_enable, "switch a disabled workspace or company file on")
+    p.add_argument("team_id")
+    p.add_argument("--company")
+    p = add("purge", access.cmd_purge, "delete all data of a workspace (data-deletion request)")
     p.add_argument("team_id")
     p.add_argument("--yes", action="store_true")
     p = add("replay", outbox.cmd_replay, "post failed, named or date-ranged events again")

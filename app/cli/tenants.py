@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from sqlalchemy import select
 
-from app.cli.common import CliError, connection, print_json, runtime, tenant
+from app.cli.common import CliError, connection, print_json, runtime
 from app.core.runtime import Runtime
+from soap.revocation import end_sessions
 from tenants import service
 from tenants.enums import ConnectionStatus
 from tenants.health import Vitals, health_now, vitals_of
@@ -100,7 +100,11 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     rt = runtime()
     with rt.transaction() as db:
         conn = connection(args.team_id, args.company, db_session=db)
+        old = (conn.id, conn.qbwc_username, conn.password_hash)
         print_json(service.credentials(conn, reset=args.reset, db_session=db).as_dict())
+    if args.reset:  # the old password's live session and remembered login end now
+        end_sessions(rt, connection_id=old[0], username=old[1], stored_hash=old[2])
+    rt.close()
     return 0
 
 
@@ -147,15 +151,4 @@ def cmd_keys(args: argparse.Namespace) -> int:
     with rt.transaction() as db:
         count = rotate_tokens(rt.cipher, db_session=db)
     print_json({"rotated_installations": count})
-    return 0
-
-
-def cmd_purge(args: argparse.Namespace) -> int:
-    """Delete every row of a workspace (a data-deletion request)."""
-    if not args.yes:
-        raise CliError("purge deletes all of a workspace's data; repeat with --yes")
-    rt = runtime()
-    with rt.transaction() as db:
-        db.delete(tenant(args.team_id, db_session=db))
-    print(json.dumps({"purged": args.team_id}))
     return 0
