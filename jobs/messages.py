@@ -14,6 +14,13 @@ from jobs.mrkdwn import MAX_FIELD, MAX_HEADER, MAX_SECTION, MAX_TEXT, clip, esca
 
 MAX_FIELDS = 10
 MAX_LINES = 5
+MAX_LINE = 500  # characters of one listed line: five of them and "+N more" fit a section
+# Payload values are shown with care: events written before input was checked (or by any
+# bug) may hold anything. A number is used only when it is one QuickBooks could send
+# (finite, under 10**15: qbXML amounts have 15 significant digits); text is cut before it
+# is escaped, so no big string is ever built from a payload.
+LARGEST = Decimal(10) ** 15
+MAX_NUMBER_TEXT = 40
 
 LABELS = {
     "Vendor": "vendor",
@@ -56,33 +63,83 @@ CURRENCY_CODES = {
 }
 
 
+def amount_value(value: Any) -> Decimal | None:
+    """A payload's number as a Decimal; None unless it is finite and under 10**15."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, int):
+            if not -LARGEST < value < LARGEST:
+                return None
+            number = Decimal(value)
+        elif isinstance(value, float):
+            number = Decimal(value)  # inf and nan become Decimal's own, refused below
+        elif isinstance(value, str):
+            text = value.strip()
+            if not text or len(text) > MAX_NUMBER_TEXT:
+                return None
+            number = Decimal(text)
+        else:
+            return None
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or not -LARGEST < number < LARGEST:
+        return None
+    if number and number.adjusted() < -MAX_NUMBER_TEXT:
+        return None  # 1e-1000000000: no amount QuickBooks could write
+    return number
+
+
+def plain(value: Any, limit: int = MAX_FIELD) -> str:
+    """Payload text as a string of at most limit + 1 characters (clip() then marks the cut);
+    "" for what is not text or a number."""
+    if isinstance(value, str):
+        return value[: limit + 1]
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return ""
+    try:
+        return str(value)[: limit + 1]
+    except ValueError:  # Python's limit on converting a huge int
+        return ""
+
+
+def shown(value: Any, limit: int = MAX_FIELD) -> str:
+    """Payload text escaped for mrkdwn, cut first (see plain)."""
+    return escape(plain(value, limit))
+
+
 def currency_code(currency: Any) -> str | None:
     """ "US Dollar" -> "USD"; unknown names stay as QuickBooks wrote them."""
-    if not currency:
+    name = plain(currency, 64).strip()
+    if not name:
         return None
-    name = str(currency).strip()
     return CURRENCY_CODES.get(name.lower(), name)
 
 
 def money(amount: Any, currency: str | None = None) -> str | None:
-    """1250 -> "1,250.00" (with the currency when QuickBooks gave one)."""
-    if amount in (None, ""):
+    """1250 -> "1,250.00" (with the currency when QuickBooks gave one); None when the amount
+    is missing or not a number QuickBooks could have sent."""
+    value = amount_value(amount)
+    if value is None:
         return None
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        return escape(amount)
-    if not value.is_finite():
-        return escape(amount)
     text = f"{value:,.2f}"
     code = currency_code(currency)
     return f"{text} {escape(code)}" if code else text
 
 
+def _count(value: Any) -> int:
+    """A count kept in a payload (e.g. more_line_items), 0 unless it is a sane one."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9:
+        return value
+    return 0
+
+
 def action_title(action: str, object_type: str, company: str | None = None) -> str:
     """ "New bill", "Bill updated", "Bill deleted", "Payment received", "Connected to X"."""
     if action == "connected":
-        return f"Connected to {company or 'QuickBooks'}"
+        return f"Connected to {plain(company, MAX_HEADER) or 'QuickBooks'}"
     label = LABELS.get(object_type) or object_type or "QuickBooks change"
     if object_type == "ReceivePayment":
         return {
@@ -106,24 +163,25 @@ def fallback_text(
 ) -> str:
     """Top-level text: action, counterparty, ref number, amount (and the company)."""
     if action == "connected":
-        text = f"Connected to {p.get('company') or 'QuickBooks'}"
+        text = f"Connected to {plain(p.get('company'), MAX_TEXT) or 'QuickBooks'}"
         if p.get("company_file"):
-            text += f" · {p['company_file']}"
+            text += f" · {plain(p['company_file'], MAX_TEXT)}"
         return clip(escape(text), MAX_TEXT)
     head = action_title(action, object_type)
-    name = p.get("name")
+    name = plain(p.get("name"), MAX_TEXT)
     if name:
         word = COUNTERPARTY_WORD.get(object_type)
         head += f" {word} {name}" if word else f": {name}"
     parts = [head]
-    if p.get("ref_number"):
-        parts.append(f"#{p['ref_number']}")
+    ref = plain(p.get("ref_number"), MAX_TEXT)
+    if ref:
+        parts.append(f"#{ref}")
     parts = [escape(x) for x in parts]
     amount = money(p.get("amount"), p.get("currency"))  # already escaped
     if amount:
         parts.append(amount)
     if company:
-        parts.append(f"({escape(company)})")
+        parts.append(f"({shown(company, MAX_TEXT)})")
     return clip(" · ".join(parts), MAX_TEXT)
 
 
@@ -138,11 +196,11 @@ def _inputs(
         p = dict(event)
         return (
             p,
-            action or p.get("action") or "created",
-            object_type or p.get("object_type") or "",
+            action or _word(p.get("action")) or "created",
+            object_type or _word(p.get("object_type")),
             bool(replay),
         )
-    p = dict(event.payload or {})
+    p = dict(event.payload) if isinstance(event.payload, Mapping) else {}
     # The row's columns fill what an older or thinner payload lacks.
     for key, value in (
         ("name", event.counterparty),
@@ -157,6 +215,11 @@ def _inputs(
         object_type or event.object_type,
         event.replay_count > 0 if replay is None else replay,
     )
+
+
+def _word(value: Any) -> str:
+    """An action or object type from a payload: short text, or ""."""
+    return value[:48] if isinstance(value, str) else ""
 
 
 def build_message(
@@ -176,7 +239,7 @@ def build_message(
     p, action, object_type, replay = _inputs(event, action, object_type, replay)
     if action == EventAction.ALERT:
         return alert_message(p, state=state)
-    company = p.get("company") if multi_company else None
+    company = (plain(p.get("company"), MAX_FIELD) or None) if multi_company else None
     title = action_title(action, object_type, p.get("company"))
     if state:
         title += f" · {state}"
@@ -187,9 +250,9 @@ def build_message(
         }
     ]
     if action == "connected":
-        text = f"qbslack now posts changes from *{escape(p.get('company') or 'QuickBooks')}* here."
+        text = f"qbslack now posts changes from *{shown(p.get('company')) or 'QuickBooks'}* here."
         if p.get("company_file"):
-            text += f"\nCompany file: `{escape(p['company_file'])}`"
+            text += f"\nCompany file: `{shown(p['company_file'])}`"
         blocks.append(section(text))
         return {"text": fallback_text(p, action, object_type, company=None), "blocks": blocks}
     fields = _fields(p, object_type, company)
@@ -202,18 +265,22 @@ def build_message(
                 ],
             }
         )
-    if p.get("memo"):
-        blocks.append(section(f"*Memo:* {escape(p['memo'])}"))
+    memo = shown(p.get("memo"), MAX_SECTION)
+    if memo:
+        blocks.append(section(f"*Memo:* {memo}"))
     for title, key, render in (
         ("Lines", "line_items", _line),
         ("Applied to", "applied_to", _applied),
     ):
-        items = [x for x in p.get(key) or [] if isinstance(x, Mapping)]
-        if items:
-            shown = [render(x, p.get("currency")) for x in items[:MAX_LINES]]
-            if len(items) > MAX_LINES:
-                shown.append(f"+{len(items) - MAX_LINES} more")
-            blocks.append(section(f"*{title}*\n" + "\n".join(shown)))
+        listed = p.get(key)
+        items = [x for x in listed if isinstance(x, Mapping)] if isinstance(listed, list) else []
+        # Items the payload's cap left out (soap.ingest) are counted in "more_<key>".
+        more = max(0, len(items) - MAX_LINES) + _count(p.get(f"more_{key}"))
+        if items or more:
+            lines = [clip(render(x, p.get("currency")), MAX_LINE) for x in items[:MAX_LINES]]
+            if more:
+                lines.append(f"+{more} more")
+            blocks.append(section(f"*{title}*\n" + "\n".join(lines)))
     context = [f"QuickBooks {escape(LABELS.get(object_type) or object_type or 'change')}"]
     if company:
         context.append(escape(company))
@@ -233,24 +300,26 @@ def build_message(
 
 def _fields(p: Mapping[str, Any], object_type: str, company: str | None) -> list[str]:
     fields = []
-    if p.get("name"):
+    name = shown(p.get("name"))
+    if name:
         who = (
             "Customer"
             if object_type in CUSTOMER_SIDE
             else ("Name" if object_type in ("Account", "Employee") else "Vendor")
         )
-        fields.append(f"*{who}*\n{escape(p['name'])}")
+        fields.append(f"*{who}*\n{name}")
     amount = money(p.get("amount"), p.get("currency"))
     if amount:
         fields.append(f"*Amount*\n{amount}")
-    if p.get("ref_number"):
-        fields.append(f"*Ref no.*\n{escape(p['ref_number'])}")
-    if p.get("txn_date"):
-        fields.append(f"*Date*\n{escape(p['txn_date'])}")
-    if p.get("due_date"):
-        fields.append(f"*Due*\n{escape(p['due_date'])}")
-    if p.get("terms"):
-        fields.append(f"*Terms*\n{escape(p['terms'])}")
+    for label, key in (
+        ("Ref no.", "ref_number"),
+        ("Date", "txn_date"),
+        ("Due", "due_date"),
+        ("Terms", "terms"),
+    ):
+        value = shown(p.get(key))
+        if value:
+            fields.append(f"*{label}*\n{value}")
     status = status_line(p, object_type)
     if status:
         fields.append(f"*Status*\n{status}")
@@ -263,13 +332,10 @@ def status_line(p: Mapping[str, Any], object_type: str) -> str | None:
     """ "Paid", "Open balance 1,250.00" or "Inactive", from what QuickBooks said."""
     if p.get("is_paid") is True:
         return "Paid"
-    open_amount = p.get("open_amount", p.get("balance_remaining"))
-    if open_amount not in (None, "") and object_type in ("Bill", "Invoice"):
-        try:
-            if Decimal(str(open_amount)) == 0:
-                return "Paid"
-        except InvalidOperation:
-            pass
+    open_amount = amount_value(p.get("open_amount", p.get("balance_remaining")))
+    if open_amount is not None and object_type in ("Bill", "Invoice"):
+        if open_amount == 0:
+            return "Paid"
         return f"Open balance {money(open_amount, p.get('currency'))}"
     if p.get("is_active") is False:
         return "Inactive"
@@ -277,20 +343,24 @@ def status_line(p: Mapping[str, Any], object_type: str) -> str | None:
 
 
 def _line(item: Mapping[str, Any], currency: str | None) -> str:
-    what = item.get("description") or item.get("item") or item.get("account") or "Line"
-    qty = item.get("quantity")
-    qty_text = f" × {escape(qty)}" if qty not in (None, "", "1", "1.0", "1.00") else ""
+    what = next(
+        (t for t in (plain(item.get(k)) for k in ("description", "item", "account")) if t),
+        "Line",
+    )
+    quantity = item.get("quantity")
+    qty = plain(quantity, MAX_NUMBER_TEXT) if amount_value(quantity) is not None else ""
+    qty_text = f" × {escape(qty)}" if qty not in ("", "1", "1.0", "1.00") else ""
     amount = money(item.get("amount"), currency)
     return f"• {escape(what)}{qty_text}" + (f" — {amount}" if amount else "")
 
 
 def _applied(a: Mapping[str, Any], currency: str | None) -> str:
-    ref = a.get("ref_number") or a.get("txn_id") or ""
-    text = f"• {escape(a.get('txn_type') or 'Transaction')} #{escape(ref)}"
+    ref = plain(a.get("ref_number")) or plain(a.get("txn_id"))
+    text = f"• {shown(a.get('txn_type')) or 'Transaction'} #{escape(ref)}"
     amount = money(a.get("amount"), currency)
     if amount:
         text += f" — {amount}"
-    remaining = a.get("balance_remaining")
-    if remaining not in (None, ""):
-        text += f" (balance {money(remaining, currency)})"
+    remaining = money(a.get("balance_remaining"), currency)
+    if remaining:
+        text += f" (balance {remaining})"
     return text

@@ -7,7 +7,7 @@ when both were routed to the same channel (otherwise it is a message of its own 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core.runtime import Runtime
 from jobs.enums import AlertPhase, EventAction, EventStatus
-from jobs.messages import build_message
+from jobs.messages import amount_value, build_message
 from jobs.models import Event, SlackThread
 from jobs.slack_client import call
 from tenants.service import has_several_companies
@@ -41,10 +41,8 @@ def _thread(
 
 
 def _decimal(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
+    """A payload's amount, or None: never NaN, an infinity or a number too big to show."""
+    return amount_value(value)
 
 
 def _balance_state(remaining: Decimal | None, total: Decimal | None) -> str | None:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from app.core import metrics
 from app.core.db import utcnow
 from jobs.enums import EventAction, EventStatus
 from jobs.outbox import Created, EventRow, add_events, known_object_ids
+from soap.plan import ahead
 from soap.qbtime import to_utc, wall_clock
 from soap.qbxml.entities import ENTITIES
+from soap.qbxml.limits import MAX_PAYLOAD_BYTES, cap_payload, shown
 from soap.qbxml.responses import QbObject
 from tenants.enums import EventType
 from tenants.models import Connection
+
+log = logging.getLogger(__name__)
 
 
 def events_for_objects(
@@ -76,6 +82,21 @@ def event_row(
         action=action,
         time_modified=obj.time_modified,
     )
+    payload, cut = cap_payload(payload)
+    if cut:
+        metrics.record_input_capped("payload")
+        log.warning(
+            "the payload of %s %s was cut to %d bytes",
+            shown(obj.object_type, 24),
+            shown(obj.object_id, 24),
+            MAX_PAYLOAD_BYTES,
+            extra={"tenant": conn.tenant_id, "connection": conn.id},
+        )
+    # Per-channel order is QuickBooks' own modification order, in UTC; a time from a PC
+    # clock set days ahead sorts as now.
+    sort_key = to_utc(obj.time_modified)
+    if sort_key is None or ahead(obj.time_modified, now):
+        sort_key = now
     return {
         "tenant_id": conn.tenant_id,
         "connection_id": conn.id,
@@ -88,8 +109,7 @@ def event_row(
         "counterparty": obj.name[:255] if obj.name else None,
         "amount": obj.amount[:32] if obj.amount else None,
         "qb_time_modified": obj.time_modified[:40] if obj.time_modified else None,
-        # Per-channel order is QuickBooks' own modification order, in UTC.
-        "sort_key": to_utc(obj.time_modified) or now,
+        "sort_key": sort_key,
         "payload": payload,
         "status": EventStatus.BASELINE if baseline else EventStatus.PENDING,
         "created_at": now,

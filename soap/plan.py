@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from soap.qbtime import server_window, window_start
+from soap.qbtime import server_window, to_utc, window_start
 from soap.qbxml.entities import CORE_KEYS, DELETED_KEYS, ENTITIES
 
 # The first sync looks this far back by the server clock (QuickBooks' zone is unknown, so a
 # wide margin), records what it finds as the baseline and posts nothing but one notice.
 FIRST_SYNC_DAYS = 2
+# A watermark never goes further ahead of the server clock than this: QuickBooks' times are
+# the PC's wall clock (any zone, an offset an hour wrong in summer), but a change stamped
+# days ahead comes from a PC clock set wrong (once, to 2031), and a watermark there would
+# hide every later change until that date.
+CLOCK_AHEAD = dt.timedelta(days=1)
+
+
+def ahead(text: str | None, now: dt.datetime) -> bool:
+    """True when a QuickBooks time is more than CLOCK_AHEAD past now (the server clock, UTC)."""
+    when = to_utc(text)
+    return when is not None and when > now + CLOCK_AHEAD
 
 
 class EntityState(enum.StrEnum):
@@ -31,8 +43,13 @@ class EntityProgress:
     state: EntityState = EntityState.PENDING
     iterator: str | None = None  # QuickBooks' iteratorID while an iteration goes on
     restarts: int = 0  # iterations started over after QuickBooks dropped the iterator
-    max_modified: str | None = None  # the latest TimeModified seen: the watermark to be
+    max_modified: str | None = None  # the latest TimeModified taken: the watermark to be
     error: str | None = None  # why it failed, in plain words
+    # Objects QuickBooks sent that were not taken (over a page's or the session's cap): the
+    # earliest TimeModified among them, which the watermark must not pass, and whether one
+    # had no usable time (then the watermark stays where it is).
+    held: str | None = None
+    held_untimed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Its JSON form (keys are the field names)."""
@@ -43,6 +60,8 @@ class EntityProgress:
             "restarts": self.restarts,
             "max_modified": self.max_modified,
             "error": self.error,
+            "held": self.held,
+            "held_untimed": self.held_untimed,
         }
 
     @classmethod
@@ -70,6 +89,9 @@ class Plan:
     # whether that answer proved the file is this connection's (nothing is taken before).
     found_file_id: str | None = None
     verified: bool = False
+    # The first TimeModified seen more than CLOCK_AHEAD ahead of the server clock (the PC's
+    # clock is wrong): its object is posted, but no watermark moves to it.
+    clock_ahead: str | None = None
 
     @classmethod
     def new(
@@ -83,16 +105,22 @@ class Plan:
         company_file: str | None,
         company_name: str | None,
         ask_company: bool,
+        now: dt.datetime | None = None,
     ) -> Plan:
         """A fresh plan from the connection's watermarks and opt-in routes.
 
         baseline: the connection's first sync; backfill_days: how far back it looks, if asked.
+        now: the server clock (UTC); a watermark further ahead of it than CLOCK_AHEAD (kept
+        before that rule) is not trusted: its entity looks back as far as a first sync.
         """
+        now = now or dt.datetime.now(dt.UTC)
         routed = sorted(k for k in set(opt_in) if k in ENTITIES)
         fallback_days = (backfill_days or FIRST_SYNC_DAYS) if baseline else FIRST_SYNC_DAYS
         entities = {}
         for key in [*CORE_KEYS, *routed, *DELETED_KEYS]:
             mark = None if baseline else marks.get(key)
+            if ahead(mark, now):
+                mark = None
             # A watermark's wall clock minus the overlap; without one (first sync, or nothing
             # seen yet) a window by the server clock.
             entities[key] = EntityProgress(window_start(mark) or server_window(fallback_days))
@@ -123,7 +151,7 @@ class Plan:
 
     def saw_objects(self) -> bool:
         """True when an iteration under way has seen objects (its end moves a watermark)."""
-        return any(st.max_modified for st in self.entities.values())
+        return any(st.max_modified or st.held for st in self.entities.values())
 
     def to_json(self) -> dict[str, Any]:
         """Its JSON form (keys are the field names)."""
@@ -139,6 +167,7 @@ class Plan:
             "sent": self.sent,
             "found_file_id": self.found_file_id,
             "verified": self.verified,
+            "clock_ahead": self.clock_ahead,
         }
 
     @classmethod

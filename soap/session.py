@@ -197,6 +197,7 @@ def send_request(
             company_file=(company_file or "")[:1000] or None,
             company_name=None,
             ask_company=True,
+            now=utcnow(),
         )
         t.marks, t.opt_in = {}, []  # in the plan now: not carried through every save
         t.qbxml_version = version
@@ -322,6 +323,15 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
     return CallResult(100, new_ids, ticket=t)
 
 
+def clock_warning(stamped: str) -> str:
+    """What the connection shows when QuickBooks stamped a change days ahead of now."""
+    return (
+        f"QuickBooks clock is in the future: a change was stamped {stamped}, more than a day "
+        "ahead. The change was posted; check the date and time of the PC that runs "
+        "QuickBooks."
+    )
+
+
 def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Session) -> list[int]:
     """Close out a completed cycle: status for App Home, binding, the first sync's notice.
 
@@ -346,14 +356,20 @@ def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Sessi
     errors = plan.errors()
     failed_with: str | None = None
     new_ids: list[int] = []
+    # A warning, not an error: the session worked and its changes are posted; App Home and
+    # `qbslack tenants` show it as the connection's last error until a session without it.
+    warning = clock_warning(plan.clock_ahead) if plan.clock_ahead else None
     if errors:
         # Those entities keep their watermarks and are asked again at the next poll.
         t.last_error = "; ".join(errors)[:2000]
-        values.update(status=ConnectionStatus.ERROR, last_error=t.last_error, last_error_at=now)
+        shown = "; ".join([t.last_error, warning]) if warning else t.last_error
+        values.update(status=ConnectionStatus.ERROR, last_error=shown, last_error_at=now)
         failed_with = "query_errors"
         metrics.record_poll("partial")
     else:
         values.update(status=ConnectionStatus.OK, last_error=None, error_code=None, error_streak=0)
+        if warning:
+            values.update(last_error=warning, last_error_at=now)
         if plan.baseline and conn is not None:
             values.update(baseline_done=True, backfill_days=None)
             new_ids += sync.connected_notice(conn, plan, db_session=db_session)

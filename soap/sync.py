@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,14 +11,15 @@ from sqlalchemy import CompoundSelect, String, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.core import metrics
+from app.core.db import utcnow
 from jobs.enums import EventStatus
 from jobs.outbox import Created
 from soap import ingest
-from soap.plan import EntityProgress, EntityState, Plan
-from soap.qbtime import later
+from soap.plan import EntityProgress, EntityState, Plan, ahead
+from soap.qbtime import later, valid, wall_clock
 from soap.qbxml.entities import COMPANY, ENTITIES, LIST_DELETED
-from soap.qbxml.requests import LIST_DELETE_TYPES, Query, build_batch
-from soap.qbxml.responses import STATUS_ITERATOR_GONE, QueryResult
+from soap.qbxml.requests import LIST_DELETE_TYPES, MAX_RETURNED, Query, build_batch
+from soap.qbxml.responses import STATUS_ITERATOR_GONE, QbObject, QueryResult
 from soap.tickets import Ticket
 from tenants.models import Connection, Route, Watermark
 from tenants.qwc import OWNER_ID
@@ -27,6 +29,14 @@ log = logging.getLogger(__name__)
 
 ITERATOR_RESTARTS = 1  # per entity and session, after status 3391 (iterator gone)
 MAX_ITERATOR_ID = 100  # QuickBooks' are GUIDs in braces (38 characters)
+# New events one session creates (a first sync's unposted baseline records aside): the rest
+# waits for the next session, its watermark held before the earliest object not taken.
+MAX_SESSION_EVENTS = 5_000
+# Objects taken from one page of an iteration: the MaxReturned we asked for (QuickBooks keeps
+# to it; a client that sends more has the rest held for the next session, like the above).
+# Queries without iterators (accounts, employees, deletions) ask for no number: the session
+# cap bounds them.
+MAX_PAGE_OBJECTS = MAX_RETURNED
 
 
 @dataclass
@@ -181,24 +191,11 @@ def _apply_one(
             result.status_message,
             extra=who,
         )
-    created: list[Created] = []
+    entity = ENTITIES.get(key)
     if result.objects:
         if conn is None:
             raise ValueError("objects to record need the connection's row")
-        created = ingest.events_for_objects(
-            conn,
-            result.objects,
-            window_from=st.window_from,
-            baseline=plan.baseline and not plan.backfill,
-            db_session=db_session,
-        )
-    out.new_events += len(created)
-    out.new_pending_ids += [c.id for c in created if c.status == EventStatus.PENDING]
-    for c in created:
-        metrics.record_events(c.event_type)
-    for obj in result.objects:
-        st.max_modified = later(st.max_modified, obj.time_modified)
-    entity = ENTITIES.get(key)
+        _take_objects(t, plan, key, st, result.objects, conn, out, db_session=db_session)
     if entity is not None and entity.iterator and (result.iterator_remaining or 0) > 0:
         if result.iterator_id and len(result.iterator_id) <= MAX_ITERATOR_ID:
             st.iterator = result.iterator_id
@@ -207,15 +204,140 @@ def _apply_one(
         st.state, st.error = EntityState.FAILED, f"{_label(key)}: QuickBooks gave no iterator"
         return
     st.state, st.iterator = EntityState.DONE, None
-    if st.max_modified:
+    mark = _new_mark(st)
+    if mark:
         # Only a finished iteration moves the watermark, in this page's transaction.
-        _set_watermark(t.connection_id, key, st.max_modified, db_session=db_session)
+        _set_watermark(t.connection_id, key, mark, db_session=db_session)
+
+
+def _take_objects(
+    t: Ticket,
+    plan: Plan,
+    key: str,
+    st: EntityProgress,
+    objects: list[QbObject],
+    conn: Connection,
+    out: PageOutcome,
+    *,
+    db_session: Session,
+) -> None:
+    """Turn one answer's objects into events, within the page's and the session's caps.
+
+    What is not taken is held: the entity's watermark stays before it, so the next session
+    asks for it again (and the (object, EditSequence) key drops what was taken already).
+    """
+    who = {"tenant": t.tenant_id, "connection": t.connection_id}
+    now = utcnow()
+    entity = ENTITIES.get(key)
+    over: list[QbObject] = []
+    if entity is not None and entity.iterator and len(objects) > MAX_PAGE_OBJECTS:
+        objects, over = objects[:MAX_PAGE_OBJECTS], objects[MAX_PAGE_OBJECTS:]
+        metrics.record_input_capped("page", len(over))
+        log.warning(
+            "query %s for %s: %d objects in a page of at most %d; the rest waits",
+            key,
+            t.username,
+            len(objects) + len(over),
+            MAX_PAGE_OBJECTS,
+            extra=who,
+        )
+    baseline = plan.baseline and not plan.backfill
+    budget = None if baseline else max(0, MAX_SESSION_EVENTS - t.events_created - out.new_events)
+    created, taken = _create_events(
+        conn, objects, budget, window_from=st.window_from, baseline=baseline, db_session=db_session
+    )
+    left = objects[taken:]
+    if left:
+        metrics.record_input_capped("session", len(left))
+        if budget:  # the cap was reached in this page: said once
+            log.warning(
+                "session of %s reached %d new events; the rest waits for the next session",
+                t.username,
+                MAX_SESSION_EVENTS,
+                extra=who,
+            )
+    _hold(st, [*left, *over], now)
+    out.new_events += len(created)
+    out.new_pending_ids += [c.id for c in created if c.status == EventStatus.PENDING]
+    for c in created:
+        metrics.record_events(c.event_type)
+    for obj in objects[:taken]:
+        if ahead(obj.time_modified, now):
+            # Posted, but no watermark goes there: later changes would stay unseen until then.
+            if plan.clock_ahead is None:
+                plan.clock_ahead = (obj.time_modified or "")[:40]
+                log.warning(
+                    "QuickBooks clock of %s is in the future: %s stamped %s",
+                    t.username,
+                    key,
+                    plan.clock_ahead,
+                    extra=who,
+                )
+            continue
+        st.max_modified = later(st.max_modified, obj.time_modified)
+
+
+def _create_events(
+    conn: Connection,
+    objects: list[QbObject],
+    budget: int | None,
+    *,
+    window_from: str | None,
+    baseline: bool,
+    db_session: Session,
+) -> tuple[list[Created], int]:
+    """The events of the objects, at most budget new ones (None: no cap); and how many
+    objects were taken, from the first (repeats of known versions cost nothing)."""
+    if budget is None:
+        created = ingest.events_for_objects(
+            conn, objects, window_from=window_from, baseline=baseline, db_session=db_session
+        )
+        return created, len(objects)
+    created, taken = [], 0
+    while taken < len(objects) and len(created) < budget:
+        chunk = objects[taken : taken + budget - len(created)]
+        created += ingest.events_for_objects(
+            conn, chunk, window_from=window_from, baseline=baseline, db_session=db_session
+        )
+        taken += len(chunk)
+    return created, taken
+
+
+def _hold(st: EntityProgress, objects: list[QbObject], now: dt.datetime) -> None:
+    """Keep the entity's watermark before these objects, which were not taken."""
+    for obj in objects:
+        if valid(obj.time_modified) is None:
+            st.held_untimed = True
+        elif not ahead(obj.time_modified, now):
+            # (One stamped in the future is asked again anyway: no watermark goes there.)
+            st.held = _earlier(st.held, obj.time_modified)
+
+
+def _new_mark(st: EntityProgress) -> str | None:
+    """The watermark a finished iteration leaves: its latest time taken, not past a held one."""
+    if st.held_untimed:
+        return None
+    if st.held is None:
+        return st.max_modified
+    return _earlier(st.max_modified, st.held)
+
+
+def _earlier(a: str | None, b: str | None) -> str | None:
+    """The earlier of two QuickBooks times, on the wall clock; bad text is ignored."""
+    a, b = valid(a), valid(b)
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if wall_clock(b) < wall_clock(a) else a
 
 
 def _set_watermark(connection_id: int, key: str, value: str, *, db_session: Session) -> None:
     mark = db_session.get(Watermark, (connection_id, key))
     if mark is None:
         db_session.add(Watermark(connection_id=connection_id, entity=key, value=value))
+    elif ahead(mark.value, utcnow()):
+        mark.value = value  # kept from a wrong PC clock before the rule: not a place to keep
     else:
         mark.value = later(mark.value, value)
 

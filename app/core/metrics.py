@@ -33,3 +33,23 @@ def record_delivery(result: str) -> None:
 def record_qbwc_error(hresult: str) -> None:
     """Count a QuickBooks-side error by its hresult or status code."""
     QBWC_ERRORS.labels(hresult or "unknown").inc()
+
+
+# What qbslack caps or drops of QuickBooks' input (a fixed label set: see record_input_capped).
+INPUT_CAPS = ("number", "text", "payload", "page", "session")
+INPUT_CAPPED = Counter(
+    "qbslack_input_capped_total",
+    "QuickBooks input capped or dropped: bad numbers, long texts, big payloads, "
+    "objects over a page's or a session's cap",
+    ["what"],
+)
+for _what in INPUT_CAPS:
+    INPUT_CAPPED.labels(_what)  # every label shows, at 0, from the start
+
+
+def record_input_capped(what: str, count: int = 1) -> None:
+    """Count values or objects capped (what: one of INPUT_CAPS)."""
+    if what not in INPUT_CAPS:
+        raise ValueError(f"unknown input cap {what!r}")
+    if count:
+        INPUT_CAPPED.labels(what).inc(count)

@@ -1,8 +1,13 @@
-"""Reading qbXML answers into plain dataclasses; never raises anything but QbxmlError."""
+"""Reading qbXML answers into plain dataclasses; never raises anything but QbxmlError.
+
+What is kept of QuickBooks' values follows soap.qbxml.limits: a number that is not of its
+qbXML type is dropped, a text over its length is clipped; both are counted
+(qbslack_input_capped_total) and logged once per answer, with a short clipped example.
+"""
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -10,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from app.core import metrics
 from soap.qbxml.entities import (
     BY_RESPONSE,
     COMPANY,
@@ -19,6 +25,7 @@ from soap.qbxml.entities import (
     DeletedKind,
     Entity,
 )
+from soap.qbxml.limits import NUMBER_ELEMENTS, clip_text, shown, text_limit
 from soap.qbxml.safe_xml import DEFAULT_MAX_BYTES, MalformedXmlError, parse_xml
 
 __all__ = [
@@ -46,8 +53,7 @@ LINE_TAGS = (
     "InvoiceLineRet",
     "InvoiceLineGroupRet",
 )
-# Amounts as QuickBooks writes them (AMTTYPE, a little more lenient on decimals).
-_AMOUNT = re.compile(r"[+-]?\d{1,13}(\.\d{1,5})?", re.ASCII)
+log = logging.getLogger(__name__)
 # payload key -> element path, read when present (empty values are left out).
 COMMON_TXN_FIELDS = {
     "txn_number": "TxnNumber",
@@ -176,7 +182,10 @@ def parse_response(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     msgs = root.find("QBXMLMsgsRs")
     if msgs is None:
         raise MalformedXmlError("no QBXMLMsgsRs in the response")
-    return [_result(rs) for rs in msgs if isinstance(rs.tag, str)]
+    reader = _Reader()
+    results = [reader.result(rs) for rs in msgs if isinstance(rs.tag, str)]
+    reader.report()
+    return results
 
 
 def parse_company(results: QueryResult | Iterable[QueryResult]) -> str | None:
@@ -186,159 +195,207 @@ def parse_company(results: QueryResult | Iterable[QueryResult]) -> str | None:
     return next((r.company_name for r in results if r.company_name), None)
 
 
-def _result(rs: etree._Element) -> QueryResult:
-    tag = rs.tag
-    result = QueryResult(
-        request_id=rs.get("requestID"),
-        entity=KNOWN.get(tag),
-        status_code=_int(rs.get("statusCode"), default=-1),
-        status_severity=_severity(rs.get("statusSeverity")),
-        status_message=(rs.get("statusMessage") or "").strip()[:MAX_MESSAGE],
-        iterator_id=rs.get("iteratorID") or None,
-        iterator_remaining=_int(rs.get("iteratorRemainingCount"), default=None),
-    )
-    if not result.ok:
-        # "No data will appear after the statusMessage" on an error: read only the status.
-        return result
-    if tag == "CompanyQueryRs":
-        company = rs.find("CompanyRet")
-        if company is not None:
-            result.company_name = _first(_index(company), ("CompanyName", "LegalCompanyName"))
-            result.file_ids = _file_ids(company)
-    elif tag in DELETED_BY_RESPONSE:
-        kind = DELETED_BY_RESPONSE[tag]
-        found = (_deleted(ret, kind) for ret in rs.iterchildren(kind.ret))
-        result.objects = [o for o in found if o is not None]
-    elif tag in BY_RESPONSE:
-        entity = BY_RESPONSE[tag]
-        objects = (_object(ret, entity) for ret in rs.iterchildren(entity.ret))
-        result.objects = [o for o in objects if o is not None]
-    # Any other element is an answer we did not ask for: its status is kept, its data ignored.
-    return result
+# An element's children by tag (the first of each): an object's thirty-odd fields are
+# looked up in one pass over its children instead of one ElementPath search each.
+Index = dict[str, etree._Element]
 
 
-def _file_ids(company: etree._Element) -> dict[str, str]:
-    """QBWC's FileID data extensions: OwnerID (upper-cased, braces kept) -> FileID."""
-    found: dict[str, str] = {}
-    for ext in map(_index, company.iterchildren("DataExtRet")):
-        owner, value = _text(ext, "OwnerID") or "", _text(ext, "DataExtValue") or ""
-        named = _text(ext, "DataExtName") == "FileID"
-        if named and 0 < len(owner) <= MAX_EXT and 0 < len(value) <= MAX_EXT:
-            found.setdefault(owner.upper(), value)
-            if len(found) == MAX_FILE_IDS:
-                break
-    return found
+class _Reader:
+    """Reads the answers of one response, counting what it drops or clips of their values."""
 
+    def __init__(self) -> None:
+        self.bad_numbers = 0
+        self.bad_example = ""
+        self.clipped = 0
+        self.clipped_example = ""
 
-def _object(el: etree._Element, entity: Entity) -> QbObject | None:
-    ret = _index(el)
-    object_id = _text(ret, entity.id_field)
-    edit_sequence = _text(ret, "EditSequence")
-    if not object_id or not edit_sequence:
-        return None  # without identity an object cannot be deduplicated: skip it
-    payload: dict[str, Any] = {}
-    if not entity.is_list:
-        payload.update(_fields(ret, COMMON_TXN_FIELDS))
-    payload.update(_fields(ret, TYPE_FIELDS.get(entity.object_type, {})))
-    payload.update({k: _bool(_text(ret, path)) for k, path in BOOL_FIELDS.items()})
-    if not entity.is_list:
-        payload["line_items"] = _lines(el)
-        payload["applied_to"] = [_linked(a) for a in el.iterchildren("AppliedToTxnRet")]
-        payload["linked_txns"] = [_linked(a) for a in el.iterchildren("LinkedTxn")]
-    return QbObject(
-        entity=entity.key,
-        object_type=entity.object_type,
-        object_id=object_id,
-        edit_sequence=edit_sequence,
-        time_created=_text(ret, "TimeCreated"),
-        time_modified=_text(ret, "TimeModified"),
-        ref_number=_text(ret, "RefNumber"),
-        name=_first(ret, entity.counterparty),
-        amount=_amount(ret, entity),
-        currency=_text(ret, "CurrencyRef/FullName"),
-        payload=_compact(payload),
-    )
-
-
-def _deleted(el: etree._Element, kind: DeletedKind) -> QbObject | None:
-    ret = _index(el)
-    object_type = _text(ret, kind.type_tag)
-    object_id = _text(ret, kind.id_field)
-    time_deleted = _text(ret, "TimeDeleted")
-    if not object_type or not object_id or not time_deleted:
-        return None
-    source = (TXN_TYPES if kind.type_tag == "TxnDelType" else LIST_TYPES).get(object_type)
-    shown = _text(ret, kind.name_field)  # RefNumber of a transaction, FullName of a list object
-    is_txn = kind.type_tag == "TxnDelType"
-    return QbObject(
-        entity=source.key if source else kind.key,  # deletions go where their type goes
-        object_type=object_type,
-        object_id=object_id,
-        edit_sequence="deleted:" + time_deleted,
-        time_created=_text(ret, "TimeCreated"),
-        time_modified=time_deleted,
-        time_deleted=time_deleted,
-        is_deleted=True,
-        ref_number=shown if is_txn else None,
-        name=None if is_txn else shown,
-        payload=_compact(
-            {"ref_number" if is_txn else "full_name": shown, "time_deleted": time_deleted}
-        ),
-    )
-
-
-def _lines(ret: etree._Element) -> list[dict[str, Any]]:
-    lines = []
-    for el in ret:
-        if el.tag not in LINE_TAGS:
-            continue  # group lines are listed once, with their total, not item by item
-        line = _index(el)
-        lines.append(
-            _compact(
-                {
-                    "description": _text(line, "Desc") or _text(line, "Memo"),
-                    "item": _text(line, "ItemRef/FullName") or _text(line, "ItemGroupRef/FullName"),
-                    "account": _text(line, "AccountRef/FullName"),
-                    "quantity": _text(line, "Quantity"),
-                    "amount": _decimal_text(_text(line, "Amount") or _text(line, "TotalAmount")),
-                }
+    def report(self) -> None:
+        """Count and log (once for the response) the numbers dropped and texts clipped."""
+        if self.bad_numbers:
+            metrics.record_input_capped("number", self.bad_numbers)
+            log.warning(
+                "dropped %d number(s) of a QuickBooks answer that are not of their qbXML "
+                "type (first: %s)",
+                self.bad_numbers,
+                self.bad_example,
             )
+        if self.clipped:
+            metrics.record_input_capped("text", self.clipped)
+            log.warning(
+                "clipped %d over-long text(s) of a QuickBooks answer (first: %s)",
+                self.clipped,
+                self.clipped_example,
+            )
+
+    def result(self, rs: etree._Element) -> QueryResult:
+        tag = rs.tag
+        result = QueryResult(
+            request_id=(rs.get("requestID") or "")[:MAX_MESSAGE] or None,
+            entity=KNOWN.get(tag),
+            status_code=_int(rs.get("statusCode"), default=-1),
+            status_severity=_severity(rs.get("statusSeverity")),
+            status_message=(rs.get("statusMessage") or "").strip()[:MAX_MESSAGE],
+            iterator_id=rs.get("iteratorID") or None,
+            iterator_remaining=_int(rs.get("iteratorRemainingCount"), default=None),
         )
-    return lines
+        if not result.ok:
+            # "No data will appear after the statusMessage" on an error: read only the status.
+            return result
+        if tag == "CompanyQueryRs":
+            company = rs.find("CompanyRet")
+            if company is not None:
+                result.company_name = self.first(
+                    _index(company), ("CompanyName", "LegalCompanyName")
+                )
+                result.file_ids = self.file_ids(company)
+        elif tag in DELETED_BY_RESPONSE:
+            kind = DELETED_BY_RESPONSE[tag]
+            found = (self.deleted(ret, kind) for ret in rs.iterchildren(kind.ret))
+            result.objects = [o for o in found if o is not None]
+        elif tag in BY_RESPONSE:
+            entity = BY_RESPONSE[tag]
+            objects = (self.object(ret, entity) for ret in rs.iterchildren(entity.ret))
+            result.objects = [o for o in objects if o is not None]
+        # Any other element is an answer we did not ask for: its status is kept, its data ignored.
+        return result
 
+    def file_ids(self, company: etree._Element) -> dict[str, str]:
+        """QBWC's FileID data extensions: OwnerID (upper-cased, braces kept) -> FileID."""
+        found: dict[str, str] = {}
+        for ext in map(_index, company.iterchildren("DataExtRet")):
+            owner, value = _raw(ext, "OwnerID") or "", _raw(ext, "DataExtValue") or ""
+            named = _raw(ext, "DataExtName") == "FileID"
+            if named and 0 < len(owner) <= MAX_EXT and 0 < len(value) <= MAX_EXT:
+                found.setdefault(owner.upper(), value)
+                if len(found) == MAX_FILE_IDS:
+                    break
+        return found
 
-def _linked(linked: etree._Element) -> dict[str, Any]:
-    el = _index(linked)
-    return _compact(
-        {
-            "txn_id": _text(el, "TxnID"),
-            "txn_type": _text(el, "TxnType"),
-            "ref_number": _text(el, "RefNumber"),
-            "txn_date": _text(el, "TxnDate"),
-            "link_type": _text(el, "LinkType"),
-            "amount": _decimal_text(_text(el, "Amount")),
-            "balance_remaining": _decimal_text(_text(el, "BalanceRemaining")),
-            "discount_amount": _decimal_text(_text(el, "DiscountAmount")),
-        }
-    )
+    def object(self, el: etree._Element, entity: Entity) -> QbObject | None:
+        ret = _index(el)
+        object_id = self.text(ret, entity.id_field)
+        edit_sequence = self.text(ret, "EditSequence")
+        if not object_id or not edit_sequence:
+            return None  # without identity an object cannot be deduplicated: skip it
+        payload: dict[str, Any] = {}
+        if not entity.is_list:
+            payload.update(self.fields(ret, COMMON_TXN_FIELDS))
+        payload.update(self.fields(ret, TYPE_FIELDS.get(entity.object_type, {})))
+        payload.update({k: _bool(_raw(ret, path)) for k, path in BOOL_FIELDS.items()})
+        if not entity.is_list:
+            payload["line_items"] = self.lines(el)
+            payload["applied_to"] = [self.linked(a) for a in el.iterchildren("AppliedToTxnRet")]
+            payload["linked_txns"] = [self.linked(a) for a in el.iterchildren("LinkedTxn")]
+        return QbObject(
+            entity=entity.key,
+            object_type=entity.object_type,
+            object_id=object_id,
+            edit_sequence=edit_sequence,
+            time_created=self.text(ret, "TimeCreated"),
+            time_modified=self.text(ret, "TimeModified"),
+            ref_number=self.text(ret, "RefNumber"),
+            name=self.first(ret, entity.counterparty),
+            amount=self.amount(ret, entity),
+            currency=self.text(ret, "CurrencyRef/FullName"),
+            payload=_compact(payload),
+        )
 
+    def deleted(self, el: etree._Element, kind: DeletedKind) -> QbObject | None:
+        ret = _index(el)
+        object_type = self.text(ret, kind.type_tag)
+        object_id = self.text(ret, kind.id_field)
+        time_deleted = self.text(ret, "TimeDeleted")
+        if not object_type or not object_id or not time_deleted:
+            return None
+        source = (TXN_TYPES if kind.type_tag == "TxnDelType" else LIST_TYPES).get(object_type)
+        # RefNumber of a transaction, FullName of a list object.
+        shown_as = self.text(ret, kind.name_field)
+        is_txn = kind.type_tag == "TxnDelType"
+        return QbObject(
+            entity=source.key if source else kind.key,  # deletions go where their type goes
+            object_type=object_type,
+            object_id=object_id,
+            edit_sequence="deleted:" + time_deleted,
+            time_created=self.text(ret, "TimeCreated"),
+            time_modified=time_deleted,
+            time_deleted=time_deleted,
+            is_deleted=True,
+            ref_number=shown_as if is_txn else None,
+            name=None if is_txn else shown_as,
+            payload=_compact(
+                {"ref_number" if is_txn else "full_name": shown_as, "time_deleted": time_deleted}
+            ),
+        )
 
-def _amount(ret: Index, entity: Entity) -> str | None:
-    values = [_decimal_text(_text(ret, path)) for path in entity.amount]
-    if not entity.amount_is_sum:
-        return next((v for v in values if v is not None), None)
-    if values[0] is None:
-        return None  # no subtotal: no total to show
-    total = sum((Decimal(v) for v in values if v is not None), Decimal(0))
-    return f"{total:.2f}"  # at most 13 digits each: exact in Decimal's default context
+    def lines(self, ret: etree._Element) -> list[dict[str, Any]]:
+        lines = []
+        for el in ret:
+            if el.tag not in LINE_TAGS:
+                continue  # group lines are listed once, with their total, not item by item
+            line = _index(el)
+            lines.append(
+                _compact(
+                    {
+                        "description": self.text(line, "Desc") or self.text(line, "Memo"),
+                        "item": self.text(line, "ItemRef/FullName")
+                        or self.text(line, "ItemGroupRef/FullName"),
+                        "account": self.text(line, "AccountRef/FullName"),
+                        "quantity": self.text(line, "Quantity"),
+                        "amount": self.text(line, "Amount") or self.text(line, "TotalAmount"),
+                    }
+                )
+            )
+        return lines
 
+    def linked(self, linked: etree._Element) -> dict[str, Any]:
+        el = _index(linked)
+        return _compact(
+            {
+                "txn_id": self.text(el, "TxnID"),
+                "txn_type": self.text(el, "TxnType"),
+                "ref_number": self.text(el, "RefNumber"),
+                "txn_date": self.text(el, "TxnDate"),
+                "link_type": self.text(el, "LinkType"),
+                "amount": self.text(el, "Amount"),
+                "balance_remaining": self.text(el, "BalanceRemaining"),
+                "discount_amount": self.text(el, "DiscountAmount"),
+            }
+        )
 
-def _fields(ret: Index, paths: dict[str, str]) -> dict[str, Any]:
-    return {key: _text(ret, path) for key, path in paths.items()}
+    def amount(self, ret: Index, entity: Entity) -> str | None:
+        values = [self.text(ret, path) for path in entity.amount]
+        if not entity.amount_is_sum:
+            return next((v for v in values if v is not None), None)
+        if values[0] is None:
+            return None  # no subtotal: no total to show
+        total = sum((Decimal(v) for v in values if v is not None), Decimal(0))
+        return f"{total:.2f}"  # AMTTYPE values (15 digits at most): exact in Decimal
 
+    def fields(self, ret: Index, paths: dict[str, str]) -> dict[str, Any]:
+        return {key: self.text(ret, path) for key, path in paths.items()}
 
-def _first(ret: Index, paths: tuple[str, ...]) -> str | None:
-    return next((v for v in (_text(ret, p) for p in paths) if v), None)
+    def first(self, ret: Index, paths: tuple[str, ...]) -> str | None:
+        return next((v for v in (self.text(ret, p) for p in paths) if v), None)
+
+    def text(self, node: Index, path: str) -> str | None:
+        """The value at a simple path: a number of its qbXML type, or a clipped text."""
+        value = _raw(node, path)
+        if value is None:
+            return None
+        tag = path.rpartition("/")[2]
+        number = NUMBER_ELEMENTS.get(tag)
+        if number is not None:
+            if number.check(value):
+                return value
+            self.bad_numbers += 1
+            self.bad_example = self.bad_example or f"{tag} {shown(value)}"
+            return None
+        limit = text_limit(tag)
+        if len(value) > limit:
+            self.clipped += 1
+            self.clipped_example = self.clipped_example or f"{tag} of {len(value)} characters"
+            return clip_text(value, limit)
+        return value
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
@@ -349,11 +406,6 @@ def _tag(el: etree._Element) -> str:
     return el.tag if isinstance(el.tag, str) else ""
 
 
-# An element's children by tag (the first of each): an object's thirty-odd fields are
-# looked up in one pass over its children instead of one ElementPath search each.
-Index = dict[str, etree._Element]
-
-
 def _index(el: etree._Element) -> Index:
     children: Index = {}
     for child in el:
@@ -362,23 +414,15 @@ def _index(el: etree._Element) -> Index:
     return children
 
 
-def _text(node: etree._Element | Index, path: str) -> str | None:
-    """The stripped text at a simple path ("Tag" or "Tag/Sub"), or None."""
-    found: etree._Element | None
-    if isinstance(node, dict):
-        head, _, rest = path.partition("/")
-        found = node.get(head)
-        if found is not None and rest:
-            found = found.find(rest)
-    else:
-        found = node.find(path)
+def _raw(node: Index, path: str) -> str | None:
+    """The stripped text at a simple path ("Tag" or "Tag/Sub"), as QuickBooks sent it, or None."""
+    head, _, rest = path.partition("/")
+    found = node.get(head)
+    if found is not None and rest:
+        found = found.find(rest)
     if found is None or not isinstance(found.text, str):
         return None
     return found.text.strip() or None
-
-
-def _decimal_text(value: str | None) -> str | None:
-    return value if value is not None and _AMOUNT.fullmatch(value) else None
 
 
 def _int(value: str | None, *, default: int | None) -> Any:

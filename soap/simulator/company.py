@@ -60,6 +60,9 @@ class FakeCompany:
         self.pending_failure: tuple[str, str] | None = None  # next response: hresult, message
         self.pending_open_failure: tuple[str, str] | None = None  # next open: connectionError
         self.data_ext: dict[tuple[str, str], str] = {}  # (OwnerID upper, DataExtName) -> value
+        # Objects per iterator page whatever MaxReturned asks (None: QuickBooks' own rule);
+        # a hostile or broken client sends more than it was asked for.
+        self.page_size: int | None = None
         self._seq = 0
         self._txn_number = 0
         self._by_name: dict[tuple[str, str], str] = {}  # (kind, Name) -> ListID

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from lxml import etree
 
 from soap.simulator.company import FakeCompany
-from soap.simulator.qbxml_render import RENDERERS, company_ret, host_ret, open_amount, put
+from soap.simulator.qbxml_render import company_ret, host_ret, open_amount, put, render
 from soap.simulator.records import DELETIONS_KEPT, Deletion
 
 NO_MATCH = "A query request did not find a matching object in QuickBooks"
@@ -156,6 +156,8 @@ def _query(company: FakeCompany, rq: etree._Element, rs: etree._Element, kind: s
     iterator = rq.get("iterator")
     max_text = rq.findtext("MaxReturned")
     max_returned = int(max_text) if max_text else None
+    if company.page_size is not None and iterator:
+        max_returned = company.page_size  # a client that ignores MaxReturned
     if iterator == "Continue":
         it_id = rq.get("iteratorID", "")
         if it_id not in company.iterators:
@@ -182,7 +184,7 @@ def _query(company: FakeCompany, rq: etree._Element, rs: etree._Element, kind: s
     lines = rq.findtext("IncludeLineItems") == "true"
     linked = rq.findtext("IncludeLinkedTxns") == "true"
     records = (company.records[i] for i in page if i in company.records)
-    _ok(rs, (RENDERERS[r.kind](company, r, lines, linked) for r in records))
+    _ok(rs, (render(company, r, lines, linked) for r in records))
 
 
 def _matching(company: FakeCompany, rq: etree._Element, kind: str) -> list[str]:

@@ -311,3 +311,16 @@ RENDERERS: dict[str, Callable[[FakeCompany, QbRecord, bool, bool], etree._Elemen
     "ReceivePayment": _receive_payment,
     "Invoice": _invoice,
 }
+
+
+def render(c: FakeCompany, rec: QbRecord, lines: bool, linked: bool) -> etree._Element:
+    """A record's Ret element; its fields' "raw" {tag: text} then replace the text of the first
+    element of that tag (added at the end when there is none): hostile or broken values, as
+    a damaged company file or a hostile client would send them."""
+    ret = RENDERERS[rec.kind](c, rec, lines, linked)
+    for tag, text in (rec.fields.get("raw") or {}).items():
+        found = next(ret.iter(tag), None)
+        if found is None:
+            found = etree.SubElement(ret, tag)
+        found.text = str(text)
+    return ret

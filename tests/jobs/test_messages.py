@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from jobs.messages import MAX_BLOCKS, build_message, money
+from jobs.messages import MAX_BLOCKS, amount_value, build_message, money
 from jobs.models import Event
 
 
@@ -119,8 +120,9 @@ def test_built_from_an_event_row_with_currency_codes_and_replay_mark():
     msg = build_message(event, multi_company=False)
     assert msg["text"] == "New bill from Acme Supply · #INV-77 · 1,250.00 USD"
     assert "re-posted" in str(msg["blocks"][-1]) and "2026-12-20" in str(msg["blocks"])
-    assert money("5", "Zorkmid") == "5.00 Zorkmid" and money("abc") == "abc"
-    assert money("NaN") == "NaN" and money("1e3") == "1,000.00"
+    assert money("5", "Zorkmid") == "5.00 Zorkmid" and money("1e3") == "1,000.00"
+    # What is not a number QuickBooks could send is left out (see test_hostile_numbers...).
+    assert money("abc") is None and money("NaN") is None
 
 
 def test_escaping_everywhere_and_no_half_entities():
@@ -187,3 +189,78 @@ def test_paid_and_open_status_lines():
     assert "*Status*\\nPaid" in str(paid["blocks"])
     partly = build_message(bill_payload(open_amount="250"), multi_company=False)
     assert "Open balance 250.00" in str(partly["blocks"])
+
+
+HOSTILE_VALUES: list[Any] = [
+    "1e1000000000",
+    "-1e1000000000",
+    "1e-1000000000",
+    "NaN",
+    "sNaN",
+    "-Infinity",
+    "9" * 5000,
+    "1" * 16,
+    "abc",
+    float("inf"),
+    float("nan"),
+    10**5000,  # str() of it raises in Python 3.11+
+    Decimal("1e999999999"),
+    True,
+    [1, 2],
+    {"a": 1},
+]
+
+
+def test_hostile_numbers_are_left_out_and_never_build_big_strings():
+    """Old events may hold anything: every amount that is not a sane number is absent."""
+    for value in HOSTILE_VALUES:
+        for object_type in ("Bill", "Invoice", "ReceivePayment"):
+            payload = bill_payload(
+                object_type=object_type,
+                amount=value,
+                open_amount=value,
+                balance_remaining=value,
+                line_items=[{"description": "Paper", "quantity": value, "amount": value}],
+                applied_to=[{"txn_id": "B-1", "amount": value, "balance_remaining": value}],
+            )
+            msg = build_message(payload, multi_company=True)
+            flat = str(msg)
+            assert len(flat) < 10_000, (value, object_type)
+            assert "Acme &lt;Supply&gt; &amp; Co" in msg["text"] and "#INV-77" in msg["text"]
+            assert "Open balance" not in flat and "NaN" not in flat and "Infinity" not in flat
+        assert money(value) is None and amount_value(value) is None
+
+
+def test_hostile_texts_and_shapes_are_cut_before_they_are_escaped():
+    huge = "&<>" * 1_000_000
+    payload: dict[str, Any] = {
+        "object_type": ["not", "a", "type"],
+        "action": {"x": 1},
+        "name": huge,
+        "ref_number": huge,
+        "memo": huge,
+        "company": huge,
+        "terms": 10**5000,
+        "currency": huge,
+        "line_items": 7,
+        "applied_to": "junk",
+        "more_line_items": 10**5000,
+    }
+    msg = build_message(payload, multi_company=True)
+    assert len(str(msg)) < 40_000
+    assert len(msg["text"]) <= 3900 and msg["text"].endswith("…")
+    lines = build_message(
+        {"line_items": [{"description": "x" * 5000, "amount": "1"}] * 7, "more_line_items": 93},
+        object_type="Bill",
+        multi_company=False,
+    )
+    section = next(b for b in lines["blocks"] if "*Lines*" in b.get("text", {}).get("text", ""))
+    assert section["text"]["text"].endswith("+95 more")  # 2 beyond five shown, 93 cut earlier
+
+
+def test_payment_thread_numbers_are_sane():
+    assert amount_value("1250.00") == Decimal("1250.00")
+    assert amount_value(" 12 ") == Decimal("12") and amount_value(3) == Decimal(3)
+    assert amount_value(Decimal("999999999999999.99")) == Decimal("999999999999999.99")
+    assert amount_value(Decimal("1000000000000000")) is None  # 16 digits: no qbXML amount
+    assert amount_value("0.00") == 0 and amount_value("-0.001") == Decimal("-0.001")

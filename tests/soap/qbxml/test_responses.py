@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
@@ -24,6 +25,8 @@ from soap.qbxml import (
     parse_response,
     parse_xml,
 )
+from soap.qbxml.limits import NUMBER_ELEMENTS, TEXT_DEFAULT, TEXT_LIMITS
+from soap.qbxml.responses import COMMON_TXN_FIELDS, TYPE_FIELDS
 from soap.simulator import Answerer, FakeCompany, fixtures
 from tenants.qwc import OWNER_ID
 from tests.support.qbxml_schema import assert_valid_qbxml
@@ -800,6 +803,16 @@ xml_texts = st.one_of(
             "Bill",
             "Vendor",
             "Check",
+            # Hostile numbers and sizes: never a payload value, never a big one.
+            "1e1000000000",
+            "NaN",
+            "-Infinity",
+            "sNaN",
+            "0x1F",
+            "١٢٣",
+            "9" * 5000,
+            "x" * 5000,
+            "é" * 4000,
         ]
     ),
 )
@@ -879,3 +892,40 @@ def test_parser_never_raises_anything_but_qbxml_errors(doc):
         for obj in result.objects:
             json.dumps(obj.payload)
             assert obj.object_id and obj.edit_sequence
+            _bounded(obj)
+
+
+# Payload keys holding numbers, with their qbXML type (lines and links: see the parser).
+NUMERIC_KEYS = {
+    key: NUMBER_ELEMENTS[path.rpartition("/")[2]]
+    for fields in (COMMON_TXN_FIELDS, *TYPE_FIELDS.values())
+    for key, path in fields.items()
+    if path.rpartition("/")[2] in NUMBER_ELEMENTS
+}
+NESTED_NUMERIC = {
+    "quantity": NUMBER_ELEMENTS["Quantity"],
+    "amount": NUMBER_ELEMENTS["Amount"],
+    "balance_remaining": NUMBER_ELEMENTS["BalanceRemaining"],
+    "discount_amount": NUMBER_ELEMENTS["DiscountAmount"],
+}
+
+
+def _bounded(obj) -> None:
+    """Every number kept is of its qbXML type; every text within its limit."""
+    if obj.amount is not None:
+        value = Decimal(obj.amount)
+        assert value.is_finite() and abs(value) < Decimal(10) ** 15, obj.amount
+    for text in (obj.object_id, obj.edit_sequence, obj.name, obj.ref_number, obj.currency):
+        assert text is None or len(text) <= TEXT_DEFAULT
+    for key, value in obj.payload.items():
+        if key in NUMERIC_KEYS and not isinstance(value, bool):
+            assert NUMERIC_KEYS[key].check(value), (key, value)
+        elif isinstance(value, str):
+            assert len(value) <= max(TEXT_LIMITS.values()), key
+        elif isinstance(value, list):
+            for item in value:
+                for k, v in item.items():
+                    if k in NESTED_NUMERIC:
+                        assert NESTED_NUMERIC[k].check(v), (key, k, v)
+                    else:
+                        assert len(v) <= max(TEXT_LIMITS.values()), (key, k)
