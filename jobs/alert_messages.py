@@ -130,6 +130,17 @@ def _wrong_file(company: str, d: Detail) -> tuple[str, str]:
     return title, body
 
 
+def _clock_ahead(company: str, d: Detail) -> tuple[str, str]:
+    title = f"QuickBooks' clock is in the future for {company}"
+    body = (
+        f"QuickBooks stamped a change of *{escape(company)}* {escape(d.get('stamped') or '')}, "
+        "more than a day ahead of now. It was posted, and later changes keep coming, but the "
+        "PC's date or time is probably wrong: check it in Windows (Settings → Time & "
+        "language), then in QuickBooks."
+    )
+    return title, body
+
+
 def _slack_disconnected(company: str, d: Detail) -> tuple[str, str]:
     title = f"Slack is disconnected: nothing of {company} can be posted"
     body = (
@@ -147,6 +158,7 @@ WORDS: dict[str, Callable[[str, Detail], tuple[str, str]]] = {
     AlertKind.UNROUTED: _unrouted,
     AlertKind.WRONG_FILE: _wrong_file,
     AlertKind.SLACK_DISCONNECTED: _slack_disconnected,
+    AlertKind.CLOCK_AHEAD: _clock_ahead,
 }
 RESOLVED: dict[str, str] = {
     AlertKind.STALE: "Resolved: the Web Connector of {company} is updating again.",
@@ -156,6 +168,7 @@ RESOLVED: dict[str, str] = {
     AlertKind.UNROUTED: "Resolved: every change of {company} has a channel.",
     AlertKind.WRONG_FILE: "Resolved: {company}'s own company file is being read again.",
     AlertKind.SLACK_DISCONNECTED: "Resolved: Slack is connected again.",
+    AlertKind.CLOCK_AHEAD: "Resolved: {company}'s QuickBooks shows no change from the future.",
 }
 
 

@@ -125,6 +125,7 @@ _COLUMNS = (
     Connection.qb_file_path,
     Connection.open_company,
     Connection.open_file_path,
+    Connection.clock_ahead,
     Tenant.status.label("tenant_status"),
     Tenant.team_id,
 )
@@ -147,6 +148,7 @@ def _candidates(
             Connection.status.in_([ConnectionStatus.ERROR, ConnectionStatus.WRONG_FILE])
         ),
         select(Connection.id).where(Connection.locked_until > now - LOCK_HOLD),
+        select(Connection.id).where(Connection.clock_ahead.is_not(None)),
         select(Connection.id)
         .join(Tenant, Tenant.id == Connection.tenant_id)
         .where(Tenant.status.in_([TenantStatus.DISCONNECTED, TenantStatus.UNINSTALLED])),
@@ -232,6 +234,8 @@ def conditions(
             "code": row.error_code,
             "sessions": row.error_streak,
         }
+    if row.clock_ahead:
+        found[AlertKind.CLOCK_AHEAD] = {"stamped": row.clock_ahead}
     if row.locked_until is not None and row.locked_until > now - LOCK_HOLD:
         found[AlertKind.LOGIN_LOCKED] = {
             "username": row.qbwc_username,

@@ -34,6 +34,7 @@ class AlertKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"  # Slack refused events for good (parked as failed)
     UNROUTED = "unrouted"  # events with no channel to go to
     WRONG_FILE = "wrong_company_file"  # QBWC had another company file open
+    CLOCK_AHEAD = "clock_ahead"  # QuickBooks stamped changes days ahead: the PC's clock
     # The Slack token was revoked or the app uninstalled: told by the logs (and App Home).
     SLACK_DISCONNECTED = "slack_disconnected"
 

@@ -353,6 +353,7 @@ def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Sessi
     elif plan.company_file and plan.company_file != t.file_path:
         values["qb_file_path"] = plan.company_file  # the bound file, verified, moved
     values.update(open_company=None, open_file_id=None, open_file_path=None)
+    values["clock_ahead"] = (plan.clock_ahead or "")[:40] or None  # the health check's alert
     errors = plan.errors()
     failed_with: str | None = None
     new_ids: list[int] = []

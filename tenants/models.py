@@ -144,6 +144,9 @@ class Connection(Base):
     error_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Where the wrong passwords that locked the QBWC login came from.
     lock_source: Mapped[str | None] = mapped_column(String(64))
+    # A TimeModified the last session saw more than a day ahead of the server (a PC clock set
+    # wrong): posted, but no watermark moved to it. None once a session no longer sees one.
+    clock_ahead: Mapped[str | None] = mapped_column(String(40))
     # Hashes of the sources that logged in with the right password (most recent first).
     known_sources: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.core.runtime import Runtime
 from jobs import outbox
+from jobs.alerts import check_health
 from jobs.enums import EventStatus
 from jobs.models import Event
 from soap.plan import CLOCK_AHEAD
@@ -298,6 +299,12 @@ def test_a_change_from_a_future_clock_is_posted_and_later_changes_still_seen(des
     assert "New bill from Acme Supply Co · #FUTURE-1 · 31.00" in desk.texts("CBAD")
     conn = connection(rt, who.connection_id)
     assert conn.status == "ok" and "QuickBooks clock is in the future" in (conn.last_error or "")
+    assert conn.clock_ahead and conn.clock_ahead.startswith("2031-05-01")
+    check_health(rt)  # the managers are told once (a DM to the installer: no alerts route)
+    check_health(rt)
+    run_jobs(rt)
+    [alert] = desk.fake.posts("UINSTALLER")
+    assert "clock is in the future" in alert.params["text"]
     limit = dt.datetime.now(dt.UTC) + CLOCK_AHEAD
     for mark in _marks(rt, who):
         when = to_utc(mark.value)
