@@ -10,7 +10,16 @@ from jobs.alert_messages import alert_message
 from jobs.enums import EventAction
 from jobs.models import Event
 from jobs.mrkdwn import MAX_BLOCKS as MAX_BLOCKS  # tests check the limit
-from jobs.mrkdwn import MAX_FIELD, MAX_HEADER, MAX_SECTION, MAX_TEXT, clip, escape, section
+from jobs.mrkdwn import (
+    MAX_FIELD,
+    MAX_HEADER,
+    MAX_SECTION,
+    MAX_TEXT,
+    clip,
+    escape,
+    section,
+    text_object,
+)
 
 MAX_FIELDS = 10
 MAX_LINES = 5
@@ -260,9 +269,7 @@ def build_message(
         blocks.append(
             {
                 "type": "section",
-                "fields": [
-                    {"type": "mrkdwn", "text": clip(f, MAX_FIELD)} for f in fields[:MAX_FIELDS]
-                ],
+                "fields": [text_object(f, MAX_FIELD) for f in fields[:MAX_FIELDS]],
             }
         )
     memo = shown(p.get("memo"), MAX_SECTION)
@@ -289,7 +296,7 @@ def build_message(
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": clip(" · ".join(context), MAX_SECTION)}],
+            "elements": [text_object(" · ".join(context))],
         }
     )
     return {

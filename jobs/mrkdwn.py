@@ -28,9 +28,18 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def text_object(text: str, limit: int = MAX_SECTION) -> dict[str, Any]:
+    """A mrkdwn text object, clipped, that Slack shows as written.
+
+    verbatim: QuickBooks text (a vendor named like a URL or a #channel) is never turned into
+    a link or a mention; the links and dates we write ourselves (<#C…>, <!date…>) still work.
+    """
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
+
+
 def section(text: str) -> dict[str, Any]:
     """A mrkdwn section block, clipped to Slack's limit."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION)}}
+    return {"type": "section", "text": text_object(text)}
 
 
 def header(text: str) -> dict[str, Any]:

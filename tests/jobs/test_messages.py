@@ -264,3 +264,28 @@ def test_payment_thread_numbers_are_sane():
     assert amount_value(Decimal("999999999999999.99")) == Decimal("999999999999999.99")
     assert amount_value(Decimal("1000000000000000")) is None  # 16 digits: no qbXML amount
     assert amount_value("0.00") == 0 and amount_value("-0.001") == Decimal("-0.001")
+
+
+def test_quickbooks_text_is_never_linkified_or_a_mention() -> None:
+    """A vendor named like a URL, a #channel or @here shows as written (verbatim mrkdwn)."""
+    payload = {
+        "object_type": "Bill",
+        "name": "www.evil.example #general @here",
+        "amount": "10.00",
+        "ref_number": "B-1",
+        "memo": "see http://phish.example",
+        "action": "created",
+    }
+    message = build_message(payload, action="created", object_type="Bill", multi_company=False)
+
+    def texts(node: object) -> list[dict[str, object]]:
+        if isinstance(node, dict):
+            found = [node] if node.get("type") == "mrkdwn" else []
+            return found + [t for v in node.values() for t in texts(v)]
+        if isinstance(node, list):
+            return [t for v in node for t in texts(v)]
+        return []
+
+    mrkdwn = texts(message["blocks"])
+    assert mrkdwn and all(t.get("verbatim") is True for t in mrkdwn)
+    assert "<http" not in str(message) and "<!here" not in str(message)
