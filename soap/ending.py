@@ -149,12 +149,23 @@ def last_error(t: Ticket | None) -> str:
     return t.last_error or ""
 
 
+CLOSING_MAX = 60  # QBWC's status column shows a short line
+
+
 def closing_text(ended: Ticket | None) -> str:
-    """The closeConnection text of an ended session, shown in QBWC's status column."""
+    """The closeConnection text of an ended session: what happened, for QBWC's status column."""
     if ended is None:
         return "OK"
     if ended.state == TicketState.IDLE:
-        return "Nothing to do: reconnect qbslack in Slack to resume (no change is lost)."
-    if ended.state == TicketState.DONE and not ended.last_error:
-        return f"OK: {ended.events_created} change(s) sent to Slack"
-    return "Finished with an error: see qbslack's App Home in Slack"
+        text = "Paused: reinstall qbslack in Slack (nothing is lost)"
+    elif ended.state != TicketState.DONE or ended.last_error:
+        text = "Finished with an error: see qbslack in Slack"
+    elif ended.plan is not None and ended.plan.baseline:
+        text = "Connected: baseline recorded, nothing posted"
+    elif ended.changes_queued == 0:
+        text = "Nothing new"
+    elif ended.changes_queued == 1:
+        text = "1 change queued for Slack"
+    else:
+        text = f"{ended.changes_queued} changes queued for Slack"
+    return text[:CLOSING_MAX]

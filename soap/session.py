@@ -314,6 +314,7 @@ def take_answer(answer: Answer, *, db_session: Session) -> CallResult[int]:
         )
         return CallResult(plan.progress())
     t.events_created += outcome.new_events
+    t.changes_queued += len(outcome.new_pending_ids)
     done = plan.progress()
     new_ids = list(outcome.new_pending_ids)
     if done < 100:

@@ -97,6 +97,7 @@ class Ticket:
     last_request: str | None = None
     requests_sent: int = 0
     events_created: int = 0
+    changes_queued: int = 0  # of those, the ones going to Slack (not baseline or skipped)
     last_error: str | None = None
     created_at: float = field(default_factory=time.time)
 

@@ -123,7 +123,7 @@ def test_disabled_or_uninstalled_is_nvu_disconnected_is_none(live_server, qbwc):
     ticket, status = qbwc.authenticate(c.username, c.password)
     assert ticket and status == "none"
     assert qbwc.send(ticket) == ""  # nothing is asked of QuickBooks
-    assert "reconnect" in qbwc.text("closeConnection", ticket)
+    assert "reinstall" in qbwc.text("closeConnection", ticket)
     conn = connection(rt, c.connection_id)
     assert conn.last_poll_at is not None and conn.failed_logins == 0
     set_state(tenant="active")

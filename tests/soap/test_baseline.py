@@ -42,6 +42,8 @@ def test_first_connection_records_a_baseline_and_one_notice(live_server):
     company = history_company()
     report = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
     assert report.ok and report.progress == [100]
+    # QBWC's status column says what happened (the notice is not "a change").
+    assert report.close_message == "Connected: baseline recorded, nothing posted"
     windows = _windows(report.requests[0])
     assert len(windows) == 1 and 1.99 < _days_back(windows.pop()) < 2.01
     got = events(rt)
@@ -68,12 +70,15 @@ def test_first_connection_records_a_baseline_and_one_notice(live_server):
     company.advance(60)
     company.add_bill("Acme Supply Co", "3.00", ref_number="NEW-1")
     company.modify(company.find_ref("RECENT-1"), memo="edited")
-    assert QBWCSimulator(live_server.qbwc, c.username, c.password, company).run().ok
+    later = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
+    assert later.ok and later.close_message == "2 changes queued for Slack"
     new = events(rt, ref_number="NEW-1")
     assert len(new) == 1 and new[0].status == EventStatus.PENDING and new[0].action == "created"
     edited = events(rt, ref_number="RECENT-1", action="updated")
     assert len(edited) == 1 and edited[0].status == EventStatus.PENDING
     assert count_events(rt, action="connected") == 1
+    quiet = QBWCSimulator(live_server.qbwc, c.username, c.password, company).run()
+    assert quiet.ok and quiet.close_message == "Nothing new"
 
 
 def test_backfill_posts_the_days_asked_for(live_server):

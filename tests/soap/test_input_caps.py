@@ -261,14 +261,14 @@ def test_a_session_creates_at_most_its_cap_and_the_rest_comes_next_session(
     co.generate(vendors=2, bills=MAX_SESSION_EVENTS + 98)
     before = capped("session")
     first = QBWCSimulator(live_server.qbwc, who.username, who.password, co).run()
-    assert first.ok and first.close_message == f"OK: {MAX_SESSION_EVENTS} change(s) sent to Slack"
+    assert first.ok and first.close_message == f"{MAX_SESSION_EVENTS} changes queued for Slack"
     assert count_events(rt) == MAX_SESSION_EVENTS
     assert capped("session") == before + 100
     marks = {w.entity: w.value for w in _marks(rt, who)}
     newest = max(co.qb_time(r.time_modified) for r in co.records.values())
     assert marks["bill"] is not None and marks["bill"] < newest  # held before what waits
     second = QBWCSimulator(live_server.qbwc, who.username, who.password, co).run()
-    assert second.ok and second.close_message == "OK: 100 change(s) sent to Slack"
+    assert second.ok and second.close_message == "100 changes queued for Slack"
     got = events(rt)
     assert len(got) == MAX_SESSION_EVENTS + 100 == len({e.object_id for e in got})
     assert {w.entity: w.value for w in _marks(rt, who)}["bill"] == newest

@@ -59,7 +59,7 @@ def test_resent_response_creates_no_second_event(live_server, qbwc):
     assert qbwc.receive(ticket, page2) == 100
     total = count_events(rt)
     assert qbwc.receive(ticket, page2) == 100 and count_events(rt) == total == 130 + 2
-    assert qbwc.text("closeConnection", ticket) == f"OK: {total} change(s) sent to Slack"
+    assert qbwc.text("closeConnection", ticket) == f"{total} changes queued for Slack"
 
 
 def test_a_stale_answer_to_an_earlier_request_is_ignored(live_server, qbwc):
