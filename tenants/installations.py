@@ -29,11 +29,17 @@ def save_installation(
     is_enterprise_install: bool = False,
     db_session: Session,
 ) -> Installation:
-    """Create or replace a tenant's installation, encrypting its tokens."""
+    """Create or update a tenant's installation, encrypting its tokens.
+
+    The first installer stays the installer: a later OAuth completion (whoever runs it)
+    brings new tokens, scopes and bot ids, never a new manager.
+    """
     inst = tenant.installation
     if inst is None:
         inst = Installation(tenant=tenant)
         db_session.add(inst)
+    if inst.installer_user_id is None:
+        inst.installer_user_id = installer_user_id
     inst.bot_token_encrypted = cipher.encrypt(bot_token)
     inst.bot_refresh_token_encrypted = cipher.encrypt(bot_refresh_token)
     inst.user_token_encrypted = cipher.encrypt(user_token)
@@ -42,7 +48,6 @@ def save_installation(
     inst.app_id = app_id
     inst.bot_scopes = bot_scopes
     inst.user_scopes = user_scopes
-    inst.installer_user_id = installer_user_id
     inst.is_enterprise_install = is_enterprise_install
     inst.installed_at = utcnow()
     db_session.flush()

@@ -48,15 +48,19 @@ def require_tenant(team_id: str, *, db_session: Session) -> Tenant:
 
 
 def upsert_tenant(team_id: str, team_name: str, *, db_session: Session) -> Tenant:
-    """Create a tenant, or reactivate and rename an existing one (reinstall keeps data)."""
+    """Create a tenant, or reactivate and rename an existing one (reinstall keeps data).
+
+    A tenant the operator disabled stays disabled: only the operator switches it back on.
+    """
     tenant = get_tenant(team_id, db_session=db_session)
     if tenant is None:
         tenant = Tenant(team_id=team_id, team_name=team_name or team_id)
         db_session.add(tenant)
     else:
         tenant.team_name = team_name or tenant.team_name
-    tenant.status = TenantStatus.ACTIVE
-    tenant.status_reason = None
+    if tenant.status != TenantStatus.DISABLED:
+        tenant.status = TenantStatus.ACTIVE
+        tenant.status_reason = None
     db_session.flush()
     return tenant
 

@@ -11,12 +11,20 @@ from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, Succ
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Installation
 
 from app.core.runtime import Runtime
-from app.slack.installation_store import DbAuthorize, DbInstallationStore
+from app.slack.installation_store import (
+    FIRST_INSTALL,
+    TENANT_STATUS,
+    DbAuthorize,
+    DbInstallationStore,
+)
 from app.slack.listeners import register_listeners
+from app.slack.permissions import is_manager
 from app.slack.state_store import DbOAuthStateStore
 from tenants import service
+from tenants.enums import TenantStatus
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,17 @@ WELCOME = (
     "QuickBooks, and enter the password.\n"
     "3. Choose channels with `/qb-routes` (or *Edit routes* in the Home tab).\n"
     "Keeping books for several clients? Use *Add a company file* in the Home tab for each one."
+)
+
+UPDATED = (
+    "*qbslack* was updated in this workspace: it keeps posting QuickBooks changes to the "
+    "channels its managers chose. qbslack's set-up (routes, company files, Web Connector "
+    "passwords) is for qbslack managers: this workspace's admins and owners, whoever "
+    "installed qbslack first, and the people they add in qbslack's *Home* tab."
+)
+SWITCHED_OFF = (
+    "*qbslack* was updated, but this workspace is switched off by qbslack's operator: "
+    "nothing is posted until they switch it back on. Contact qbslack's support for help."
 )
 
 
@@ -80,6 +99,31 @@ def welcome_blocks(connection_id: int | None, company: str) -> list[dict[str, An
     return blocks
 
 
+def installed_message(
+    runtime: Runtime, bot: WebClient, inst: Installation
+) -> tuple[str, list[dict[str, Any]]]:
+    """The DM to whoever completed an install: next steps for a manager, else a notice.
+
+    Only a manager (the first installer on the first install, or a manager per Slack)
+    gets the button that sets and shows a QBWC password; anyone else who re-runs the
+    install updates the app's tokens and scopes, and is told only that.
+    """
+    team_id = inst.team_id or inst.enterprise_id or ""
+    if inst.get_custom_value(TENANT_STATUS) == TenantStatus.DISABLED:
+        return SWITCHED_OFF, [_section(SWITCHED_OFF)]
+    with runtime.transaction() as db:
+        tenant = service.get_tenant(team_id, db_session=db)
+        first = tenant.connections[0] if tenant and tenant.connections else None
+        conn_id, company = (first.id, first.company_name) if first else (None, "")
+    if inst.get_custom_value(FIRST_INSTALL) or is_manager(runtime, bot, team_id, inst.user_id):
+        return WELCOME, welcome_blocks(conn_id, company)
+    return UPDATED, [_section(UPDATED)]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
 def build_bolt_app(runtime: Runtime) -> App:
     """A Bolt App whose every Web API call (OAuth included) goes through SLACK_API_URL."""
     settings = runtime.settings
@@ -90,14 +134,10 @@ def build_bolt_app(runtime: Runtime) -> App:
 
     def success(args: SuccessArgs) -> BoltResponse:
         inst = args.installation
-        with runtime.transaction() as db:
-            tenant = service.get_tenant(inst.team_id or "", db_session=db)
-            first = tenant.connections[0] if tenant and tenant.connections else None
-            conn_id, company = (first.id, first.company_name) if first else (None, "")
+        bot = WebClient(token=inst.bot_token, base_url=settings.slack_api_url)
+        text, blocks = installed_message(runtime, bot, inst)
         try:
-            WebClient(token=inst.bot_token, base_url=settings.slack_api_url).chat_postMessage(
-                channel=inst.user_id, text=WELCOME, blocks=welcome_blocks(conn_id, company)
-            )
+            bot.chat_postMessage(channel=inst.user_id, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not DM the installer: %s", exc.response.get("error"))
         return args.default.success(args)

@@ -7,19 +7,21 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.runtime import Runtime
 from app.slack import views
-from app.slack.home_view import home_view
+from app.slack.home_view import Managers, home_view
 from app.slack.modals import open_add_company_modal, open_routes_modal
-from app.slack.permissions import REFUSAL, is_admin
+from app.slack.permissions import REFUSAL, can_be_added, is_manager, slack_user
 from jobs import replay
 from jobs.models import HealthAlert
+from jobs.mrkdwn import escape
 from jobs.outbox import schedule_events
 from jobs.service import connection_outbox
-from tenants import service
+from tenants import managers, service
 from tenants.health import health_now, vitals_of
 from tenants.models import Connection
 from tenants.qwc import qwc_link
@@ -28,6 +30,22 @@ from tenants.routes import list_routes
 log = logging.getLogger(__name__)
 
 NOT_HERE = "That company file is not connected to this workspace."
+INSTALLER_STAYS = (
+    "<@{user}> installed qbslack: they stay a manager while they are a member of this workspace."
+)
+NOT_ADDED = (
+    "<@{user}> is not one of the added managers (admins and owners are managers through "
+    "their Slack role)."
+)
+
+
+def added_text(by: str) -> str:
+    """The DM to someone just made a qbslack manager."""
+    return (
+        f"<@{by}> made you a *qbslack* manager in this workspace: you can now edit routes "
+        "(`/qb-routes`), replay (`/qb-replay`), add company files and reset Web Connector "
+        "passwords from qbslack's *Home* tab."
+    )
 
 
 def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) -> None:
@@ -36,7 +54,7 @@ def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str
     Each company file's status is tenants.health's verdict at the runtime's clock, with the
     deployment's thresholds: the same function and words as the alerts and `qbslack tenants`.
     """
-    admin = is_admin(runtime, client, team_id, user_id)
+    admin = is_manager(runtime, client, team_id, user_id)
     now = runtime.clock.now()
     with runtime.transaction() as db:
         tenant = service.get_tenant(team_id, db_session=db)
@@ -53,6 +71,12 @@ def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str
             },
             alerts=open_alerts(tenant.id, db_session=db),
             routes=list_routes(tenant.id, db_session=db),
+            managers=Managers(
+                installer=tenant.installation.installer_user_id if tenant.installation else None,
+                added=managers.list_managers(tenant.id, db_session=db),
+            )
+            if admin
+            else None,
         )
     client.views_publish(user_id=user_id, view=view)
 
@@ -72,15 +96,63 @@ def register_home(app: App, runtime: Runtime) -> None:
     """Attach App Home's event and button listeners."""
 
     def admin_or_refuse(client: WebClient, body: dict[str, Any]) -> bool:
-        """Admins pass; anyone else sees the refusal in a modal (nothing stays in history)."""
+        """Managers pass; anyone else sees the refusal in a modal (nothing stays in history)."""
         # Clicked in App Home or in an alert message (channel or DM): both carry team, user
         # and trigger_id.
-        if is_admin(runtime, client, body["team"]["id"], body["user"]["id"]):
+        if is_manager(runtime, client, body["team"]["id"], body["user"]["id"]):
             return True
         client.views_open(
             trigger_id=body["trigger_id"], view=views.message_modal("qbslack", REFUSAL)
         )
         return False
+
+    def say(client: WebClient, body: dict[str, Any], text: str) -> None:
+        client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
+
+    @app.action("add_manager")
+    def add_manager(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if not admin_or_refuse(client, body):
+            return
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        target = str(body["actions"][0].get("selected_user") or "")
+        # Only a full member of this workspace, as Slack says now.
+        problem = can_be_added(slack_user(runtime, client, team_id, target), team_id)
+        if problem:
+            return say(client, body, problem)
+        with runtime.transaction() as db:
+            tenant = service.require_tenant(team_id, db_session=db)
+            inst = tenant.installation
+            if inst is not None and inst.installer_user_id == target:
+                return say(client, body, f"<@{target}> installed qbslack: already a manager.")
+            try:
+                added = managers.add_manager(tenant.id, target, added_by=user_id, db_session=db)
+            except managers.ManagerError as exc:
+                return say(client, body, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        if added:
+            try:  # the new manager hears it from qbslack (their App Home shows the buttons)
+                client.chat_postMessage(channel=target, text=added_text(user_id))
+            except SlackApiError as exc:
+                log.info("could not tell %s: %s", target, exc.response.get("error"))
+        publish_home(runtime, client, team_id, user_id)
+
+    @app.action("remove_manager")
+    def remove_manager(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if not admin_or_refuse(client, body):
+            return
+        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        action = body["actions"][0]
+        target = str(action.get("value") or action.get("selected_user") or "")
+        with runtime.transaction() as db:
+            tenant = service.require_tenant(team_id, db_session=db)  # this workspace's only
+            inst = tenant.installation
+            if inst is not None and inst.installer_user_id == target:
+                return say(client, body, INSTALLER_STAYS.format(user=escape(target)))
+            removed = managers.remove_manager(tenant.id, target, db_session=db)
+        if not removed:
+            return say(client, body, NOT_ADDED.format(user=escape(target)))
+        publish_home(runtime, client, team_id, user_id)
 
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:

@@ -7,6 +7,7 @@ The status words come from tenants.health (the function the alerts, `qbslack ten
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from app.slack.views import routes_text
@@ -17,7 +18,8 @@ from jobs.mrkdwn import escape
 from jobs.service import ConnectionOutbox
 from tenants.enums import ConnectionStatus
 from tenants.health import ConnectionHealth, Health
-from tenants.models import Connection, Route, Tenant
+from tenants.managers import MAX_ADDED
+from tenants.models import Connection, Manager, Route, Tenant
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
 MAX_ALERTS = 10  # shown under "Needs attention"; the rest are counted
@@ -40,8 +42,13 @@ def home_view(
     health: dict[int, ConnectionHealth],
     alerts: list[HealthAlert],
     routes: list[Route],
+    managers: Managers | None = None,
 ) -> dict[str, Any]:
-    """The App Home tab of a workspace; managers (`admin`) also get the buttons."""
+    """The App Home tab of a workspace; managers (`admin`) also get the details and buttons.
+
+    Members see each company file's state in words; QBWC usernames, QuickBooks' error texts
+    and failed deliveries' details are for managers, as is the "Managers" section.
+    """
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "qbslack"}},
         _text("QuickBooks Desktop changes, posted to the channels you choose."),
@@ -55,9 +62,12 @@ def home_view(
         )
     blocks += attention_blocks(tenant, alerts, health=health, admin=admin)
     for conn in tenant.connections:
-        blocks += [{"type": "divider"}, _text(company_text(conn, health[conn.id], outbox[conn.id]))]
         if admin:
+            text = company_text(conn, health[conn.id], outbox[conn.id])
+            blocks += [{"type": "divider"}, _text(text)]
             blocks += company_buttons(conn, outbox[conn.id], links[conn.id])
+        else:
+            blocks += [{"type": "divider"}, _text(member_company_text(conn, health[conn.id]))]
     blocks += [{"type": "divider"}, _text(routes_text(tenant, routes))]
     if admin:
         blocks.append(
@@ -78,6 +88,10 @@ def home_view(
                 ],
             }
         )
+    if admin and managers is not None:
+        tail = managers_blocks(managers, room=MAX_BLOCKS - len(blocks))
+        # The managers stay reachable: a long list of company files gives way to them.
+        blocks = blocks[: MAX_BLOCKS - len(tail)] + tail
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
@@ -150,6 +164,17 @@ def company_text(conn: Connection, health: ConnectionHealth, stats: ConnectionOu
         lines.append(f"Last QuickBooks error: {escape(conn.last_error[:500])}")
     lines += [f":x: {problem}" for problem in delivery_problems(stats)]
     lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
+    return "\n".join(lines)
+
+
+def member_company_text(conn: Connection, health: ConnectionHealth) -> str:
+    """One company file as a member sees it: its name and state in words, nothing more."""
+    line = f"{health.emoji} *{health.label}*"
+    if health.state != Health.NEW:
+        line += f" · {health.last_poll_text}"
+    lines = [f"*{escape(conn.company_name)}*", line]
+    if health.state not in (Health.OK, Health.NEW) or health.locked:
+        lines.append("Something needs a look: ask a qbslack manager.")
     return "\n".join(lines)
 
 
@@ -227,6 +252,94 @@ def company_buttons(conn: Connection, stats: ConnectionOutbox, link: str) -> lis
         )
     blocks.append({"type": "actions", "elements": elements})
     return blocks
+
+
+@dataclass(frozen=True)
+class Managers:
+    """Who manages a workspace besides its admins and owners."""
+
+    installer: str | None
+    added: list[Manager]
+
+
+def managers_blocks(managers: Managers, *, room: int) -> list[dict[str, Any]]:
+    """The "Managers" section: who manages qbslack here, Remove buttons, "Add a manager".
+
+    Each added manager gets a line with a Remove button when `room` blocks allow it;
+    otherwise one list and a picker to remove from it.
+    """
+    intro = (
+        "*Managers*\nqbslack managers edit routes, add company files, reset Web Connector "
+        "passwords and replay. This workspace's admins and owners always are."
+    )
+    if managers.installer:
+        intro += (
+            f"\nInstalled by <@{managers.installer}>: a manager while they are a member "
+            "of this workspace."
+        )
+    blocks: list[dict[str, Any]] = [{"type": "divider"}, _text(intro)]
+    added = managers.added
+    can_add = len(added) < MAX_ADDED
+    if not added:
+        blocks.append(_context("No one added yet: add a bookkeeper or a colleague below."))
+    elif len(added) + len(blocks) + int(can_add) <= room:
+        blocks += [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _added_line(m)},
+                "accessory": _remove_button(m.user_id),
+            }
+            for m in added
+        ]
+    else:
+        listed = ", ".join(f"<@{m.user_id}>" for m in added)
+        blocks.append(_text(f"Added: {listed}"))
+        picker = _user_picker("remove_manager", "Remove a manager…")
+        picker["confirm"] = _confirm(
+            "Remove this manager?", "They can no longer change qbslack's set-up.", "Remove"
+        )
+        blocks.append({"type": "actions", "elements": [picker]})
+    if can_add:
+        blocks.append(
+            {"type": "actions", "elements": [_user_picker("add_manager", "Add a manager…")]}
+        )
+    else:
+        blocks.append(_context(f"{MAX_ADDED} added managers is the most: remove one to add."))
+    return blocks
+
+
+def _added_line(m: Manager) -> str:
+    by = f" by <@{m.added_by}>" if m.added_by else ""
+    return f"<@{m.user_id}> · added{by} {_ts(m.added_at)}"
+
+
+def _remove_button(user_id: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": "remove_manager",
+        "value": user_id,
+        "text": {"type": "plain_text", "text": "Remove"},
+        "confirm": _confirm(
+            "Remove this manager?", "They can no longer change qbslack's set-up.", "Remove"
+        ),
+    }
+
+
+def _user_picker(action_id: str, placeholder: str) -> dict[str, Any]:
+    return {
+        "type": "users_select",
+        "action_id": action_id,
+        "placeholder": {"type": "plain_text", "text": placeholder},
+    }
+
+
+def _confirm(title: str, text: str, yes: str) -> dict[str, Any]:
+    return {
+        "title": {"type": "plain_text", "text": title},
+        "text": {"type": "plain_text", "text": text},
+        "confirm": {"type": "plain_text", "text": yes},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
 
 
 def _span(value: dt.timedelta) -> str:

@@ -19,6 +19,10 @@ from tenants.enums import TenantStatus
 
 log = logging.getLogger(__name__)
 
+# Installation.custom_values set by save() for the OAuth success callback (same object).
+FIRST_INSTALL = "qbslack_first_install"
+TENANT_STATUS = "qbslack_tenant_status"
+
 
 class DbInstallationStore(InstallationStore):
     """Installations as tenants: the first install also creates the first company file."""
@@ -35,6 +39,11 @@ class DbInstallationStore(InstallationStore):
         team_id = installation.team_id or installation.enterprise_id or ""
         with rt.transaction() as db:
             tenant = service.upsert_tenant(team_id, installation.team_name or "", db_session=db)
+            # The first install makes its installer a manager; a later one (whoever runs
+            # it) brings tokens and scopes only. The success callback reads this.
+            first = tenant.installation is None or tenant.installation.installer_user_id is None
+            installation.set_custom_value(FIRST_INSTALL, first and bool(installation.user_id))
+            installation.set_custom_value(TENANT_STATUS, tenant.status)
             installations.save_installation(
                 tenant,
                 cipher=rt.cipher,
@@ -53,10 +62,12 @@ class DbInstallationStore(InstallationStore):
             if not tenant.connections:
                 # The first company file; its password is revealed once, from App Home.
                 service.add_connection(tenant, installation.team_name or team_id, db_session=db)
-            # Events paused for the token, and those parked because of a channel: a
-            # reinstall is often the admin's fix (scopes, the app re-added to channels).
-            resumed = resume_tenant(tenant.id, db_session=db)
-            resumed += retry_parked(tenant.id, reason="app reinstalled", db_session=db)
+            resumed: list[int] = []
+            if tenant.status == TenantStatus.ACTIVE:  # not one the operator disabled
+                # Events paused for the token, and those parked because of a channel: a
+                # reinstall is often the admin's fix (scopes, the app re-added to channels).
+                resumed = resume_tenant(tenant.id, db_session=db)
+                resumed += retry_parked(tenant.id, reason="app reinstalled", db_session=db)
         schedule_events(rt, resumed)
 
     def save_bot(self, bot: Bot) -> None:

@@ -13,7 +13,7 @@ from app.slack import commands
 from app.slack.home import publish_home, register_home
 from app.slack.lifecycle import register_lifecycle
 from app.slack.modals import open_routes_modal, register_modals
-from app.slack.permissions import REFUSAL, is_admin
+from app.slack.permissions import REFUSAL, is_manager
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def register_listeners(app: App, runtime: Runtime) -> None:
         team_id, user_id = body["team_id"], body["user_id"]
         if words and words[0].lower() == "list":
             respond(commands.routes_command(runtime, client, team_id, user_id, words))
-        elif not is_admin(runtime, client, team_id, user_id):
+        elif not is_manager(runtime, client, team_id, user_id):
             respond(REFUSAL)
         elif not words:
             open_routes_modal(runtime, client, team_id, user_id, body["trigger_id"])
@@ -52,7 +52,7 @@ def register_listeners(app: App, runtime: Runtime) -> None:
         words = (body.get("text") or "").split()
         if not words:
             respond(commands.REPLAY_USAGE)
-        elif not is_admin(runtime, client, body["team_id"], body["user_id"]):
+        elif not is_manager(runtime, client, body["team_id"], body["user_id"]):
             respond(REFUSAL)
         else:
             respond(commands.replay_command(runtime, body["team_id"], words))

@@ -33,10 +33,11 @@ def test_routes_set_list_clear_and_refusal(installed):
     slack.fake.add_channel("CSECRET", name="secret", is_private=True, is_member=False)
     resp = slack.command("/qb-routes", "set bill <#CBILLS|bills>", user="UMEMBER")
     assert resp.status_code == 200 and resp.get_data(as_text=True) == ""  # acked, then answered
-    assert "only workspace admins" in slack.responses(1)[-1]
+    assert "only qbslack managers" in slack.responses(1)[-1]
     assert slack.fake.calls("response.hook")[0].params["response_type"] == "ephemeral"
     slack.command("/qb-routes", "set bill <#CBILLS|bills>")
     assert "Bills now go to <#CBILLS>" in slack.responses(2)[-1]
+    slack.fake.add_user("UINSTALLER", team_id="T1")  # a member: the installer manages
     slack.command("/qb-routes", "set vendors #secret", user="UINSTALLER")  # installer, #name
     answer = slack.responses(3)[-1]
     assert "<#CSECRET>" in answer and "/invite @qbslack" in answer
@@ -50,7 +51,7 @@ def test_routes_set_list_clear_and_refusal(installed):
     slack.command("/qb-routes", "clear vendor")
     assert "There was no route" in slack.responses(7)[-1]
     slack.command("/qb-routes", "clear bill", user="UMEMBER")
-    assert "only workspace admins" in slack.responses(8)[-1]
+    assert "only qbslack managers" in slack.responses(8)[-1]
     assert routes_by_scope(slack) == {("bill", None): "CBILLS", ("default", None): "C0DEFAULT1"}
 
 
@@ -89,7 +90,7 @@ def test_routes_per_company(installed):
 def test_routes_without_arguments_opens_the_modal_for_admins_only(installed):
     slack = installed
     slack.command("/qb-routes", "", user="UMEMBER")
-    assert "only workspace admins" in slack.responses(1)[-1]
+    assert "only qbslack managers" in slack.responses(1)[-1]
     slack.command("/qb-routes", "")
     opened = slack.fake.wait_for("views.open")
     assert len(opened) == 1 and opened[0].params["trigger_id"] == "123.456.abc"
@@ -156,11 +157,12 @@ def test_replay_forms(installed):
     slack = installed
     seed_events(slack)
     slack.command("/qb-replay", "failed", user="UMEMBER")
-    assert "only workspace admins" in slack.responses(1)[-1]
+    assert "only qbslack managers" in slack.responses(1)[-1]
     assert statuses(slack)["TX-1"] == (EventStatus.FAILED, 0)
     slack.command("/qb-replay", "failed")
     assert "Queued 1 event" in slack.responses(2)[-1]
     assert statuses(slack)["TX-1"] == (EventStatus.PENDING, 1)
+    slack.fake.add_user("UINSTALLER", team_id="T1")  # a member: the installer manages
     slack.command("/qb-replay", "INV-10", user="UINSTALLER")  # by RefNumber
     assert "Queued 1 event" in slack.responses(3)[-1]
     slack.command("/qb-replay", "TX-3")  # by TxnID

@@ -82,11 +82,16 @@ def test_app_home_shows_status_and_admin_buttons(installed):
         "replay_failed",
         "add_company",
         "edit_routes",
+        "add_manager",  # the Managers section's picker
     }
     assert buttons["download_qwc"]["url"].startswith("https://qbslack.example.com/qwc/")
     assert buttons["reset_password"]["value"] == str(conn.id)
     assert buttons["replay_failed"]["value"] == str(conn.id)
-    assert "Firm T1" in member_view and "Waiting to be replayed: 1 failed" in member_view
+    # A member sees the state in words, not the failed deliveries' details.
+    assert "Firm T1" in member_view and "*Waiting for the first poll*" in member_view
+    assert "Waiting to be replayed" not in member_view and "archived" not in member_view
+    assert "INV-0" not in member_view and "CGONE" not in member_view
+    assert "add_manager" not in member_view and "*Managers*" not in member_view
     assert "/qwc/" not in member_view and "reset_password" not in member_view
     assert "replay_failed" not in member_view
 
@@ -129,7 +134,7 @@ def test_member_clicks_get_a_refusal_and_change_nothing(installed):
     for n, action in enumerate(["reset_password", "add_company", "edit_routes"], start=1):
         slack.click(action, str(conn.id), user="UMEMBER")
         opened = slack.fake.wait_for("views.open", count=n)[-1]
-        assert "only workspace admins" in str(opened.params["view"])
+        assert "only qbslack managers" in str(opened.params["view"])
     assert slack.connections()[0].password_hash == conn.password_hash
     assert not slack.fake.calls("chat.postMessage")  # a refusal leaves nothing in history
 
@@ -137,6 +142,7 @@ def test_member_clicks_get_a_refusal_and_change_nothing(installed):
 def test_another_workspace_cannot_reset_this_ones_password(installed):
     slack = installed
     slack.install(team="T2", code="c2", installer="UB")
+    slack.fake.add_user("UB", team_id="T2")  # T2's installer: a manager there, not here
     conn_a = slack.connections("T1")[0]
     slack.click("reset_password", str(conn_a.id), user="UB", team="T2")
     view = str(slack.fake.wait_for("views.open")[0].params["view"])
@@ -297,7 +303,7 @@ def test_wrong_file_shows_in_home_and_a_manager_rebinds_but_a_member_cannot(inst
     assert "rebind_company" in text and "Client A Books" in text  # the confirmation names both
 
     slack.click("rebind_company", str(conn.id), user="UMEMBER")
-    assert "only workspace admins" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    assert "only qbslack managers" in str(slack.fake.wait_for("views.open")[-1].params["view"])
     assert slack.connections()[0].bound_company == "Client A Books"
 
     slack.click("rebind_company", str(conn.id), user="UADMIN")
@@ -312,6 +318,7 @@ def test_another_workspace_cannot_rebind_this_ones_connection(installed):
     slack = installed
     conn = _found_wrong_file(slack)
     slack.install(team="T2", code="c2", installer="UB")
+    slack.fake.add_user("UB", team_id="T2")  # T2's installer: a manager there, not here
     slack.click("rebind_company", str(conn.id), user="UB", team="T2")
     assert "not connected" in str(slack.fake.wait_for("views.open")[-1].params["view"])
     assert slack.connections("T1")[0].bound_company == "Client A Books"
@@ -425,12 +432,12 @@ def test_app_home_stats_cover_the_last_24_hours_by_the_runtime_clock(installed):
     _event(slack, 4, EventStatus.POSTED, T0 - dt.timedelta(days=2))  # too old to count
     _event(slack, 5, EventStatus.FAILED, T0 - dt.timedelta(days=2))  # still waits, though
     _event(slack, 6, EventStatus.UNROUTED, T0 - dt.timedelta(days=3))
-    text = home_text(slack, "UMEMBER", "Ev-stats")
+    text = home_text(slack, "UADMIN", "Ev-stats")
     assert "Last 24 h: 2 posted · 1 failed · 0 unrouted" in text
     assert "Waiting to be replayed: 2 failed · 1 unrouted" in text
     assert "today" not in text.lower()
     slack.runtime.clock = ManualClock(T0 + dt.timedelta(hours=1))
-    assert "Last 24 h: 1 posted · 1 failed · 0 unrouted" in home_text(slack, "UMEMBER", "Ev-s2")
+    assert "Last 24 h: 1 posted · 1 failed · 0 unrouted" in home_text(slack, "UADMIN", "Ev-s2")
 
 
 def _alert(slack: SlackHarness, kind: str, opened: dt.datetime, **detail: object) -> None:
@@ -582,8 +589,9 @@ def test_replay_failed_is_for_managers_of_this_workspace_only(installed):
     _event(slack, 1, EventStatus.FAILED, dt.datetime.now(dt.UTC))
     conn = slack.connections()[0]
     slack.click("replay_failed", str(conn.id), user="UMEMBER")
-    assert "only workspace admins" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    assert "only qbslack managers" in str(slack.fake.wait_for("views.open")[-1].params["view"])
     slack.install(team="T2", code="c2", installer="UB")
+    slack.fake.add_user("UB", team_id="T2")  # T2's installer: a manager there, not here
     slack.click("replay_failed", str(conn.id), user="UB", team="T2")
     view = str(slack.fake.wait_for("views.open", count=2)[-1].params["view"])
     assert "not connected to this workspace" in view
@@ -598,7 +606,7 @@ def test_alert_buttons_work_when_clicked_in_a_message(installed):
     _event(slack, 1, EventStatus.FAILED, dt.datetime.now(dt.UTC))
     conn = slack.connections()[0]
     message_click(slack, "replay_failed", str(conn.id), user="UMEMBER")
-    assert "only workspace admins" in str(slack.fake.wait_for("views.open")[-1].params["view"])
+    assert "only qbslack managers" in str(slack.fake.wait_for("views.open")[-1].params["view"])
     message_click(slack, "replay_failed", str(conn.id))
     opened = slack.fake.wait_for("views.open", count=2)[-1]
     assert opened.params["trigger_id"] == "7.8.9"
