@@ -133,7 +133,8 @@ def _drain(runtime: Runtime, co: Coordinator, tenant_id: int, channel: str) -> t
             if not token:
                 pause_tenant(tenant_id, db_session=db)
                 return "stopped", 0.0
-            prepared = _Prepared(head.id, *threads.message_for(head, db_session=db), token)
+            body = threads.message_for(head, db_session=db, now=now)
+            prepared = _Prepared(head.id, *body, token)
         interval = runtime.settings.slack_post_interval
         wait = co.take_slot(key, interval)
         if 0 < wait <= TINY_WAIT:

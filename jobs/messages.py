@@ -1,13 +1,32 @@
-"""Block Kit messages a bookkeeper reads at a glance, with a plain-text fallback."""
+"""Block Kit messages a bookkeeper reads at a glance, with a plain-text fallback.
+
+In the channel Slack shows the blocks; the top-level `text` is what notifications and
+screen readers get. So the blocks name the company once (the context line, in a workspace
+with several company files) and the fallback names it once too.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jobs.alert_messages import alert_message
 from jobs.enums import EventAction
+from jobs.message_parts import (
+    MAX_NUMBER_TEXT,
+    count,
+    date_text,
+    due_words,
+    home_currency,
+    payload_date,
+    plain,
+    shown,
+    today,
+    words,
+)
+from jobs.message_parts import amount_value as amount_value  # threads and tests use these
+from jobs.message_parts import money as money
 from jobs.models import Event
 from jobs.mrkdwn import MAX_BLOCKS as MAX_BLOCKS  # tests check the limit
 from jobs.mrkdwn import (
@@ -24,24 +43,32 @@ from jobs.mrkdwn import (
 MAX_FIELDS = 10
 MAX_LINES = 5
 MAX_LINE = 500  # characters of one listed line: five of them and "+N more" fit a section
-# Payload values are shown with care: events written before input was checked (or by any
-# bug) may hold anything. A number is used only when it is one QuickBooks could send
-# (finite, under 10**15: qbXML amounts have 15 significant digits); text is cut before it
-# is escaped, so no big string is ever built from a payload.
-LARGEST = Decimal(10) ** 15
-MAX_NUMBER_TEXT = 40
 
+# The object in a bookkeeper's words: "New bill", "Bill updated", "Bill · Paid".
 LABELS = {
     "Vendor": "vendor",
     "Bill": "bill",
     "PurchaseOrder": "purchase order",
     "BillPaymentCheck": "bill payment",
-    "BillPaymentCreditCard": "bill payment (credit card)",
-    "ReceivePayment": "payment received",
+    "BillPaymentCreditCard": "bill payment",
+    "ReceivePayment": "customer payment",
     "Invoice": "invoice",
     "Account": "account",
     "Employee": "employee",
     "Customer": "customer",
+}
+# A first post where "New <label>" is not what a bookkeeper says.
+CREATED = {
+    "BillPaymentCheck": "Bill paid",
+    "BillPaymentCreditCard": "Bill paid",
+    "ReceivePayment": "Payment received",
+}
+# The context line's "QuickBooks <kind>", where it says more than the label.
+KINDS = {
+    "BillPaymentCheck": "bill payment by check",
+    "BillPaymentCreditCard": "bill payment by credit card",
+    "Account": "chart of accounts",
+    "Employee": "employee list",
 }
 # How the fallback names the other party: "New bill from Acme", "New invoice to Jane".
 COUNTERPARTY_WORD = {
@@ -52,97 +79,36 @@ COUNTERPARTY_WORD = {
     "BillPaymentCheck": "to",
     "BillPaymentCreditCard": "to",
 }
-CUSTOMER_SIDE = {"Invoice", "ReceivePayment", "Customer"}
-# QuickBooks names currencies in full (CurrencyRef/FullName); show the ISO code when known.
-CURRENCY_CODES = {
-    "us dollar": "USD",
-    "canadian dollar": "CAD",
-    "euro": "EUR",
-    "british pound sterling": "GBP",
-    "pound sterling": "GBP",
-    "australian dollar": "AUD",
-    "new zealand dollar": "NZD",
-    "mexican peso": "MXN",
-    "japanese yen": "JPY",
-    "swiss franc": "CHF",
-    "indian rupee": "INR",
-    "south african rand": "ZAR",
-    "singapore dollar": "SGD",
-    "hong kong dollar": "HKD",
+# The label of the name field (default "Vendor") and of the reference number.
+WHO = {
+    "Invoice": "Customer",
+    "ReceivePayment": "Customer",
+    "Customer": "Customer",
+    "Account": "Account",
+    "Employee": "Employee",
 }
-
-
-def amount_value(value: Any) -> Decimal | None:
-    """A payload's number as a Decimal; None unless it is finite and under 10**15."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        if isinstance(value, Decimal):
-            number = value
-        elif isinstance(value, int):
-            if not -LARGEST < value < LARGEST:
-                return None
-            number = Decimal(value)
-        elif isinstance(value, float):
-            number = Decimal(value)  # inf and nan become Decimal's own, refused below
-        elif isinstance(value, str):
-            text = value.strip()
-            if not text or len(text) > MAX_NUMBER_TEXT:
-                return None
-            number = Decimal(text)
-        else:
-            return None
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or not -LARGEST < number < LARGEST:
-        return None
-    if number and number.adjusted() < -MAX_NUMBER_TEXT:
-        return None  # 1e-1000000000: no amount QuickBooks could write
-    return number
-
-
-def plain(value: Any, limit: int = MAX_FIELD) -> str:
-    """Payload text as a string of at most limit + 1 characters (clip() then marks the cut);
-    "" for what is not text or a number."""
-    if isinstance(value, str):
-        return value[: limit + 1]
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return ""
-    try:
-        return str(value)[: limit + 1]
-    except ValueError:  # Python's limit on converting a huge int
-        return ""
-
-
-def shown(value: Any, limit: int = MAX_FIELD) -> str:
-    """Payload text escaped for mrkdwn, cut first (see plain)."""
-    return escape(plain(value, limit))
-
-
-def currency_code(currency: Any) -> str | None:
-    """ "US Dollar" -> "USD"; unknown names stay as QuickBooks wrote them."""
-    name = plain(currency, 64).strip()
-    if not name:
-        return None
-    return CURRENCY_CODES.get(name.lower(), name)
-
-
-def money(amount: Any, currency: str | None = None) -> str | None:
-    """1250 -> "1,250.00" (with the currency when QuickBooks gave one); None when the amount
-    is missing or not a number QuickBooks could have sent."""
-    value = amount_value(amount)
-    if value is None:
-        return None
-    text = f"{value:,.2f}"
-    code = currency_code(currency)
-    return f"{text} {escape(code)}" if code else text
-
-
-def _count(value: Any) -> int:
-    """A count kept in a payload (e.g. more_line_items), 0 unless it is a sane one."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9:
-        return value
-    return 0
+REF_LABELS = {
+    "BillPaymentCheck": "Check no.",
+    "Invoice": "Invoice no.",
+    "PurchaseOrder": "PO no.",
+}
+# Fields of one type: (label, payload key, how it is shown).
+TEXT, DATE, WORDS = "text", "date", "words"
+EXTRA_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "PurchaseOrder": (("Expected", "expected_date", DATE),),
+    "BillPaymentCheck": (("Paid from", "bank_account", TEXT),),
+    "BillPaymentCreditCard": (("Charged to", "bank_account", TEXT),),
+    "ReceivePayment": (("Method", "payment_method", TEXT), ("Deposit to", "deposit_to", TEXT)),
+    "Invoice": (("Customer PO", "po_number", TEXT),),
+    "Account": (
+        ("Type", "account_type", WORDS),
+        ("Number", "account_number", TEXT),
+        ("Description", "description", TEXT),
+    ),
+    "Employee": (("Job title", "job_title", TEXT),),
+}
+DUE_TYPES = {"Bill", "Invoice"}  # what gets paid: its due date says "due in 3 days"
+CLOSED_STATES = {"Deleted"}  # a thread parent in this state shows no balance or due date
 
 
 def action_title(action: str, object_type: str, company: str | None = None) -> str:
@@ -150,21 +116,23 @@ def action_title(action: str, object_type: str, company: str | None = None) -> s
     if action == "connected":
         return f"Connected to {plain(company, MAX_HEADER) or 'QuickBooks'}"
     label = LABELS.get(object_type) or object_type or "QuickBooks change"
-    if object_type == "ReceivePayment":
-        return {
-            "created": "Payment received",
-            "updated": "Received payment updated",
-            "deleted": "Received payment deleted",
-        }.get(action, "Payment received")
-    if object_type.startswith("BillPayment"):
-        return {
-            "created": "Bill paid",
-            "updated": "Bill payment updated",
-            "deleted": "Bill payment deleted",
-        }.get(action, "Bill paid")
     if action == "created":
-        return f"New {label}"
-    return f"{label[0].upper()}{label[1:]} {action}"
+        return CREATED.get(object_type) or f"New {label}"
+    return f"{_noun(object_type)} {action}"
+
+
+def message_title(action: str, object_type: str, state: str | None, company: Any = None) -> str:
+    """The header: the action, or for a thread parent a later event changed, the object and
+    its current state ("Bill · Paid", "Invoice · Partially paid", "Bill · Deleted")."""
+    if state and action != "connected":
+        return f"{_noun(object_type)} · {state}"
+    return action_title(action, object_type, company)
+
+
+def _noun(object_type: str) -> str:
+    """ "Bill", "Purchase order", "Customer payment"; an unknown type as QuickBooks names it."""
+    label = LABELS.get(object_type) or object_type or "QuickBooks change"
+    return label[:1].upper() + label[1:]
 
 
 def fallback_text(
@@ -186,7 +154,7 @@ def fallback_text(
     if ref:
         parts.append(f"#{ref}")
     parts = [escape(x) for x in parts]
-    amount = money(p.get("amount"), p.get("currency"))  # already escaped
+    amount = money(p.get("amount"), p.get("currency"), home=home_currency(p))  # escaped
     if amount:
         parts.append(amount)
     if company:
@@ -239,19 +207,19 @@ def build_message(
     object_type: str | None = None,
     state: str | None = None,
     replay: bool | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The chat.postMessage/chat.update body (text + blocks) for an event or its payload.
 
-    `state` ("Paid", "Deleted"...) is shown in the header of a thread parent that a later
-    event changed; `replay` marks a re-post.
+    `state` ("Paid", "Deleted"...) makes the header the object's current state, for a thread
+    parent that a later event changed; `replay` marks a re-post; `now` (default: the current
+    UTC time) is the posting time that "due in 3 days" and "overdue by 5 days" count from.
     """
     p, action, object_type, replay = _inputs(event, action, object_type, replay)
     if action == EventAction.ALERT:
         return alert_message(p, state=state)
     company = (plain(p.get("company"), MAX_FIELD) or None) if multi_company else None
-    title = action_title(action, object_type, p.get("company"))
-    if state:
-        title += f" · {state}"
+    title = message_title(action, object_type, state, p.get("company"))
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -259,12 +227,21 @@ def build_message(
         }
     ]
     if action == "connected":
-        text = f"qbslack now posts changes from *{shown(p.get('company')) or 'QuickBooks'}* here."
+        # The notice goes to one channel; the others get what their routes name.
+        text = (
+            "From now on, changes in this company file are posted to the channels chosen "
+            "with `/qb-routes` (`/qb-routes list` shows which)."
+        )
         if p.get("company_file"):
             text += f"\nCompany file: `{shown(p['company_file'])}`"
         blocks.append(section(text))
         return {"text": fallback_text(p, action, object_type, company=None), "blocks": blocks}
-    fields = _fields(p, object_type, company)
+    if state == "Paid":
+        p["is_paid"] = True  # a parent marked paid shows no open balance or due words
+    home = home_currency(p)
+    closed = action == EventAction.DELETED or state in CLOSED_STATES
+    on = today(now or dt.datetime.now(dt.UTC))
+    fields = _fields(p, object_type, home=home, closed=closed, on=on)
     if fields:
         blocks.append(
             {
@@ -275,81 +252,95 @@ def build_message(
     memo = shown(p.get("memo"), MAX_SECTION)
     if memo:
         blocks.append(section(f"*Memo:* {memo}"))
-    for title, key, render in (
+    for heading, key, render in (
         ("Lines", "line_items", _line),
         ("Applied to", "applied_to", _applied),
     ):
         listed = p.get(key)
         items = [x for x in listed if isinstance(x, Mapping)] if isinstance(listed, list) else []
         # Items the payload's cap left out (soap.ingest) are counted in "more_<key>".
-        more = max(0, len(items) - MAX_LINES) + _count(p.get(f"more_{key}"))
+        more = max(0, len(items) - MAX_LINES) + count(p.get(f"more_{key}"))
         if items or more:
-            lines = [clip(render(x, p.get("currency")), MAX_LINE) for x in items[:MAX_LINES]]
+            lines = [clip(render(x, p.get("currency"), home), MAX_LINE) for x in items[:MAX_LINES]]
             if more:
                 lines.append(f"+{more} more")
-            blocks.append(section(f"*{title}*\n" + "\n".join(lines)))
-    context = [f"QuickBooks {escape(LABELS.get(object_type) or object_type or 'change')}"]
-    if company:
-        context.append(escape(company))
+            blocks.append(section(f"*{heading}*\n" + "\n".join(lines)))
+    kind = KINDS.get(object_type) or LABELS.get(object_type) or object_type or "change"
+    context = [escape(company)] if company else []
+    context.append(f"QuickBooks {escape(kind)}")
     if replay:
         context.append("re-posted")
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [text_object(" · ".join(context))],
-        }
-    )
+    blocks.append({"type": "context", "elements": [text_object(" · ".join(context))]})
     return {
         "text": fallback_text(p, action, object_type, company=company),
         "blocks": blocks[:MAX_BLOCKS],
     }
 
 
-def _fields(p: Mapping[str, Any], object_type: str, company: str | None) -> list[str]:
+def _fields(
+    p: Mapping[str, Any], object_type: str, *, home: str | None, closed: bool, on: dt.date
+) -> list[str]:
     fields = []
     name = shown(p.get("name"))
     if name:
-        who = (
-            "Customer"
-            if object_type in CUSTOMER_SIDE
-            else ("Name" if object_type in ("Account", "Employee") else "Vendor")
-        )
-        fields.append(f"*{who}*\n{name}")
-    amount = money(p.get("amount"), p.get("currency"))
+        fields.append(f"*{WHO.get(object_type, 'Vendor')}*\n{name}")
+    amount = money(p.get("amount"), p.get("currency"), home=home)
     if amount:
         fields.append(f"*Amount*\n{amount}")
-    for label, key in (
-        ("Ref no.", "ref_number"),
-        ("Date", "txn_date"),
-        ("Due", "due_date"),
-        ("Terms", "terms"),
-    ):
-        value = shown(p.get(key))
+    ref = shown(p.get("ref_number"))
+    if ref:
+        fields.append(f"*{REF_LABELS.get(object_type, 'Ref no.')}*\n{ref}")
+    date = date_text(p.get("txn_date"))
+    if date:
+        fields.append(f"*Date*\n{date}")
+    due = date_text(p.get("due_date"))
+    if due:
+        note = None if closed else due_note(p, object_type, on)
+        fields.append(f"*Due*\n{due}" + (f" · {note}" if note else ""))
+    terms = shown(p.get("terms"))
+    if terms:
+        fields.append(f"*Terms*\n{terms}")
+    for label, key, how in EXTRA_FIELDS.get(object_type, ()):
+        value = {DATE: date_text, WORDS: words}.get(how, shown)(p.get(key))
         if value:
             fields.append(f"*{label}*\n{value}")
-    status = status_line(p, object_type)
+    status = None if closed else status_line(p, object_type, home=home)
     if status:
         fields.append(f"*Status*\n{status}")
-    if company:
-        fields.append(f"*Company*\n{escape(company)}")
     return fields
 
 
-def status_line(p: Mapping[str, Any], object_type: str) -> str | None:
+def is_paid(p: Mapping[str, Any]) -> bool:
+    """QuickBooks says paid, or nothing is left open."""
+    if p.get("is_paid") is True:
+        return True
+    open_amount = amount_value(p.get("open_amount", p.get("balance_remaining")))
+    return open_amount is not None and open_amount <= 0
+
+
+def due_note(p: Mapping[str, Any], object_type: str, on: dt.date) -> str | None:
+    """ "due in 3 days", "overdue by 5 days"... for an unpaid bill or invoice, as of `on`."""
+    if object_type not in DUE_TYPES or is_paid(p):
+        return None
+    due = payload_date(p.get("due_date"))
+    return due_words(due, on) if due else None
+
+
+def status_line(p: Mapping[str, Any], object_type: str, *, home: str | None = None) -> str | None:
     """ "Paid", "Open balance 1,250.00" or "Inactive", from what QuickBooks said."""
     if p.get("is_paid") is True:
         return "Paid"
     open_amount = amount_value(p.get("open_amount", p.get("balance_remaining")))
-    if open_amount is not None and object_type in ("Bill", "Invoice"):
-        if open_amount == 0:
+    if open_amount is not None and object_type in DUE_TYPES:
+        if open_amount <= 0:
             return "Paid"
-        return f"Open balance {money(open_amount, p.get('currency'))}"
+        return f"Open balance {money(open_amount, p.get('currency'), home=home)}"
     if p.get("is_active") is False:
         return "Inactive"
     return None
 
 
-def _line(item: Mapping[str, Any], currency: str | None) -> str:
+def _line(item: Mapping[str, Any], currency: Any, home: str | None) -> str:
     what = next(
         (t for t in (plain(item.get(k)) for k in ("description", "item", "account")) if t),
         "Line",
@@ -357,17 +348,19 @@ def _line(item: Mapping[str, Any], currency: str | None) -> str:
     quantity = item.get("quantity")
     qty = plain(quantity, MAX_NUMBER_TEXT) if amount_value(quantity) is not None else ""
     qty_text = f" × {escape(qty)}" if qty not in ("", "1", "1.0", "1.00") else ""
-    amount = money(item.get("amount"), currency)
+    amount = money(item.get("amount"), currency, home=home)
     return f"• {escape(what)}{qty_text}" + (f" — {amount}" if amount else "")
 
 
-def _applied(a: Mapping[str, Any], currency: str | None) -> str:
+def _applied(a: Mapping[str, Any], currency: Any, home: str | None) -> str:
     ref = plain(a.get("ref_number")) or plain(a.get("txn_id"))
     text = f"• {shown(a.get('txn_type')) or 'Transaction'} #{escape(ref)}"
-    amount = money(a.get("amount"), currency)
+    amount = money(a.get("amount"), currency, home=home)
     if amount:
         text += f" — {amount}"
-    remaining = money(a.get("balance_remaining"), currency)
-    if remaining:
-        text += f" (balance {remaining})"
+    remaining = amount_value(a.get("balance_remaining"))
+    if remaining is not None and remaining <= 0:
+        text += " · paid in full"
+    elif remaining is not None:
+        text += f" · {money(remaining, currency, home=home)} still open"
     return text

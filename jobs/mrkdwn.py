@@ -51,3 +51,11 @@ def local_time(when: dt.datetime) -> str:
     """A moment each reader sees in their own time zone (Slack's date formatting)."""
     fallback = when.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def short_date(day: dt.date) -> str:
+    """A calendar date each reader sees in their own format ("Nov 1, 2026"), with the ISO
+    date as the fallback. The moment is noon UTC: the same day from UTC-12 to UTC+11, so a
+    date QuickBooks wrote is never shown as the day before in the Americas."""
+    noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
+    return f"<!date^{int(noon.timestamp())}^{{date_short}}|{day.isoformat()}>"

@@ -6,6 +6,7 @@ when both were routed to the same channel (otherwise it is a message of its own 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from typing import Any
@@ -148,8 +149,13 @@ def _with_history(event: Event, *, db_session: Session) -> dict[str, Any]:
     return payload
 
 
-def message_for(event: Event, *, db_session: Session) -> tuple[dict[str, Any], str | None]:
-    """The message body for an event and the thread_ts to post it under (if any)."""
+def message_for(
+    event: Event, *, db_session: Session, now: dt.datetime | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """The message body for an event and the thread_ts to post it under (if any).
+
+    `now` is the posting time due dates count from ("due in 3 days"); default: the clock's.
+    """
     parent, _, _ = parent_for(event, db_session=db_session)
     body = build_message(
         _with_history(event, db_session=db_session),
@@ -157,6 +163,7 @@ def message_for(event: Event, *, db_session: Session) -> tuple[dict[str, Any], s
         object_type=event.object_type,
         multi_company=has_several_companies(event.tenant_id, db_session=db_session),
         replay=event.replay_count > 0,
+        now=now,
     )
     return body, parent.parent_ts if parent else None
 
@@ -217,6 +224,7 @@ def update_parent(runtime: Runtime, client: Any, event_id: int, channel: str) ->
             multi_company=has_several_companies(event.tenant_id, db_session=db),
             state=state or parent.state,
             replay=False,
+            now=runtime.clock.now(),
         )
         ts = parent.parent_ts
     outcome = call(client, "chat.update", channel=channel, ts=ts, **body)

@@ -87,11 +87,11 @@ def test_updates_deletions_and_payments_thread_under_the_object(slack_runtime, f
     updates = fake_slack.calls("chat.update")
     assert [u.params["ts"] for u in updates] == [parent_ts] * 3
     headers = [u.params["blocks"][0]["text"]["text"] for u in updates]
-    assert headers == ["New bill · Updated", "New bill · Paid", "New bill · Deleted"]
+    assert headers == ["Bill · Updated", "Bill · Paid", "Bill · Deleted"]
     assert "new memo" in str(updates[0].params["blocks"])  # an edit shows the new content
     assert "Open balance" not in str(updates[1].params["blocks"])
     parent = fake_slack.messages[("CDEFAULT", parent_ts)]
-    assert parent["blocks"][0]["text"]["text"] == "New bill · Deleted"
+    assert parent["blocks"][0]["text"]["text"] == "Bill · Deleted"
     with rt.transaction() as db:
         (thread,) = db.scalars(select(SlackThread)).all()
         assert (thread.object_id, thread.parent_ts, thread.state) == (
@@ -139,7 +139,7 @@ def test_partial_payments_without_balance_from_quickbooks(slack_runtime, fake_sl
     pay("RP-2")
     parent_ts = events(rt, invoice)[0].slack_ts
     headers = [u.params["blocks"][0]["text"]["text"] for u in fake_slack.calls("chat.update")]
-    assert headers == ["New invoice · Partially paid", "New invoice · Paid"]
+    assert headers == ["Invoice · Partially paid", "Invoice · Paid"]
     assert [p.params.get("thread_ts") for p in fake_slack.posts()[1:]] == [parent_ts] * 2
     assert "Open balance 150.00" in str(fake_slack.calls("chat.update")[0].params["blocks"])
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from jobs.message_parts import due_words, home_currency
 from jobs.messages import MAX_BLOCKS, amount_value, build_message, money
 from jobs.models import Event
+from jobs.mrkdwn import short_date
+
+NOW = dt.datetime(2026, 11, 17, 15, 30, tzinfo=dt.UTC)
 
 
 def bill_payload(**extra: Any) -> dict[str, Any]:
@@ -159,7 +164,7 @@ def test_every_event_kind_and_missing_keys():
         ("updated", "Vendor"): "Vendor updated: Acme",
         ("created", "PurchaseOrder"): "New purchase order to Acme",
         ("created", "BillPaymentCreditCard"): "Bill paid to Acme",
-        ("deleted", "ReceivePayment"): "Received payment deleted from Acme",
+        ("deleted", "ReceivePayment"): "Customer payment deleted from Acme",
         ("updated", "Invoice"): "Invoice updated to Acme",
         ("created", "Account"): "New account: Acme",
         ("created", "Employee"): "New employee: Acme",
@@ -289,3 +294,189 @@ def test_quickbooks_text_is_never_linkified_or_a_mention() -> None:
     mrkdwn = texts(message["blocks"])
     assert mrkdwn and all(t.get("verbatim") is True for t in mrkdwn)
     assert "<http" not in str(message) and "<!here" not in str(message)
+
+
+def _fields(msg: dict[str, Any]) -> dict[str, str]:
+    """The section fields of a message, label -> value."""
+    found: dict[str, str] = {}
+    for block in msg["blocks"]:
+        for field in block.get("fields", []):
+            label, _, value = field["text"].partition("\n")
+            found[label.strip("*")] = value
+    return found
+
+
+def _context(msg: dict[str, Any]) -> str:
+    return str(msg["blocks"][-1]["elements"][0]["text"])
+
+
+def test_home_currency_symbol_only_when_known():
+    assert money("1250", home="USD") == "$1,250.00"
+    assert money("-3.1", home="GBP") == "-£3.10"
+    assert money("5", "Canadian Dollar", home="USD") == "5.00 CAD"  # named currency wins
+    assert money("5", home="XYZ") == "5.00"
+    assert home_currency({}) is None
+    assert home_currency({"home_currency": "US Dollar"}) == "USD"
+    assert home_currency({"home_currency": "eur"}) == "EUR"
+    assert home_currency({"qb_country": "CA"}) == "CAD"
+    assert home_currency({"home_currency": "<b>", "qb_country": ["US"]}) is None
+    # The fallback keeps "1,250.00" whatever is put before it.
+    msg = build_message(bill_payload(home_currency="US Dollar"), multi_company=False, now=NOW)
+    assert msg["text"] == "New bill from Acme &lt;Supply&gt; &amp; Co · #INV-77 · $1,250.00"
+    assert _fields(msg)["Amount"] == "$1,250.00"
+    assert _fields(msg)["Status"] == "Open balance $1,250.00"
+
+
+def test_dates_are_localised_by_slack_and_plain_in_the_fallback():
+    assert short_date(dt.date(2026, 11, 1)) == "<!date^1793534400^{date_short}|2026-11-01>"
+    # noon UTC: still Nov 1 in Honolulu (UTC-10) and in Tokyo (UTC+9)
+    noon = dt.datetime.fromtimestamp(1793534400, dt.UTC)
+    assert noon.astimezone(dt.timezone(dt.timedelta(hours=-10))).day == 1
+    assert noon.astimezone(dt.timezone(dt.timedelta(hours=9))).day == 1
+    msg = build_message(bill_payload(txn_date="2026-11-01"), multi_company=False, now=NOW)
+    fields = _fields(msg)
+    assert fields["Date"] == "<!date^1793534400^{date_short}|2026-11-01>"
+    assert fields["Due"].startswith("<!date^") and "|2026-12-20>" in fields["Due"]
+    assert "<!date" not in msg["text"]
+    odd = build_message(
+        bill_payload(txn_date="<soon>", due_date="2026-02-30"), multi_company=False, now=NOW
+    )
+    assert _fields(odd)["Date"] == "&lt;soon&gt;" and _fields(odd)["Due"] == "2026-02-30"
+
+
+def test_due_words_at_posting_time():
+    on = dt.date(2026, 11, 17)
+    assert [due_words(on + dt.timedelta(days=d), on) for d in (0, 1, 3, -1, -5)] == [
+        "due today",
+        "due tomorrow",
+        "due in 3 days",
+        "overdue by 1 day",
+        "overdue by 5 days",
+    ]
+
+    def due(now: dt.datetime, **extra: Any) -> str:
+        msg = build_message(
+            bill_payload(due_date="2026-11-20", **extra), multi_company=False, now=now
+        )
+        return _fields(msg)["Due"].rpartition(">")[2]
+
+    assert due(NOW) == " · due in 3 days"
+    assert due(dt.datetime(2026, 11, 25, 23, 59)) == " · overdue by 5 days"  # naive = UTC
+    assert due(NOW, object_type="Invoice") == " · due in 3 days"
+    # Paid, deleted or not something that is paid: no words.
+    assert due(NOW, open_amount="0") == ""
+    assert due(NOW, is_paid=True, open_amount=None) == ""
+    assert due(NOW, object_type="PurchaseOrder") == ""
+    gone = build_message(
+        bill_payload(due_date="2026-11-20"), action="deleted", multi_company=False, now=NOW
+    )
+    assert "due in" not in str(gone) and "Open balance" not in str(gone)
+    # Without a time, the current one: some words are there, whichever they are.
+    assert "due" in _fields(build_message(bill_payload(), multi_company=False))["Due"]
+
+
+def test_the_company_is_named_once_where_there_are_several():
+    msg = build_message(bill_payload(), multi_company=True, now=NOW)
+    assert str(msg["blocks"]).count("Client A") == 1
+    assert _context(msg) == "Client A · QuickBooks bill"
+    assert msg["text"].count("Client A") == 1  # notifications show only the fallback
+    single = build_message(bill_payload(), multi_company=False, now=NOW)
+    assert "Client A" not in str(single)
+
+
+def test_a_thread_parent_reads_its_current_state():
+    def header(state: str | None, action: str = "created", **extra: Any) -> str:
+        msg = build_message(
+            bill_payload(**extra), action=action, state=state, multi_company=False, now=NOW
+        )
+        return str(msg["blocks"][0]["text"]["text"])
+
+    assert header(None) == "New bill"
+    assert header("Paid") == "Bill · Paid"
+    assert header("Deleted") == "Bill · Deleted"
+    assert header("Updated", action="updated") == "Bill · Updated"
+    assert header("Partially paid", object_type="Invoice") == "Invoice · Partially paid"
+    assert header("Updated", object_type="ReceivePayment") == "Customer payment · Updated"
+    paid = build_message(bill_payload(), state="Paid", multi_company=False, now=NOW)
+    assert _fields(paid)["Status"] == "Paid" and "due in" not in str(paid)
+    deleted = build_message(bill_payload(), state="Deleted", multi_company=False, now=NOW)
+    assert "Status" not in _fields(deleted) and "due in" not in str(deleted)
+    assert deleted["text"].startswith("New bill from")  # the fallback keeps the first words
+
+
+def test_fields_in_a_bookkeepers_words():
+    check = build_message(
+        {"name": "Acme", "ref_number": "1042", "amount": "50", "bank_account": "Checking"},
+        object_type="BillPaymentCheck",
+        multi_company=False,
+        now=NOW,
+    )
+    assert check["blocks"][0]["text"]["text"] == "Bill paid"
+    assert _fields(check)["Check no."] == "1042" and _fields(check)["Paid from"] == "Checking"
+    assert _context(check) == "QuickBooks bill payment by check"
+    card = build_message(
+        {"name": "Acme", "amount": "50", "bank_account": "Amex"},
+        object_type="BillPaymentCreditCard",
+        multi_company=False,
+        now=NOW,
+    )
+    assert _fields(card)["Charged to"] == "Amex"
+    account = build_message(
+        {"name": "Supplies", "account_type": "OtherCurrentAsset", "account_number": "1400"},
+        object_type="Account",
+        multi_company=False,
+        now=NOW,
+    )
+    assert _fields(account)["Type"] == "Other current asset"
+    assert _fields(account)["Account"] == "Supplies"
+    odd_type = build_message(
+        {"name": "X", "account_type": "<Weird> Type"}, object_type="Account", multi_company=False
+    )
+    assert _fields(odd_type)["Type"] == "&lt;Weird&gt; Type"
+    po = build_message(
+        {"name": "Acme", "ref_number": "PO-9", "expected_date": "2026-12-01"},
+        object_type="PurchaseOrder",
+        multi_company=False,
+        now=NOW,
+    )
+    assert _fields(po)["PO no."] == "PO-9" and _fields(po)["Expected"].endswith("|2026-12-01>")
+    received = build_message(
+        {
+            "name": "Jane",
+            "amount": "150",
+            "applied_to": [
+                {
+                    "txn_type": "Invoice",
+                    "ref_number": "9",
+                    "amount": "100",
+                    "balance_remaining": "0",
+                },
+                {
+                    "txn_type": "Invoice",
+                    "ref_number": "10",
+                    "amount": "50",
+                    "balance_remaining": "25",
+                },
+            ],
+        },
+        object_type="ReceivePayment",
+        multi_company=False,
+        now=NOW,
+    )
+    applied = str(received["blocks"])
+    assert "Invoice #9 — 100.00 · paid in full" in applied
+    assert "Invoice #10 — 50.00 · 25.00 still open" in applied
+
+
+def test_connected_notice_does_not_claim_this_channel_gets_everything():
+    notice = build_message(
+        {"company": "Client A", "company_file": "C:\\a.qbw"},
+        action="connected",
+        object_type="Company",
+        multi_company=True,
+        now=NOW,
+    )
+    body = notice["blocks"][1]["text"]["text"]
+    assert " here" not in body and "/qb-routes" in body and "`C:\\a.qbw`" in body
+    assert notice["blocks"][0]["text"]["text"] == "Connected to Client A"
+    assert notice["text"] == "Connected to Client A · C:\\a.qbw"
