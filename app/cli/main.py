@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.cli import access, outbox, tenants
+from app.cli import access, outbox, preview, tenants
 from app.cli.common import CliError, print_json, runtime
 from app.core.logs import configure_logging
 from app.core.migrate import upgrade
@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("team_id")
     p.add_argument("days", type=int)
     p.add_argument("--company")
+    p = add("preview", preview.cmd_preview, "print the last events as Slack would show them")
+    preview.add_arguments(p)
     return parser
 
 

@@ -60,6 +60,8 @@ class Settings:
     stale_after_minutes: float | None = None
     # Transient Slack failures are retried this long before an event is marked failed.
     delivery_give_up_hours: float = 24.0
+    # The operator's contact (SUPPORT_EMAIL), shown on /support and /privacy; None: unset.
+    support_email: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -135,6 +137,7 @@ class Settings:
                 get("DELIVERY_GIVE_UP_HOURS"), "DELIVERY_GIVE_UP_HOURS"
             )
             or 24.0,
+            support_email=_email(get("SUPPORT_EMAIL"), "SUPPORT_EMAIL"),
         )
 
 
@@ -158,6 +161,16 @@ def _optional_float(raw: str, name: str) -> float | None:
     if not value > 0 or value == float("inf"):
         raise ConfigError(f"{name} must be a positive number, got {raw!r}")
     return value
+
+
+def _email(raw: str, name: str) -> str | None:
+    """An email address (one @, no spaces or markup), or None when unset."""
+    if not raw:
+        return None
+    local, at, domain = raw.partition("@")
+    if not (local and at and domain) or "@" in domain or any(c in raw for c in " \t<>\"'\\,;"):
+        raise ConfigError(f"{name} must be an email address, got {raw!r}")
+    return raw
 
 
 def _dev_secrets(path: Path) -> dict[str, str]:

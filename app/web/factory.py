@@ -1,4 +1,4 @@
-"""The Flask app factory: one WSGI app for SOAP, Slack, downloads and health."""
+"""The Flask app factory: one WSGI app for SOAP, Slack, downloads, health and pages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from app.core.logs import configure_logging
 from app.core.runtime import Runtime
 from app.core.settings import Settings
 from app.slack import http as slack_http
-from app.web import health, metrics, qwc_download
+from app.web import health, metrics, pages, preview, qwc_download
 from jobs.background import Background
 from soap import http as soap_http
 
@@ -43,6 +43,8 @@ def create_app(config: Settings | Runtime | Mapping[str, str] | None = None) -> 
     soap_http.register(app, runtime)
     slack_http.register(app, runtime)
     qwc_download.register(app, runtime)
+    pages.register(app, runtime)  # /, /privacy, /support
+    preview.register(app, runtime)  # /dev/preview, development settings only
     _register_errors(app)
     if isinstance(runtime.jobs, InProcessJobQueue) and runtime.background is None:
         # Embedded mode: no worker process, so this process sweeps the outbox itself.

@@ -1,4 +1,4 @@
-"""Health check and the QBWC support page."""
+"""Health check: GET /healthz (the support page lives in app.web.pages)."""
 
 from __future__ import annotations
 
@@ -41,15 +41,3 @@ def healthz() -> tuple[Response, int]:
     healthy = status["db"] == "ok" and status["queue"] == "ok"
     status["status"] = "ok" if healthy else "down"
     return jsonify(status), 200 if healthy else 503
-
-
-@bp.get("/support")
-def support() -> Response:
-    """The AppSupport page named in every .qwc (QBWC checks that it answers 200)."""
-    html = (
-        "<!doctype html><title>qbslack support</title>"
-        "<h1>qbslack</h1><p>qbslack posts QuickBooks Desktop changes to Slack. "
-        "Open the qbslack App Home in Slack for the status of your company files, "
-        "your .qwc file and a new QBWC password.</p>"
-    )
-    return Response(html, mimetype="text/html")

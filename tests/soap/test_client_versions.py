@@ -12,7 +12,9 @@ def test_a_version_heard_here_or_in_another_process_is_recalled(redis_conn):
     assert there.recall("10.0.0.1:QBWC") == "2.3.0.215"  # through Redis
     assert there.recall("10.0.0.2:QBWC") is None
     here.remember("10.0.0.1:QBWC", "2.3.0.215")  # the repeat costs no Redis write...
-    assert redis_conn.ttl(KEY_PREFIX + caller_key("10.0.0.1:QBWC")) > 0  # ...and the value stays there
+    assert (
+        redis_conn.ttl(KEY_PREFIX + caller_key("10.0.0.1:QBWC")) > 0
+    )  # ...and the value stays there
     here.remember("10.0.0.1:QBWC", "2.4.0.1")  # an upgrade is told at once
     assert there.recall("10.0.0.1:QBWC") == "2.4.0.1"
 
