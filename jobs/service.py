@@ -87,6 +87,41 @@ def connection_outbox(
     )
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A company file's events waiting to be replayed: failed, and unrouted (no channel)."""
+
+    failed: int = 0
+    unrouted: int = 0
+
+    @property
+    def total(self) -> int:
+        """What a replay of the failed ones would queue again."""
+        return self.failed + self.unrouted
+
+
+def waiting_by_connection(tenant_id: int, *, db_session: Session) -> dict[int, Waiting]:
+    """Every company file of a workspace with events waiting (one query, for App Home's list
+    of hundreds of files); a file with none is absent."""
+    rows = db_session.execute(
+        select(Event.connection_id, Event.status, func.count())
+        .where(
+            Event.tenant_id == tenant_id,
+            Event.status.in_((EventStatus.FAILED, EventStatus.UNROUTED)),
+        )
+        .group_by(Event.connection_id, Event.status)
+    ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for conn_id, status, count in rows:
+        counts.setdefault(conn_id, {})[status] = int(count)
+    return {
+        conn_id: Waiting(
+            failed=c.get(EventStatus.FAILED, 0), unrouted=c.get(EventStatus.UNROUTED, 0)
+        )
+        for conn_id, c in counts.items()
+    }
+
+
 def pending_summary(*, db_session: Session) -> tuple[dt.datetime | None, int]:
     """The oldest pending event's creation time and how many are pending (metrics)."""
     oldest, count = db_session.execute(

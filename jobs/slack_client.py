@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import re
 import urllib.error
 from dataclasses import dataclass
 from typing import Any
@@ -41,19 +42,222 @@ AUTH_ERRORS = {
     "team_access_not_granted",
     "missing_scope_revoked",
 }
-# The channel refuses every message until someone fixes it (unarchive, invite, re-route).
-CHANNEL_REASONS = {
-    "channel_not_found": "the channel no longer exists or the app cannot see it",
-    "is_archived": "the channel is archived",
-    "not_in_channel": "the app is not in this channel; invite it with /invite @qbslack",
-    "restricted_action": "a workspace setting prevents posting in this channel",
+
+
+@dataclass(frozen=True)
+class SlackReason:
+    """A Slack error in a manager's words: what happened and what to do (naming the button
+    that does it: *Edit routes*, *Replay failed*)."""
+
+    happened: str  # an event's last_error when Slack refused it for good
+    todo: str
+
+
+_SUPPORT = (
+    "This is qbslack's own mistake, not yours: contact qbslack's support and name the "
+    "company file; *Replay failed* tries once more."
+)
+_READ = SlackReason("Slack could not read qbslack's request", _SUPPORT)
+_SLACK_TROUBLE = SlackReason(
+    "Slack was having trouble",
+    "Nothing to do now: qbslack tries again by itself for a day; after that "
+    "*Replay failed* posts them again.",
+)
+_TOKEN = SlackReason(
+    "Slack no longer accepts qbslack in this workspace (the app was removed or its access revoked)",
+    "Reinstall qbslack from its install link: routes and history are kept, and what "
+    "waited is posted then.",
+)
+_REINSTALL = (
+    "Reinstall qbslack from its install link (routes and history are kept), then *Replay failed*."
+)
+_OTHER_CHANNEL = "or pick another channel with *Edit routes*: what waited is posted then."
+
+# Every error chat.postMessage documents, in words a bookkeeper acts on.
+REASONS: dict[str, SlackReason] = {
+    # The channel refuses every message until someone fixes it (CHANNEL_REASONS).
+    "channel_not_found": SlackReason(
+        "the channel no longer exists or the app cannot see it",
+        "Pick another channel with *Edit routes* (a private channel must invite the app "
+        "first: `/invite @qbslack` in it); what waited is posted then.",
+    ),
+    "is_archived": SlackReason(
+        "the channel is archived", f"Unarchive the channel, {_OTHER_CHANNEL}"
+    ),
+    "not_in_channel": SlackReason(
+        "the app is not in this channel; invite it with /invite @qbslack",
+        f"Type `/invite @qbslack` in that channel, {_OTHER_CHANNEL}",
+    ),
+    "restricted_action": SlackReason(
+        "a workspace setting prevents posting in this channel",
+        f"Ask a Slack admin to let apps post in that channel, {_OTHER_CHANNEL}",
+    ),
+    "restricted_action_read_only_channel": SlackReason(
+        "the channel is read-only: only some people may post in it",
+        f"Let qbslack post there (the channel's posting permissions), {_OTHER_CHANNEL}",
+    ),
+    "restricted_action_thread_only_channel": SlackReason(
+        "the channel takes replies in threads only, and each QuickBooks change starts one",
+        f"Allow new messages in that channel, {_OTHER_CHANNEL}",
+    ),
+    # This message is refused; the channel takes others (MESSAGE_REASONS).
+    "restricted_action_non_threadable_channel": SlackReason(
+        "the channel does not allow threads, and this update replies to its first message",
+        "Allow threads in that channel or pick another one with *Edit routes*, then "
+        "*Replay failed*.",
+    ),
+    "restricted_action_thread_locked": SlackReason(
+        "the thread this update replies to is locked",
+        "Unlock the thread in Slack, then *Replay failed*.",
+    ),
+    "cannot_reply_to_message": SlackReason(
+        "Slack does not take replies to the message this update answers",
+        "*Replay failed* tries once more; if it fails again, contact qbslack's support.",
+    ),
+    "msg_too_long": SlackReason("the message was too long for Slack", _SUPPORT),
+    "invalid_blocks": SlackReason("Slack refused the message layout", _SUPPORT),
+    "invalid_blocks_format": SlackReason("Slack could not read the message layout", _SUPPORT),
+    "no_text": SlackReason("the message was empty", _SUPPORT),
+    "too_many_attachments": SlackReason(
+        "the message had more attachments than Slack allows (100)", _SUPPORT
+    ),
+    "invalid_arguments": SlackReason("Slack refused the message as malformed", _SUPPORT),
+    "invalid_arg_name": _READ,
+    "invalid_charset": _READ,
+    "invalid_form_data": _READ,
+    "invalid_post_type": _READ,
+    "missing_post_type": _READ,
+    "as_user_not_supported": _READ,
+    "invalid_metadata_format": _READ,
+    "invalid_metadata_schema": _READ,
+    "metadata_too_large": _READ,
+    "metadata_must_be_sent_from_app": _READ,
+    "deprecated_endpoint": _READ,
+    "method_deprecated": _READ,
+    "ekm_access_denied": SlackReason(
+        "the workspace's administrators have suspended posting (Enterprise Key Management)",
+        "Ask your Slack admins to restore posting, then *Replay failed*.",
+    ),
+    "no_permission": SlackReason(
+        "the app may not post in this conversation",
+        f"Type `/invite @qbslack` in that channel, {_OTHER_CHANNEL}",
+    ),
+    "access_denied": SlackReason(
+        "Slack denied the app access to this conversation",
+        f"Invite the app to the channel (`/invite @qbslack`), {_OTHER_CHANNEL}",
+    ),
+    "missing_scope": SlackReason("the app lacks a Slack permission it needs to post", _REINSTALL),
+    "not_allowed_token_type": SlackReason(
+        "Slack refused the kind of token qbslack used", _REINSTALL
+    ),
+    "two_factor_setup_required": SlackReason(
+        "the workspace requires two-factor authentication set-up first",
+        "Ask your Slack admins about the workspace's two-factor rule, then *Replay failed*.",
+    ),
+    "enterprise_is_restricted": SlackReason(
+        "the Enterprise organization restricts the app",
+        "Ask your Slack org admins to allow qbslack, then *Replay failed*.",
+    ),
+    "accesslimited": SlackReason(
+        "Slack limits access from qbslack's network",
+        "Ask your Slack admins to allow qbslack (IP restrictions), then *Replay failed*.",
+    ),
+    "message_limit_exceeded": SlackReason(
+        "the conversation reached Slack's message limit",
+        f"Post them later with *Replay failed*, {_OTHER_CHANNEL}",
+    ),
+    "messages_tab_disabled": SlackReason(
+        "the app's Messages tab is off, so it cannot send direct messages",
+        "Set an `alerts` channel with *Edit routes* (or turn on the app's Messages tab), "
+        "then *Replay failed*.",
+    ),
+    "org_login_required": SlackReason(
+        "the workspace is moving into an Enterprise organization",
+        "Wait until the move is done, then *Replay failed*.",
+    ),
+    "team_added_to_org": SlackReason(
+        "the workspace is moving into an Enterprise organization",
+        "Wait until the move is done, then *Replay failed*.",
+    ),
+    # Slack's trouble: retried by delivery for DELIVERY_GIVE_UP_HOURS (TRANSIENT_ERRORS).
+    "internal_error": _SLACK_TROUBLE,
+    "fatal_error": _SLACK_TROUBLE,
+    "service_unavailable": _SLACK_TROUBLE,
+    "request_timeout": _SLACK_TROUBLE,
+    "ratelimited": SlackReason(
+        "Slack asked qbslack to slow down",
+        "Nothing to do: qbslack waits as Slack asks and posts them by itself.",
+    ),
+    "rate_limited": SlackReason(
+        "Slack asked qbslack to slow down",
+        "Nothing to do: qbslack waits as Slack asks and posts them by itself.",
+    ),
+    # The token no longer works: the workspace waits for a reinstall (AUTH_ERRORS).
+    "invalid_auth": _TOKEN,
+    "token_revoked": _TOKEN,
+    "token_expired": _TOKEN,
+    "account_inactive": _TOKEN,
+    "not_authed": _TOKEN,
+    "missing_scope_revoked": _TOKEN,
+    "team_access_not_granted": SlackReason(
+        "the app has not been granted access to this workspace of the Enterprise organization",
+        "Ask your Slack org admins to add qbslack to this workspace, then reinstall it "
+        "from its install link.",
+    ),
 }
+_CHANNEL_CODES = (
+    "channel_not_found",
+    "is_archived",
+    "not_in_channel",
+    "restricted_action",
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+)
+# The channel refuses every message until someone fixes it (unarchive, invite, re-route):
+# its events are parked together (jobs.parked matches these texts in last_error).
+CHANNEL_REASONS = {code: REASONS[code].happened for code in _CHANNEL_CODES}
 # This message is refused (the channel takes others).
 MESSAGE_REASONS = {
-    "msg_too_long": "the message was too long for Slack",
-    "invalid_blocks": "Slack refused the message layout",
+    code: r.happened
+    for code, r in REASONS.items()
+    if code not in CHANNEL_REASONS
+    and code not in TRANSIENT_ERRORS
+    and code not in AUTH_ERRORS
+    and code not in ("ratelimited", "rate_limited")
 }
 PERMANENT_REASONS = {**CHANNEL_REASONS, **MESSAGE_REASONS}
+_BY_TEXT = {r.happened: r for r in REASONS.values()}
+_ANSWERED = re.compile(r"Slack answered ([a-z0-9_]+)")
+
+
+def advice(last_error: str | None) -> SlackReason:
+    """What a delivery's last_error means and what to do, for a manager.
+
+    Reads what delivery stored: a REASONS sentence, "Slack answered <code>" (Slack's
+    trouble, or a code stored before it had a sentence), "gave up after … last: …".
+    """
+    text = (last_error or "").strip()
+    if text in _BY_TEXT:
+        return _BY_TEXT[text]
+    gave_up = text.startswith("gave up after ")
+    last = text.split("last: ", 1)[-1] if gave_up else text
+    code = _ANSWERED.match(last)
+    known = REASONS.get(code.group(1)) if code else _BY_TEXT.get(last)
+    if gave_up:
+        span = text.removeprefix("gave up after ").split(" of Slack errors", 1)[0]
+        cause = known.happened if known else "Slack kept failing"
+        return SlackReason(
+            f"{cause}, for {span}: qbslack stopped retrying",
+            "*Replay failed* posts them again now.",
+        )
+    if known is not None:
+        return known
+    if last.startswith("connection error"):
+        return SlackReason("qbslack could not reach Slack", _SLACK_TROUBLE.todo)
+    said = f" (“{code.group(1)}”)" if code else (f" ({last[:200]})" if last else "")
+    return SlackReason(f"Slack refused it{said}", _SUPPORT)
+
+
 # conversations.join keeps these errors of its own; any other refusal (a private channel:
 # method_not_supported_for_channel_type, is_private, ...) means "invite the app".
 JOIN_ERRORS_KEPT = {"channel_not_found", "is_archived"}

@@ -96,6 +96,15 @@ def choose_route(routes: RouteMap, connection_id: int, event_type: str) -> Route
     return None
 
 
+def effective_routes(
+    tenant_id: int, connection_id: int, *, db_session: Session
+) -> dict[str, RouteChoice | None]:
+    """Where each route key of one company file goes now (its own route, the workspace's,
+    the default channel), in ROUTE_KEYS order; None where nothing is posted."""
+    routes = route_map(tenant_id, connection_id, db_session=db_session)
+    return {key: choose_route(routes, connection_id, key) for key in ROUTE_KEYS}
+
+
 def opt_in_query(tenant_id: Any, connection_id: Any) -> Select[Any]:
     """Which opt-in event types (account, employee) have a route for this connection.
 
@@ -127,6 +136,7 @@ __all__ = [
     "RouteMap",
     "choose_route",
     "clear_route",
+    "effective_routes",
     "list_routes",
     "opt_in_query",
     "route_map",

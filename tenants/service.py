@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
 from tenants.credentials import generate_password, generate_username, hash_password
 from tenants.enums import ConnectionStatus, TenantStatus
 from tenants.models import Connection, Tenant
+
+# The most company files one workspace connects: App Home's design size (pages of 20, a
+# search), and a bound on what one workspace's polls and App Home cost.
+MAX_CONNECTIONS = 500
+MAX_NAME = 120  # characters of a company name
+CAP_REACHED = (
+    f"This workspace already has {MAX_CONNECTIONS} company files, the most qbslack serves "
+    "in one workspace: ask qbslack's support to remove one you no longer use."
+)
 
 
 class NotFound(LookupError):
@@ -66,15 +75,26 @@ def upsert_tenant(team_id: str, team_name: str, *, db_session: Session) -> Tenan
 
 
 def add_connection(tenant: Tenant, company_name: str, *, db_session: Session) -> NewCredentials:
-    """Add a company-file connection with fresh QBWC credentials."""
+    """Add a company-file connection with fresh QBWC credentials.
+
+    ValueError, with a sentence to show as it is (App Home's modal, `qbslack connect`), when
+    the name is empty, too long or taken, or the workspace has MAX_CONNECTIONS already.
+    """
     company_name = " ".join(company_name.split())
     if not company_name:
-        raise ValueError("a company name is needed")
-    if len(company_name) > 120:
-        raise ValueError("a company name is at most 120 characters")
+        raise ValueError("Type the company's name, as you want to see it in Slack.")
+    if len(company_name) > MAX_NAME:
+        raise ValueError(f"A company name is at most {MAX_NAME} characters: shorten it.")
+    # One add at a time per workspace: the cap and the name check see each other's rows.
+    db_session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+    if count_connections(tenant.id, db_session=db_session) >= MAX_CONNECTIONS:
+        raise ValueError(CAP_REACHED)
     existing = find_connection(tenant, company_name, db_session=db_session)
     if existing is not None:
-        raise ValueError(f"this workspace already has a company named {company_name!r}")
+        raise ValueError(
+            f"This workspace already has a company file named “{existing.company_name}”: "
+            "choose another name."
+        )
     password = generate_password()
     conn = Connection(
         tenant=tenant,
@@ -85,6 +105,43 @@ def add_connection(tenant: Tenant, company_name: str, *, db_session: Session) ->
     db_session.add(conn)
     db_session.flush()
     return NewCredentials(tenant.team_id, company_name, conn.qbwc_username, password)
+
+
+def count_connections(tenant_id: int, *, db_session: Session) -> int:
+    """How many company files a workspace has."""
+    count = db_session.scalar(
+        select(func.count()).select_from(Connection).where(Connection.tenant_id == tenant_id)
+    )
+    return int(count or 0)
+
+
+def tenant_connection(tenant: Tenant, value: object, *, db_session: Session) -> Connection | None:
+    """The connection whose id a button or option carried, if it is this workspace's.
+
+    `value` comes from a Slack payload: anything but this tenant's own id is None.
+    """
+    text = str(value or "")
+    if not text.isdigit() or len(text) > 12:
+        return None
+    conn = db_session.get(Connection, int(text))
+    return conn if conn is not None and conn.tenant_id == tenant.id else None
+
+
+def search_connections(
+    tenant_id: int, text: str, *, limit: int, db_session: Session
+) -> list[Connection]:
+    """A workspace's company files whose name contains `text` (any case), names that start
+    with it first, then alphabetically; at most `limit`. An empty text lists the first ones.
+    """
+    wanted = " ".join(text.split()).lower()[:MAX_NAME]  # as SQL's lower() sees it
+    name = func.lower(Connection.company_name)
+    stmt = select(Connection).where(Connection.tenant_id == tenant_id)
+    if wanted:
+        stmt = stmt.where(name.contains(wanted, autoescape=True))
+        starts = name.startswith(wanted, autoescape=True)
+        stmt = stmt.order_by(case((starts, 0), else_=1))
+    stmt = stmt.order_by(name, Connection.id).limit(max(0, limit))
+    return list(db_session.scalars(stmt))
 
 
 def find_connection(
@@ -106,7 +163,7 @@ def require_connection(
     tenant = require_tenant(team_id, db_session=db_session)
     conn = find_connection(tenant, company_name, db_session=db_session)
     if conn is None:
-        what = f"company {company_name!r}" if company_name else "company file"
+        what = f"company file named “{company_name}”" if company_name else "company file"
         raise NotFound(f"workspace {team_id} has no {what}")
     return conn
 
@@ -126,10 +183,7 @@ def credentials(conn: Connection, *, reset: bool, db_session: Session) -> NewCre
 
 def has_several_companies(tenant_id: int, *, db_session: Session) -> bool:
     """True when a workspace has more than one company file (messages name the company)."""
-    count = db_session.scalar(
-        select(func.count()).select_from(Connection).where(Connection.tenant_id == tenant_id)
-    )
-    return (count or 0) > 1
+    return count_connections(tenant_id, db_session=db_session) > 1
 
 
 def rebind(conn: Connection, *, db_session: Session) -> None:

@@ -9,25 +9,50 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from app.core.runtime import Runtime
+from app.slack.company_detail import routes_lines
+from app.slack.replay_preview import match_line, matches_reply, preview_reply
+from app.slack.suggestions import unknown_company
+from app.slack.text import Reply
 from app.slack.views import ROUTE_LABELS, routes_text
 from jobs import replay
+from jobs.mrkdwn import escape
 from jobs.outbox import schedule_events
 from jobs.parked import retry_routable
 from tenants import routes, service
-from tenants.models import ROUTE_KEYS
+from tenants.models import ROUTE_KEYS, Connection, Tenant
 
+HELP_WORDS = {"help", "?", "-h", "--help", "usage"}
 ROUTES_USAGE = (
-    "Usage: `/qb-routes` (opens the editor) · `/qb-routes list` · "
-    "`/qb-routes set <event-type> <#channel> [company]` · "
-    "`/qb-routes clear <event-type> [company]`\nEvent types: " + ", ".join(ROUTE_KEYS)
+    "Usage:\n"
+    "• `/qb-routes` — opens the editor: one channel per kind of change, for every company "
+    "file or one.\n"
+    "• `/qb-routes list [company]` — where each kind of change goes.\n"
+    "• `/qb-routes set <event-type> <#channel> [company]` — without a company, for every "
+    "company file; a company's own route wins over it.\n"
+    "• `/qb-routes clear <event-type> [company]`\n"
+    "Event types: " + ", ".join(ROUTE_KEYS) + " (`default` takes what has no route of its "
+    "own; `alerts` takes qbslack's health alerts).\n"
+    "Examples: `/qb-routes set bill #ap` · `/qb-routes set invoice #client-a Client A` · "
+    "`/qb-routes clear bill Client A` · `/qb-routes list Client A`"
 )
 REPLAY_USAGE = (
-    "Usage: `/qb-replay failed` · `/qb-replay <TxnID | ListID | RefNumber>` · "
-    "`/qb-replay since YYYY-MM-DD`"
+    "Usage:\n"
+    "• `/qb-replay failed [company]` — what Slack refused or had no channel for.\n"
+    "• `/qb-replay since YYYY-MM-DD [all] [company]` — what failed or had no channel since "
+    "that day (UTC); with `all`, what was posted too.\n"
+    "• `/qb-replay <RefNumber | TxnID | ListID> [company]` — that object's latest change; "
+    "if several objects go by that number, you choose.\n"
+    "`failed` and `since` first show what they would post, with *Replay* and *Cancel*. "
+    "Everything goes through the current routes.\n"
+    "Examples: `/qb-replay failed` · `/qb-replay failed Client A` · "
+    "`/qb-replay since 2026-11-01 Client A` · `/qb-replay since 2026-11-01 all` · "
+    "`/qb-replay INV-77 Client A`"
 )
 NOT_INSTALLED = "qbslack is not installed in this workspace."
+LIST_TEXT = 12000  # characters of `/qb-routes list`: the rest is counted
 _CHANNEL_ESCAPED = re.compile(r"^<#([CG][A-Z0-9]+)(\|[^>]*)?>$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
@@ -102,14 +127,10 @@ def routes_command(
 ) -> str:
     """Run `/qb-routes list|set|clear`; returns the ephemeral answer."""
     sub = words[0].lower() if words else ""
+    if sub in HELP_WORDS:
+        return ROUTES_USAGE
     if sub == "list":
-        with runtime.transaction() as db:
-            tenant = service.get_tenant(team_id, db_session=db)
-            return (
-                routes_text(tenant, routes.list_routes(tenant.id, db_session=db))
-                if tenant
-                else NOT_INSTALLED
-            )
+        return list_command(runtime, team_id, " ".join(words[1:]))
     if sub not in ("set", "clear") or len(words) < (3 if sub == "set" else 2):
         return ROUTES_USAGE
     event_type = event_type_arg(words[1])
@@ -134,8 +155,7 @@ def routes_command(
         if company:
             conn = service.find_connection(tenant, company, db_session=db)
             if conn is None:
-                names = ", ".join(c.company_name for c in tenant.connections)
-                return f"No company named `{company}`. Companies: {names}"
+                return unknown_company(tenant, company, db_session=db)
         scope = f" for {conn.company_name}" if conn else ""
         label = ROUTE_LABELS[event_type]
         conn_id = conn.id if conn else None
@@ -165,33 +185,135 @@ def routes_command(
     return answer + (f"\n:warning: {channel.warning}" if channel.warning else "")
 
 
-def replay_command(runtime: Runtime, team_id: str, words: list[str]) -> str:
-    """Run `/qb-replay ...`; re-posts through the delivery path; returns the answer."""
-    if not words:
-        return REPLAY_USAGE
+def list_command(runtime: Runtime, team_id: str, company: str) -> str:
+    """`/qb-routes list [company]`: the routes, or where one company file's changes go."""
     with runtime.transaction() as db:
         tenant = service.get_tenant(team_id, db_session=db)
         if tenant is None:
             return NOT_INSTALLED
-        if words[0].lower() == "failed" and len(words) == 1:
-            ids, what = replay.replay_failed(tenant.id, db_session=db), "failed or unrouted"
-            if not ids:
-                return "Nothing to post again: no delivery has failed."
-        elif words[0].lower() == "since" and len(words) == 2:
-            since = _date(words[1])
-            if since is None:
-                return f"`{words[1]}` is not a date like 2026-11-01.\n{REPLAY_USAGE}"
-            if since > dt.datetime.now(dt.UTC).date():
-                return f"{since} is in the future: nothing to post again."
-            ids, what = replay.replay_since(tenant.id, since, db_session=db), f"since {since}"
-        elif len(words) == 1:
-            ids, what = replay.replay_object(tenant.id, words[0], db_session=db), words[0]
-            if not ids:
-                return f"No event found for `{words[0]}`.\n{REPLAY_USAGE}"
-        else:
-            return REPLAY_USAGE
+        if not company:
+            return routes_text(
+                tenant, routes.list_routes(tenant.id, db_session=db), limit=LIST_TEXT
+            )
+        conn = service.find_connection(tenant, company, db_session=db)
+        if conn is None:
+            return unknown_company(tenant, company, db_session=db)
+        lines = routes_lines(routes.effective_routes(tenant.id, conn.id, db_session=db))
+        return f"*{escape(conn.company_name)}*\n{lines}"
+
+
+def replay_command(runtime: Runtime, team_id: str, user_id: str, words: list[str]) -> Reply:
+    """Run `/qb-replay ...` for a manager; returns the ephemeral answer.
+
+    `failed` and `since` answer with a preview and Replay / Cancel buttons (nothing changes
+    before the click); a reference posts its object's latest change again, or lists the
+    objects it names when there are several.
+    """
+    if not words or words[0].lower() in HELP_WORDS:
+        return Reply(REPLAY_USAGE)
+    head = words[0].lower()
+    ids: list[int] = []
+    with runtime.transaction() as db:
+        tenant = service.get_tenant(team_id, db_session=db)
+        if tenant is None:
+            return Reply(NOT_INSTALLED)
+        if head in ("failed", "since"):
+            sel: replay.Selection | None
+            if head == "failed":
+                conn, problem = _company(tenant, words[1:], db)
+                sel = replay.Selection("failed", connection_id=conn.id if conn else None)
+            else:
+                sel, conn, problem = _since(tenant, words[1:], db)
+            if problem is not None:
+                return Reply(problem)
+            assert sel is not None
+            return preview_reply(
+                runtime.settings, team_id, user_id, tenant, conn, sel, db_session=db
+            )
+        key, conn, problem = _reference(tenant, words, db)
+        if problem is not None:
+            return Reply(problem)
+        matches = replay.find_objects(
+            tenant.id, key, db_session=db, connection_id=conn.id if conn else None
+        )
+        if not matches:
+            where = f" in {escape(conn.company_name)}" if conn else ""
+            return Reply(f"No event found for `{escape(key)}`{where}.\n{REPLAY_USAGE}")
+        names = {c.id: c.company_name for c in tenant.connections}
+        if len(matches) > 1:
+            return matches_reply(runtime.settings, team_id, user_id, key, matches, names)
+        line = match_line(matches[0], names.get(matches[0].connection_id, "?"))
+        ids = replay.replay_event_ids(
+            [matches[0].id], db_session=db, reason=f"replay {key}", tenant_id=tenant.id
+        )
+    if not ids:
+        return Reply(f"{line}\nIt is on its way to Slack already: nothing to do.")
     schedule_events(runtime, ids)
-    return f"Queued {len(ids)} event(s) to post again ({what})."
+    return Reply(f"Queued 1 event to post again: {line}. It goes through the current routes.")
+
+
+def _company(tenant: Tenant, words: list[str], db: Session) -> tuple[Connection | None, str | None]:
+    """The company file the trailing words name (None: every one), or why not."""
+    name = " ".join(words)
+    if not name:
+        return None, None
+    conn = service.find_connection(tenant, name, db_session=db)
+    if conn is None:
+        return None, unknown_company(tenant, name, db_session=db)
+    return conn, None
+
+
+def _since(
+    tenant: Tenant, words: list[str], db: Session
+) -> tuple[replay.Selection | None, Connection | None, str | None]:
+    """`since YYYY-MM-DD [all] [company]` (also `… [company] all`) -> the selection."""
+    if not words:
+        return None, None, f"`/qb-replay since` needs a date like 2026-11-01.\n{REPLAY_USAGE}"
+    since = _date(words[0])
+    if since is None:
+        return None, None, f"`{escape(words[0])}` is not a date like 2026-11-01.\n{REPLAY_USAGE}"
+    if since > dt.datetime.now(dt.UTC).date():
+        return None, None, f"{since} is in the future: nothing to post again."
+    rest = words[1:]
+    # "all" is the flag unless the company's own name is what it begins or ends.
+    readings: list[tuple[bool, list[str]]] = []
+    if rest and rest[0].lower() == "all":
+        readings.append((True, rest[1:]))
+    if len(rest) > 1 and rest[-1].lower() == "all":
+        readings.append((True, rest[:-1]))
+    readings.append((False, rest))
+    problem = None
+    for include_posted, company in readings:
+        conn, problem = _company(tenant, company, db)
+        if problem is None:
+            sel = replay.Selection(
+                "since",
+                connection_id=conn.id if conn else None,
+                since=since,
+                include_posted=include_posted,
+            )
+            return sel, conn, None
+    return None, None, problem
+
+
+def _reference(
+    tenant: Tenant, words: list[str], db: Session
+) -> tuple[str, Connection | None, str | None]:
+    """`<ref> [company]` -> the reference and company file, or why not.
+
+    A reference with spaces ("INV 77") is taken whole when the words after the first name
+    no company file but the whole text names an object.
+    """
+    key = words[0]
+    if len(words) == 1:
+        return key, None, None
+    conn, problem = _company(tenant, words[1:], db)
+    if problem is None:
+        return key, conn, None
+    whole = " ".join(words)
+    if replay.find_objects(tenant.id, whole, db_session=db):
+        return whole, None, None
+    return key, None, problem
 
 
 def _date(word: str) -> dt.date | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -13,23 +14,23 @@ from sqlalchemy.orm import Session
 
 from app.core.runtime import Runtime
 from app.slack import views
-from app.slack.home_view import Managers, home_view
+from app.slack.company_detail import refresh_detail
+from app.slack.home_view import FULL_CARDS, Managers, home_view
 from app.slack.modals import open_add_company_modal, open_routes_modal
 from app.slack.permissions import REFUSAL, can_be_added, is_manager, slack_user
+from app.slack.surface import NOT_HERE, in_modal, show_modal
 from jobs import replay
 from jobs.models import HealthAlert
 from jobs.mrkdwn import escape
 from jobs.outbox import schedule_events
-from jobs.service import connection_outbox
+from jobs.service import connection_outbox, waiting_by_connection
 from tenants import managers, service
 from tenants.health import health_now, vitals_of
-from tenants.models import Connection
 from tenants.qwc import qwc_link
 from tenants.routes import list_routes
 
 log = logging.getLogger(__name__)
 
-NOT_HERE = "That company file is not connected to this workspace."
 INSTALLER_STAYS = (
     "<@{user}> installed qbslack: they stay a manager while they are a member of this workspace."
 )
@@ -48,11 +49,15 @@ def added_text(by: str) -> str:
     )
 
 
-def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str) -> None:
+def publish_home(
+    runtime: Runtime, client: WebClient, team_id: str, user_id: str, *, offset: int = 0
+) -> None:
     """Build and publish a user's App Home (managers also see the set-up and fix buttons).
 
     Each company file's status is tenants.health's verdict at the runtime's clock, with the
     deployment's thresholds: the same function and words as the alerts and `qbslack tenants`.
+    With more than FULL_CARDS company files, App Home lists them a page at a time from
+    `offset` (a "Next 20" click), and the outbox is read in one query for all of them.
     """
     admin = is_manager(runtime, client, team_id, user_id)
     now = runtime.clock.now()
@@ -61,11 +66,16 @@ def publish_home(runtime: Runtime, client: WebClient, team_id: str, user_id: str
         if tenant is None:
             return
         conns = tenant.connections
+        cards = len(conns) <= FULL_CARDS
         view = home_view(
             tenant,
             admin=admin,
-            links={c.id: qwc_link(runtime.settings, c) for c in conns} if admin else {},
-            outbox={c.id: connection_outbox(c.id, now=now, db_session=db) for c in conns},
+            links={c.id: qwc_link(runtime.settings, c) for c in conns} if admin and cards else {},
+            outbox={c.id: connection_outbox(c.id, now=now, db_session=db) for c in conns}
+            if cards
+            else None,
+            waiting=None if cards else waiting_by_connection(tenant.id, db_session=db),
+            offset=offset,
             health={
                 c.id: health_now(vitals_of(c), now=now, settings=runtime.settings) for c in conns
             },
@@ -101,13 +111,11 @@ def register_home(app: App, runtime: Runtime) -> None:
         # and trigger_id.
         if is_manager(runtime, client, body["team"]["id"], body["user"]["id"]):
             return True
-        client.views_open(
-            trigger_id=body["trigger_id"], view=views.message_modal("qbslack", REFUSAL)
-        )
+        show_modal(client, body, views.message_modal("qbslack", REFUSAL))
         return False
 
     def say(client: WebClient, body: dict[str, Any], text: str) -> None:
-        client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
+        show_modal(client, body, views.message_modal("qbslack", text))
 
     @app.action("add_manager")
     def add_manager(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -163,32 +171,54 @@ def register_home(app: App, runtime: Runtime) -> None:
     def download_qwc(ack: Ack) -> None:
         ack()  # a link button: the browser does the download
 
+    @app.action(re.compile(r"^home_page_(prev|next)$"))
+    def home_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        # The offset comes from the button: only a small number is taken (home_view puts
+        # it on a page of this workspace's list).
+        value = str(body["actions"][0].get("value") or "")
+        offset = int(value) if value.isdigit() and len(value) <= 6 else 0
+        publish_home(runtime, client, body["team"]["id"], body["user"]["id"], offset=offset)
+
     @app.action("edit_routes")
     def edit_routes(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if admin_or_refuse(client, body):
+            # From a company's detail modal the button names it: its own routes open.
             open_routes_modal(
-                runtime, client, body["team"]["id"], body["user"]["id"], body["trigger_id"]
+                runtime,
+                client,
+                body["team"]["id"],
+                body["user"]["id"],
+                body["trigger_id"],
+                company=body["actions"][0].get("value"),
+                push=in_modal(body),
             )
 
     @app.action("add_company")
     def add_company(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        if admin_or_refuse(client, body):
-            open_add_company_modal(
-                runtime, client, body["team"]["id"], body["user"]["id"], body["trigger_id"]
-            )
+        if not admin_or_refuse(client, body):
+            return
+        with runtime.transaction() as db:
+            tenant = service.require_tenant(body["team"]["id"], db_session=db)
+            full = service.count_connections(tenant.id, db_session=db) >= service.MAX_CONNECTIONS
+        if full:  # said at once, not after the name is typed
+            return say(client, body, service.CAP_REACHED)
+        open_add_company_modal(
+            runtime, client, body["team"]["id"], body["user"]["id"], body["trigger_id"]
+        )
 
     @app.action("reset_password")
     def reset_password(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if not admin_or_refuse(client, body):
             return
-        value = str(body["actions"][0].get("value") or "")
+        value = body["actions"][0].get("value")
         with runtime.transaction() as db:
             tenant = service.require_tenant(body["team"]["id"], db_session=db)
-            conn = db.get(Connection, int(value)) if value.isdigit() else None
-            if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+            conn = service.tenant_connection(tenant, value, db_session=db)
+            if conn is None:  # only this workspace's data
                 view = views.message_modal("qbslack", NOT_HERE)
             else:
                 creds = service.credentials(conn, reset=True, db_session=db)
@@ -198,31 +228,33 @@ def register_home(app: App, runtime: Runtime) -> None:
                 )
             # Shown once, in a modal (never in a message); opened before the commit, so a
             # modal that cannot be shown leaves the old password in place.
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+            show_modal(client, body, view)
 
     @app.action("rebind_company")
     def rebind_company(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if not admin_or_refuse(client, body):
             return
-        value = str(body["actions"][0].get("value") or "")
+        value = body["actions"][0].get("value")
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         with runtime.transaction() as db:
             tenant = service.require_tenant(team_id, db_session=db)
-            conn = db.get(Connection, int(value)) if value.isdigit() else None
-            if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+            conn = service.tenant_connection(tenant, value, db_session=db)
+            if conn is None:  # only this workspace's data
                 text = NOT_HERE
             else:
                 try:
                     service.rebind(conn, db_session=db)
                     text = (
-                        f"{conn.company_name} now reads {conn.bound_company or 'the open file'}"
-                        + (f" ({conn.qb_file_path})" if conn.qb_file_path else "")
+                        f"{escape(conn.company_name)} now reads "
+                        f"{escape(conn.bound_company or 'the open file')}"
+                        + (f" ({escape(conn.qb_file_path)})" if conn.qb_file_path else "")
                         + ". Its next update posts what changed meanwhile."
                     )
                 except ValueError as exc:
-                    text = f"{exc}."
-        client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
+                    text = f"{escape(exc)}."
+        show_modal(client, body, views.message_modal("qbslack", text))
+        refresh_detail(runtime, client, body)
         publish_home(runtime, client, team_id, user_id)
 
     @app.action("replay_failed")
@@ -230,23 +262,25 @@ def register_home(app: App, runtime: Runtime) -> None:
         ack()
         if not admin_or_refuse(client, body):
             return
-        value = str(body["actions"][0].get("value") or "")
+        value = body["actions"][0].get("value")
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         ids: list[int] = []
         with runtime.transaction() as db:
             tenant = service.require_tenant(team_id, db_session=db)
-            conn = db.get(Connection, int(value)) if value.isdigit() else None
-            if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+            conn = service.tenant_connection(tenant, value, db_session=db)
+            if conn is None:  # only this workspace's data
                 text = NOT_HERE
             else:
                 # What `/qb-replay failed` does, for this company file only.
                 ids = replay.replay_failed(tenant.id, connection_id=conn.id, db_session=db)
+                company = escape(conn.company_name)
                 text = (
-                    f"Queued {len(ids)} event(s) of {conn.company_name} to post again "
+                    f"Queued {len(ids)} event(s) of {company} to post again "
                     "(failed or unrouted). They go through the current routes."
                     if ids
-                    else f"Nothing to post again: no delivery of {conn.company_name} has failed."
+                    else f"Nothing to post again: no delivery of {company} has failed."
                 )
         schedule_events(runtime, ids)
-        client.views_open(trigger_id=body["trigger_id"], view=views.message_modal("qbslack", text))
+        show_modal(client, body, views.message_modal("qbslack", text))
+        refresh_detail(runtime, client, body)
         publish_home(runtime, client, team_id, user_id)

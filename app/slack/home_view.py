@@ -10,12 +10,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from app.slack.text import button, context, fit_lines, section, type_word
 from app.slack.views import routes_text
 from jobs.alert_messages import alert_title, fix_buttons, rebind_button, reset_password_button
 from jobs.enums import AlertKind
-from jobs.models import HealthAlert
+from jobs.models import Event, HealthAlert
 from jobs.mrkdwn import escape
-from jobs.service import ConnectionOutbox
+from jobs.service import ConnectionOutbox, Waiting
+from jobs.slack_client import advice
 from tenants.enums import ConnectionStatus
 from tenants.health import ConnectionHealth, Health
 from tenants.managers import MAX_ADDED
@@ -23,6 +25,11 @@ from tenants.models import Connection, Manager, Route, Tenant
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
 MAX_ALERTS = 10  # shown under "Needs attention"; the rest are counted
+PAGE = 20  # company files listed at once; the rest by paging or the search
+# Up to this many company files, each one's whole card (at most 4 blocks) is in App Home:
+# a small firm keeps the .qwc and password buttons one click away.
+FULL_CARDS = 10
+MANAGERS_MIN = 5  # blocks the Managers section needs at least (it compacts itself)
 ALERT_EMOJI: dict[str, str] = {
     AlertKind.STALE: ":warning:",
     AlertKind.QUICKBOOKS_ERROR: ":x:",
@@ -31,20 +38,36 @@ ALERT_EMOJI: dict[str, str] = {
     AlertKind.UNROUTED: ":mailbox_with_mail:",
     AlertKind.WRONG_FILE: ":no_entry:",
 }
+UNROUTED_MEANS = (
+    ":mailbox_with_mail: *Unrouted* changes have no channel: no route names their type and "
+    "there is no *Default* channel. Set one with *Edit routes*: they are posted then."
+)
+QUICKBOOKS_TODO = (
+    "On the PC, open QuickBooks with this company file and check it answers (no open "
+    "dialog, no update waiting); the Web Connector's *View Log* has details. The next "
+    "update tries again by itself."
+)
 
 
 def home_view(
     tenant: Tenant,
     *,
     admin: bool,
-    links: dict[int, str],
-    outbox: dict[int, ConnectionOutbox],
     health: dict[int, ConnectionHealth],
     alerts: list[HealthAlert],
     routes: list[Route],
+    links: dict[int, str] | None = None,
+    outbox: dict[int, ConnectionOutbox] | None = None,
+    waiting: dict[int, Waiting] | None = None,
+    offset: int = 0,
     managers: Managers | None = None,
 ) -> dict[str, Any]:
     """The App Home tab of a workspace; managers (`admin`) also get the details and buttons.
+
+    Up to FULL_CARDS company files, each one's card (`outbox` and `links` per file); more,
+    one line each, PAGE at a time from `offset` (problems first, then by name), with a
+    search, each line opening its Details. Never more than MAX_BLOCKS blocks: the manager
+    actions and the Managers section always fit.
 
     Members see each company file's state in words; QBWC usernames, QuickBooks' error texts
     and failed deliveries' details are for managers, as is the "Managers" section.
@@ -61,38 +84,156 @@ def home_view(
             )
         )
     blocks += attention_blocks(tenant, alerts, health=health, admin=admin)
-    for conn in tenant.connections:
-        if admin:
-            text = company_text(conn, health[conn.id], outbox[conn.id])
-            blocks += [{"type": "divider"}, _text(text)]
-            blocks += company_buttons(conn, outbox[conn.id], links[conn.id])
-        else:
-            blocks += [{"type": "divider"}, _text(member_company_text(conn, health[conn.id]))]
-    blocks += [{"type": "divider"}, _text(routes_text(tenant, routes))]
-    if admin:
-        blocks.append(
+    actions = [manager_actions()] if admin else []
+    routes_part = [{"type": "divider"}, _text(routes_text(tenant, routes))]
+    reserved = len(actions) + len(routes_part) + (MANAGERS_MIN if admin and managers else 0)
+    room = MAX_BLOCKS - len(blocks) - reserved
+    waiting = waiting or {}
+    if len(tenant.connections) <= FULL_CARDS and outbox is not None:
+        cards: list[dict[str, Any]] = []
+        for conn in tenant.connections:
+            if admin:
+                cards += [
+                    {"type": "divider"},
+                    _text(company_text(conn, health[conn.id], outbox[conn.id])),
+                ]
+                cards += company_buttons(conn, outbox[conn.id], (links or {})[conn.id])
+            else:
+                cards += [{"type": "divider"}, _text(member_company_text(conn, health[conn.id]))]
+        blocks += cards[:room]
+    else:
+        blocks += company_list(tenant, health, waiting, admin=admin, offset=offset, room=room)
+    blocks += actions + routes_part
+    if admin and managers is not None:
+        blocks += managers_blocks(managers, room=MAX_BLOCKS - len(blocks))
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def manager_actions() -> dict[str, Any]:
+    """ "Add a company file" and "Edit routes": always in a manager's App Home."""
+    return {
+        "type": "actions",
+        "block_id": "manager_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "add_company",
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Add a company file"},
+            },
+            {
+                "type": "button",
+                "action_id": "edit_routes",
+                "text": {"type": "plain_text", "text": "Edit routes"},
+            },
+        ],
+    }
+
+
+def needs_look(health: ConnectionHealth, waiting: Waiting | None) -> bool:
+    """A company file with something to fix: listed first."""
+    if health.state not in (Health.OK, Health.NEW) or health.locked:
+        return True
+    return waiting is not None and waiting.total > 0
+
+
+def ordered(
+    conns: list[Connection], health: dict[int, ConnectionHealth], waiting: dict[int, Waiting]
+) -> list[Connection]:
+    """Company files as App Home lists them: those that need a look first, then by name."""
+    return sorted(
+        conns,
+        key=lambda c: (
+            not needs_look(health[c.id], waiting.get(c.id)),
+            c.company_name.casefold(),
+            c.id,
+        ),
+    )
+
+
+def page_start(offset: int, total: int) -> int:
+    """A requested offset made valid: within the list, on a page boundary."""
+    if total <= 0:
+        return 0
+    offset = min(max(0, offset), total - 1)
+    return offset - offset % PAGE
+
+
+def company_list(
+    tenant: Tenant,
+    health: dict[int, ConnectionHealth],
+    waiting: dict[int, Waiting],
+    *,
+    admin: bool,
+    offset: int,
+    room: int,
+) -> list[dict[str, Any]]:
+    """The company files, one line each with a Details button, a page at a time."""
+    conns = ordered(list(tenant.connections), health, waiting)
+    total = len(conns)
+    start = page_start(offset, total)
+    paged = total > PAGE
+    head: list[dict[str, Any]] = [
+        {"type": "divider"},
+        _text(
+            f"*Company files* ({total:,})" + (" · those that need a look first" if paged else "")
+        ),
+    ]
+    if paged:
+        head.append(
             {
                 "type": "actions",
+                "block_id": "company_search",
                 "elements": [
                     {
-                        "type": "button",
-                        "action_id": "add_company",
-                        "style": "primary",
-                        "text": {"type": "plain_text", "text": "Add a company file"},
-                    },
-                    {
-                        "type": "button",
-                        "action_id": "edit_routes",
-                        "text": {"type": "plain_text", "text": "Edit routes"},
-                    },
+                        "type": "external_select",
+                        "action_id": "company_search",
+                        "min_query_length": 0,
+                        "placeholder": {"type": "plain_text", "text": "Find a company file…"},
+                    }
                 ],
             }
         )
-    if admin and managers is not None:
-        tail = managers_blocks(managers, room=MAX_BLOCKS - len(blocks))
-        # The managers stay reachable: a long list of company files gives way to them.
-        blocks = blocks[: MAX_BLOCKS - len(tail)] + tail
-    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+    tail_size = 2 if paged else 0
+    shown = conns[start : start + max(0, min(PAGE, room - len(head) - tail_size))]
+    lines = [
+        _text(
+            company_line(conn, health[conn.id], waiting.get(conn.id), admin=admin),
+            accessory=_button("company_detail", "Details", str(conn.id)),
+        )
+        for conn in shown
+    ]
+    tail: list[dict[str, Any]] = []
+    if paged:
+        end = start + len(shown)
+        tail.append(_context(f"Showing {start + 1:,}–{end:,} of {total:,}"))
+        pager: list[dict[str, Any]] = []
+        if start > 0:
+            pager.append(_button("home_page_prev", f"Previous {PAGE}", str(max(0, start - PAGE))))
+        if end < total:
+            pager.append(_button("home_page_next", f"Next {min(PAGE, total - end)}", str(end)))
+        if pager:
+            tail.append({"type": "actions", "block_id": "home_pager", "elements": pager})
+    return head + lines + tail
+
+
+def company_line(
+    conn: Connection, health: ConnectionHealth, waiting: Waiting | None, *, admin: bool
+) -> str:
+    """One company file on one line: name, state, last poll; for managers what waits."""
+    parts = [f"*{escape(_short(conn.company_name))}*", f"{health.emoji} {health.label}"]
+    if health.state != Health.NEW:
+        parts.append(health.last_poll_text)
+    if health.locked:
+        parts.append(":lock: login locked")
+    if admin and waiting is not None:
+        if waiting.failed:
+            parts.append(f"{waiting.failed:,} failed")
+        if waiting.unrouted:
+            parts.append(f"{waiting.unrouted:,} unrouted")
+    elif not admin and needs_look(health, None):
+        parts.append("ask a qbslack manager")
+    return " · ".join(parts)
 
 
 def attention_blocks(
@@ -127,7 +268,7 @@ def attention_blocks(
                 blocks.append({"type": "actions", "elements": buttons})
     if len(alerts) > MAX_ALERTS:
         more = len(alerts) - MAX_ALERTS
-        blocks.append(_context(f"…and {more} more; each company file's status is below."))
+        blocks.append(_context(f"…and {more} more: each company file's status is below."))
     return blocks
 
 
@@ -141,30 +282,48 @@ def company_text(conn: Connection, health: ConnectionHealth, stats: ConnectionOu
             else ""
         ),
         status_words(conn, health),
+        *stats_lines(conn, stats),
+        binding_line(conn),
+    ]
+    if conn.last_error:
+        lines.append(quickbooks_error_line(conn))
+    lines += [f":x: {problem}" for problem in delivery_problems(conn, stats)]
+    lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
+    return fit_lines(lines, more=lambda n: f"…and {n} more line(s): see *Details*.")
+
+
+def stats_lines(conn: Connection, stats: ConnectionOutbox) -> list[str]:
+    """The last 24 h by outcome, what waits to be replayed, and what "unrouted" means."""
+    lines = [
         f"Last 24 h: {stats.posted_24h} posted · {stats.failed_24h} failed · "
-        f"{stats.unrouted_24h} unrouted",
+        f"{stats.unrouted_24h} unrouted"
     ]
     if stats.waiting:
         waiting = [f"{stats.failed} failed"] if stats.failed else []
         waiting += [f"{stats.unrouted} unrouted"] if stats.unrouted else []
         lines.append("Waiting to be replayed: " + " · ".join(waiting))
-    if conn.bound_at is not None:
-        lines.append(
-            f"Company file: *{escape(conn.bound_company or conn.company_name)}*"
-            + (f" `{escape(conn.qb_file_path)}`" if conn.qb_file_path else "")
-        )
-    else:
-        lines.append("Company file: not bound yet (the first complete sync binds it)")
+    if stats.unrouted or stats.unrouted_24h:
+        lines.append(UNROUTED_MEANS)
     if stats.waiting_notices:
         lines.append(
             ':mailbox_with_mail: The "connected" notice waits for a channel: set a route '
             "for this company or the workspace with `/qb-routes`"
         )
-    if conn.last_error:
-        lines.append(f"Last QuickBooks error: {escape(conn.last_error[:500])}")
-    lines += [f":x: {problem}" for problem in delivery_problems(stats)]
-    lines.append(f"QBWC username: `{escape(conn.qbwc_username)}`")
-    return "\n".join(lines)
+    return lines
+
+
+def binding_line(conn: Connection) -> str:
+    """Which company file on the PC this connection reads."""
+    if conn.bound_at is None:
+        return "Company file: not bound yet (the first complete sync binds it)"
+    return f"Company file: *{escape(conn.bound_company or conn.company_name)}*" + (
+        f" `{escape(conn.qb_file_path)}`" if conn.qb_file_path else ""
+    )
+
+
+def quickbooks_error_line(conn: Connection) -> str:
+    """The last QuickBooks error (soap wrote it in words), and what to do about it."""
+    return f"Last QuickBooks error: {escape((conn.last_error or '')[:500])}. {QUICKBOOKS_TODO}"
 
 
 def member_company_text(conn: Connection, health: ConnectionHealth) -> str:
@@ -199,7 +358,8 @@ def status_words(conn: Connection, health: ConnectionHealth) -> str:
     if conn.status == ConnectionStatus.WRONG_FILE:
         lines.append(
             "Wrong company file open: QuickBooks had "
-            f"*{escape(conn.open_company or 'another company file')}* open; nothing was read"
+            f"*{escape(conn.open_company or 'another company file')}* open; nothing was read. "
+            "If that file really is this company's, click *This is the right file now*"
         )
     if health.locked:
         lines.append(
@@ -209,14 +369,22 @@ def status_words(conn: Connection, health: ConnectionHealth) -> str:
     return "\n".join(lines)
 
 
-def delivery_problems(outbox: ConnectionOutbox) -> list[str]:
-    """The latest failed deliveries of a company file, readable (channel and reason)."""
-    return [
-        f"Could not post {escape(e.object_type)} {escape(e.ref_number or e.object_id)}"
-        + (f" to <#{e.channel_id}>" if e.channel_id else "")
-        + f": {escape(e.last_error or 'unknown error')} — fix it, then `/qb-replay failed`"
-        for e in outbox.latest_failures
-    ]
+def delivery_problems(conn: Connection, outbox: ConnectionOutbox) -> list[str]:
+    """The latest failed deliveries of a company file: what, where, why, what to do."""
+    return [failure_sentence(conn.company_name, e) for e in outbox.latest_failures]
+
+
+def failure_sentence(company: str, event: Event) -> str:
+    """ "Could not post bill INV-7 of Client A to #ap: the channel is archived. Unarchive…" """
+    what = type_word(event.event_type, event.object_type)
+    name = event.ref_number or event.counterparty
+    reason = advice(event.last_error)
+    return (
+        f"Could not post {escape(what)}{f' {escape(name)}' if name else ''} of "
+        f"*{escape(company)}*"
+        + (f" to <#{event.channel_id}>" if event.channel_id else "")
+        + f": {escape(reason.happened)}. {reason.todo}"
+    )
 
 
 def company_buttons(conn: Connection, stats: ConnectionOutbox, link: str) -> list[dict[str, Any]]:
@@ -359,9 +527,17 @@ def _ts(value: dt.datetime | None) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{value:%Y-%m-%d %H:%M} UTC>"
 
 
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+def _short(name: str) -> str:
+    return name if len(name) <= 100 else name[:99] + "…"
+
+
+def _text(text: str, *, accessory: dict[str, Any] | None = None) -> dict[str, Any]:
+    return section(text, accessory=accessory)
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+    return context(text)
+
+
+def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return button(action_id, text, value)

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from app.core.runtime import Runtime
 from app.slack import commands, views
 from app.slack.permissions import check_grant, grant
+from app.slack.text import clip
 from jobs.outbox import schedule_events
 from jobs.parked import retry_routable
 from tenants import routes, service
-from tenants.models import Connection, Tenant
+from tenants.models import Tenant
 from tenants.qwc import qwc_link
 
 log = logging.getLogger(__name__)
@@ -27,18 +28,33 @@ CHECK_BUDGET = 1.5
 
 
 def open_routes_modal(
-    runtime: Runtime, client: WebClient, team_id: str, user_id: str, trigger_id: str
+    runtime: Runtime,
+    client: WebClient,
+    team_id: str,
+    user_id: str,
+    trigger_id: str,
+    *,
+    company: object = None,
+    push: bool = False,
 ) -> None:
-    """Open the routes modal for an admin (already checked) of this workspace."""
+    """Open the routes modal for an admin (already checked) of this workspace.
+
+    `company`, a connection id from a button, opens that company's own routes when it is
+    this workspace's; `push` stacks the modal on the one clicked in.
+    """
     with runtime.transaction() as db:
         tenant = service.require_tenant(team_id, db_session=db)
+        conn = service.tenant_connection(tenant, company, db_session=db) if company else None
         view = views.routes_modal(
             tenant,
             routes.list_routes(tenant.id, db_session=db),
-            scope=None,
+            scope=conn.id if conn else None,
             metadata=grant(runtime.settings, team_id, user_id),
         )
-    client.views_open(trigger_id=trigger_id, view=view)
+    if push:
+        client.views_push(trigger_id=trigger_id, view=view)
+    else:
+        client.views_open(trigger_id=trigger_id, view=view)
 
 
 def open_add_company_modal(
@@ -122,8 +138,8 @@ def register_modals(app: App, runtime: Runtime, on_change: Any) -> None:
             tenant = service.require_tenant(team_id, db_session=db)
             try:
                 creds = service.add_connection(tenant, name or "", db_session=db)
-            except ValueError as exc:
-                ack(response_action="errors", errors={"company": str(exc)[:150]})
+            except ValueError as exc:  # a sentence for the manager (tenants.service)
+                ack(response_action="errors", errors={"company": clip(str(exc), 150)})
                 return
             conn = service.require_connection(team_id, creds.company, db_session=db)
             link = qwc_link(settings, conn)
@@ -152,7 +168,7 @@ def _scope(tenant: Tenant, value: str, db: Session) -> tuple[bool, int | None]:
     """A scope value -> (known, this workspace's connection id or None for workspace-wide)."""
     if value == "workspace":
         return True, None
-    conn = db.get(Connection, int(value)) if value.isdigit() else None
-    if conn is None or conn.tenant_id != tenant.id:  # only this workspace's data
+    conn = service.tenant_connection(tenant, value, db_session=db)
+    if conn is None:  # only this workspace's data
         return False, None
     return True, conn.id

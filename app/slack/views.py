@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.slack.text import MAX_SECTION, fit_lines, option, plain, section
 from jobs.mrkdwn import escape
 from tenants.models import ROUTE_KEYS, Route, Tenant
+
+# Up to this many company files the routes modal lists them (Slack: 100 options at most);
+# past it, an external_select finds them as the manager types.
+MAX_STATIC_COMPANIES = 90
+WORKSPACE_OPTION = "All companies (workspace-wide)"
 
 ROUTE_LABELS = {
     "vendor": "Vendors",
@@ -21,8 +27,9 @@ ROUTE_LABELS = {
 }
 
 
-def routes_text(tenant: Tenant, routes: list[Route]) -> str:
-    """The routes (as tenants.routes.list_routes orders them), readable."""
+def routes_text(tenant: Tenant, routes: list[Route], *, limit: int = MAX_SECTION) -> str:
+    """The routes (as tenants.routes.list_routes orders them: the workspace's first),
+    readable, in whole lines within `limit` characters; what does not fit is counted."""
     names = {c.id: c.company_name for c in tenant.connections}
     if not routes:
         return "*Routes*\nNone yet: run `/qb-routes` or click *Edit routes*."
@@ -32,7 +39,14 @@ def routes_text(tenant: Tenant, routes: list[Route]) -> str:
         lines.append(
             f"• {ROUTE_LABELS.get(r.event_type, r.event_type)} → <#{r.channel_id}> ({scope})"
         )
-    return "\n".join(lines)
+
+    def more(count: int) -> str:
+        return (
+            f"…and {count} more route(s) of single company files: each company file's "
+            "*Details* shows its own, and so does `/qb-routes list <company>`."
+        )
+
+    return fit_lines(lines, limit=limit, more=more)
 
 
 def routes_modal(
@@ -45,10 +59,21 @@ def routes_modal(
     current = {r.event_type: r.channel_id for r in routes if r.connection_id == scope}
     blocks: list[dict[str, Any]] = []
     if len(tenant.connections) > 1:
-        options = [_option("All companies (workspace-wide)", "workspace")] + [
-            _option(c.company_name[:75], str(c.id)) for c in tenant.connections
-        ]
-        initial = next((o for o in options if o["value"] == str(scope)), options[0])
+        workspace = _option(WORKSPACE_OPTION, "workspace")
+        chosen = next((c for c in tenant.connections if c.id == scope), None)
+        initial = _option(chosen.company_name, str(chosen.id)) if chosen else workspace
+        element: dict[str, Any] = {"action_id": "routes_scope", "initial_option": initial}
+        if len(tenant.connections) > MAX_STATIC_COMPANIES:
+            # Slack's static_select takes 100 options: past this, typed to find
+            # (app.slack.suggestions answers the block_suggestion).
+            element |= {
+                "type": "external_select",
+                "min_query_length": 0,
+                "placeholder": _plain("Type a company name…"),
+            }
+        else:
+            options = [workspace] + [_option(c.company_name, str(c.id)) for c in tenant.connections]
+            element |= {"type": "static_select", "options": options}
         # dispatch_action: choosing a company reloads the pickers with its own routes.
         blocks.append(
             {
@@ -56,12 +81,7 @@ def routes_modal(
                 "block_id": "scope",
                 "dispatch_action": True,
                 "label": _plain("Applies to"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "routes_scope",
-                    "options": options,
-                    "initial_option": initial,
-                },
+                "element": element,
             }
         )
         hint = (
@@ -73,20 +93,20 @@ def routes_modal(
     # The block ids carry the scope, so Slack does not keep the other scope's choices.
     suffix = str(scope) if scope is not None else "all"
     for key in ROUTE_KEYS:
-        element: dict[str, Any] = {
+        picker: dict[str, Any] = {
             "type": "conversations_select",
             "action_id": "value",
             "filter": {"include": ["public", "private"], "exclude_bot_users": True},
         }
         if key in current:
-            element["initial_conversation"] = current[key]
+            picker["initial_conversation"] = current[key]
         blocks.append(
             {
                 "type": "input",
                 "block_id": f"route_{key}.{suffix}",
                 "optional": True,
                 "label": _plain(ROUTE_LABELS[key]),
-                "element": element,
+                "element": picker,
             }
         )
     return {
@@ -129,7 +149,7 @@ def message_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (a refusal, a result)."""
     return {
         "type": "modal",
-        "title": _plain(title[:24]),
+        "title": plain(title, 24),
         "close": _plain("Close"),
         "blocks": [_text(text)],
     }
@@ -182,12 +202,12 @@ def add_company_modal(metadata: str) -> dict[str, Any]:
 
 
 def _text(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return section(text)
 
 
 def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:150]}
+    return plain(text)
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": _plain(text), "value": value}
+    return option(text, value)

@@ -80,7 +80,7 @@ def test_workspace_b_reaches_nothing_of_workspace_a_through_slack(installed):
         ("/qb-replay", "INV-A1", "No event found"),
         ("/qb-replay", "TX-A2", "No event found"),
         ("/qb-replay", "failed", "no delivery has failed"),
-        ("/qb-replay", "since 2026-01-01", "Queued 0 event(s)"),
+        ("/qb-replay", "since 2026-01-01", "Nothing to post again"),
         ("/qb-routes", "set bill C0BBBBBBBB Firm T1", "No company named `Firm T1`"),
         ("/qb-routes", "clear default Firm T1", "No company named `Firm T1`"),
         ("/qb-routes", "list", ""),

@@ -11,6 +11,7 @@ from jobs.models import DeliveryAttempt, Event
 from tenants import service
 from tenants.models import Route, Tenant
 from tenants.routes import set_route
+from tests.app.slack.clicks import buttons, ephemeral_click, response
 from tests.support.slack import SlackHarness
 
 
@@ -160,13 +161,18 @@ def test_replay_forms(installed):
     assert "only qbslack managers" in slack.responses(1)[-1]
     assert statuses(slack)["TX-1"] == (EventStatus.FAILED, 0)
     slack.command("/qb-replay", "failed")
-    assert "Queued 1 event" in slack.responses(2)[-1]
+    preview = response(slack, 2)
+    assert "1 event that failed or wait for a channel: 1 bill" in preview["text"]
+    assert statuses(slack)["TX-1"] == (EventStatus.FAILED, 0)  # nothing before the click
+    ephemeral_click(slack, "replay_confirm", buttons(preview)["replay_confirm"][0]["value"])
+    done = response(slack, 3)
+    assert "Queued 1 event that failed" in done["text"] and done["replace_original"]
     assert statuses(slack)["TX-1"] == (EventStatus.PENDING, 1)
     slack.fake.add_user("UINSTALLER", team_id="T1")  # a member: the installer manages
     slack.command("/qb-replay", "INV-10", user="UINSTALLER")  # by RefNumber
-    assert "Queued 1 event" in slack.responses(3)[-1]
-    slack.command("/qb-replay", "TX-3")  # by TxnID
     assert "Queued 1 event" in slack.responses(4)[-1]
+    slack.command("/qb-replay", "TX-3")  # by TxnID
+    assert "Queued 1 event" in slack.responses(5)[-1]
     assert statuses(slack) == {
         "TX-1": (EventStatus.PENDING, 1),
         "TX-2": (EventStatus.PENDING, 1),
@@ -180,24 +186,35 @@ def test_replay_since_and_bad_input(installed):
     slack = installed
     seed_events(slack)
     slack.command("/qb-replay", "since 2026-02-01")
-    assert "Queued 2 event(s)" in slack.responses(1)[-1]
+    preview = response(slack, 1)
+    text = str(preview["blocks"])
+    assert "1 event since 2026-02-01" in text and "1 bill" in text
+    # The posted one is left out unless asked for, and the preview says how to ask.
+    assert "1 event already posted since 2026-02-01 is left out" in text
+    assert "/qb-replay since 2026-02-01 all" in text
+    ephemeral_click(slack, "replay_confirm", buttons(preview)["replay_confirm"][0]["value"])
+    assert "Queued 1 event since 2026-02-01" in response(slack, 2)["text"]
+    assert statuses(slack)["TX-2"] == (EventStatus.POSTED, 0)  # posted: not without `all`
     assert statuses(slack)["TX-3"] == (EventStatus.POSTED, 0)  # older than the date: untouched
     cases = [
         ("NOPE-404", "No event found for `NOPE-404`"),
         ("since 2026-13-45", "not a date"),
         ("since 20260201", "not a date"),
-        ("since", "Usage:"),
+        ("since", "needs a date"),
         ("", "Usage:"),
-        ("failed now", "Usage:"),
+        ("help", "Usage:"),
     ]
-    for i, (args, expected) in enumerate(cases, start=2):
+    for i, (args, expected) in enumerate(cases, start=3):
         slack.command("/qb-replay", args)
         answer = slack.responses(i)[-1]
         assert expected in answer and "/qb-replay failed" in answer, (args, answer)
+    n = len(cases) + 3
+    slack.command("/qb-replay", "failed now")
+    assert "No company named `now`" in slack.responses(n)[-1]
     slack.command("/qb-replay", "since 2999-01-01")
-    assert "in the future" in slack.responses(len(cases) + 2)[-1]
+    assert "in the future" in slack.responses(n + 1)[-1]
     slack.command("/qb-replay", "failed")
-    assert "no delivery has failed" in slack.responses(len(cases) + 3)[-1]
+    assert "Nothing to post again: no delivery has failed" in slack.responses(n + 2)[-1]
 
 
 def test_another_workspace_cannot_touch_this_ones_routes(installed):

@@ -69,7 +69,9 @@ def test_app_home_shows_status_and_admin_buttons(installed):
     assert "Firm T1" in admin and "*Waiting for the first poll*" in admin
     assert "Last 24 h: 2 posted · 1 failed · 1 unrouted" in admin
     assert "Waiting to be replayed: 1 failed · 1 unrouted" in admin
-    assert "INV-0" in admin and "archived" in admin and "/qb-replay failed" in admin
+    assert "Could not post bill INV-0 of *Firm T1* to <#CGONE>: the channel is archived" in admin
+    assert "Unarchive the channel, or pick another channel with *Edit routes*" in admin
+    assert "*Unrouted* changes have no channel" in admin  # "unrouted" explained
     buttons = {
         e["action_id"]: e
         for b in admin_view["blocks"]

@@ -224,7 +224,7 @@ def test_a_manager_adds_a_member_who_then_manages_until_removed(installed):
     [dm] = slack.fake.wait_for("chat.postMessage", channel="UMEMBER")  # told, by qbslack
     assert "<@UADMIN> made you a *qbslack* manager" in dm.params["text"]
     assert "Bills now go to <#CBILLS>" in answer(slack, "/qb-routes", SET_BILLS, "UMEMBER")
-    assert "Queued" in answer(slack, "/qb-replay", "since 2026-01-01", "UMEMBER")
+    assert "Nothing to post again" in answer(slack, "/qb-replay", "since 2026-01-01", "UMEMBER")
 
     # The manager's Home lists them with a Remove button (with a confirmation).
     view = home_of(slack, "UADMIN", "Ev-mgr")
@@ -334,7 +334,9 @@ def test_added_managers_are_capped_and_the_home_stays_within_slacks_block_limit(
     pickers = [
         e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
+    pickers += [b["accessory"]["action_id"] for b in view["blocks"] if "accessory" in b]
     assert "remove_manager" in pickers and "add_manager" not in pickers  # at the cap
+    assert {"add_company", "edit_routes", "company_search", "home_page_next"} <= set(pickers)
     member_view = home_of(slack, "UMEMBER", "Ev-many-m")
     assert len(member_view["blocks"]) <= 100 and "*Managers*" not in str(member_view)
 
