@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from app.core.runtime import Runtime
 from app.slack import views
-from app.slack.home_view import (
+from app.slack.company_text import (
     binding_line,
     company_buttons,
     delivery_problems,

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.core.runtime import Runtime
 from app.slack import views
 from app.slack.company_detail import refresh_detail
-from app.slack.home_view import FULL_CARDS, Managers, home_view
+from app.slack.home_managers import Managers
+from app.slack.home_view import FULL_CARDS, home_view
 from app.slack.modals import open_add_company_modal, open_routes_modal
 from app.slack.permissions import REFUSAL, can_be_added, is_manager, slack_user
 from app.slack.surface import NOT_HERE, in_modal, show_modal
