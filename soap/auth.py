@@ -84,6 +84,7 @@ class KnownLogin:
     qbwc_username: str
     company_name: str
     qbwc_version: str | None
+    qb_country: str | None
     baseline_done: bool
     backfill_days: int | None
     qb_company_name: str | None
@@ -116,6 +117,7 @@ _LOGIN = (
         Connection.qbwc_username,
         Connection.company_name,
         Connection.qbwc_version,
+        Connection.qb_country,
         Connection.baseline_done,
         Connection.backfill_days,
         Connection.qb_company_name,

@@ -146,6 +146,7 @@ def send_request(
     company_file: str | None,
     major: int | None,
     minor: int | None,
+    country: str | None = None,
 ) -> str:
     """sendRequestXML: the next qbXML request, or ""."""
     with _guarded("sendRequestXML", ticket):
@@ -155,7 +156,7 @@ def send_request(
         return _run(
             qbwc,
             lambda db: session.send_request(
-                t, hcp_response, company_file, major, minor, db_session=db
+                t, hcp_response, company_file, major, minor, db_session=db, country=country
             ),
             atomic=False,
         )

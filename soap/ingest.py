@@ -79,6 +79,7 @@ def event_row(
         amount=obj.amount,
         currency=obj.currency,
         company=conn.company_name,
+        qb_country=conn.qb_country,  # the home currency's symbol, when no currency is named
         action=action,
         time_modified=obj.time_modified,
     )

@@ -100,7 +100,13 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]  # spyne ships no ty
         qbXMLMinorVers: int | None,
     ) -> str:
         return calls.send_request(
-            _qbwc(ctx), ticket, strHCPResponse, strCompanyFileName, qbXMLMajorVers, qbXMLMinorVers
+            _qbwc(ctx),
+            ticket,
+            strHCPResponse,
+            strCompanyFileName,
+            qbXMLMajorVers,
+            qbXMLMinorVers,
+            country=qbXMLCountry,
         )
 
     @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Int)

@@ -141,6 +141,7 @@ def _opened(
         bound_company=conn.bound_company,
         bound=conn.bound_at is not None,
         label=conn.company_name,
+        qb_country=conn.qb_country,
     )
     if isinstance(conn, KnownLogin):  # read with the login
         new.marks, new.opt_in = conn.marks, sorted(conn.opt_in)
@@ -161,6 +162,7 @@ def send_request(
     minor: int | None,
     *,
     db_session: Session,
+    country: str | None = None,
 ) -> CallResult[str]:
     """The next qbXML request, or "" (then QBWC asks getLastError).
 
@@ -175,6 +177,7 @@ def send_request(
         t.last_error = t.last_error or "This session has nothing more to ask QuickBooks."
         return CallResult("", ticket=t)
     if t.plan is None:
+        _note_country(t, country, db_session=db_session)
         version = supported_version(major or 0, minor or 0)
         if version is None:
             least = "{}.{}".format(*MIN_VERSION)
@@ -331,6 +334,17 @@ def clock_warning(stamped: str) -> str:
         "ahead. The change was posted; check the date and time of the PC that runs "
         "QuickBooks."
     )
+
+
+COUNTRIES = frozenset({"US", "CA", "UK", "AU"})  # the editions QBWC names in qbXMLCountry
+
+
+def _note_country(t: Ticket, country: str | None, *, db_session: Session) -> None:
+    """Remember the edition's country (messages show the home currency's symbol by it)."""
+    code = (country or "").strip().upper()
+    if code in COUNTRIES and code != t.qb_country:
+        ending.update_connection(t, db_session=db_session, qb_country=code)
+        t.qb_country = code
 
 
 def _finish(t: Ticket, conn: Connection | None, plan: Plan, *, db_session: Session) -> list[int]:

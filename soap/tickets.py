@@ -87,6 +87,7 @@ class Ticket:
     file_id: str | None = None
     bound_company: str | None = None
     label: str = ""  # qbslack's name for the connection (messages)
+    qb_country: str | None = None  # as last reported by QBWC (stored on the connection)
     bound: bool = False
     tried_open_file: bool = False  # QBWC could not open file_path: the open file was tried
     # Its watermarks and opt-in routes, read with the login: the plan's inputs.

@@ -137,6 +137,9 @@ class Connection(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     qbwc_version: Mapped[str | None] = mapped_column(String(32))
+    # The edition's country QBWC reports in sendRequestXML (US, CA, UK, AU): amounts in a
+    # file without multicurrency are in its home currency.
+    qb_country: Mapped[str | None] = mapped_column(String(8))
     # The RunEveryNMinutes of the .qwc last handed out (None: the deployment's default).
     run_every_minutes: Mapped[int | None] = mapped_column(Integer)
     # The last session's QuickBooks error code and how many sessions in a row ended with it.

@@ -136,16 +136,16 @@ def test_hostile_amounts_are_dropped_and_every_message_is_posted(desk: Desk) -> 
         assert e.status == EventStatus.POSTED, (e.ref_number, e.status, e.last_error)
         assert "1e1000000000" not in json.dumps(e.payload) and "NaN" not in json.dumps(e.payload)
     texts = desk.texts("CBAD")
-    assert "New bill from Acme Supply Co · #B-1 · 1,250.00" in texts
-    assert "New invoice to Jane Doe · #I-1 · 99.50" in texts
+    assert "New bill from Acme Supply Co · #B-1 · $1,250.00" in texts
+    assert "New invoice to Jane Doe · #I-1 · $99.50" in texts
     assert "New bill from Acme Supply Co · #B-2" in texts  # its amount was not a number
-    assert any(t.startswith("Payment received from Jane Doe · #P-1 · 40.00") for t in texts)
+    assert any(t.startswith("Payment received from Jane Doe · #P-1 · $40.00") for t in texts)
     assert any(t.startswith("Invoice updated to Jane Doe · #I-1") for t in texts)
     for call in desk.fake.posts("CBAD"):
         assert len(json.dumps(call.params)) < 20_000
     # The other workspace's channel kept its pace: every post the first time, in order.
     assert [t for t in desk.texts("CCALM") if "#C-" in t] == [
-        f"New bill from Acme Supply Co · #C-{i} · {i + 1}00.00" for i in range(4)
+        f"New bill from Acme Supply Co · #C-{i} · ${i + 1}00.00" for i in range(4)
     ]
     assert all(c.ok for c in desk.fake.calls(channel="CCALM"))
     for e in posted(rt, calm):
@@ -296,7 +296,7 @@ def test_a_change_from_a_future_clock_is_posted_and_later_changes_still_seen(des
     co.now = dt.datetime(2031, 5, 1, 9, 0, 0)  # somebody set the PC's clock to 2031
     co.add_bill("Acme Supply Co", "31.00", ref_number="FUTURE-1")
     assert desk.session(who, co).ok
-    assert "New bill from Acme Supply Co · #FUTURE-1 · 31.00" in desk.texts("CBAD")
+    assert "New bill from Acme Supply Co · #FUTURE-1 · $31.00" in desk.texts("CBAD")
     conn = connection(rt, who.connection_id)
     assert conn.status == "ok" and "QuickBooks clock is in the future" in (conn.last_error or "")
     assert conn.clock_ahead and conn.clock_ahead.startswith("2031-05-01")
@@ -315,7 +315,9 @@ def test_a_change_from_a_future_clock_is_posted_and_later_changes_still_seen(des
     co.now = real_now + dt.timedelta(minutes=5)  # the clock is put right
     co.add_bill("Acme Supply Co", "32.00", ref_number="NOW-1")
     assert desk.session(who, co).ok
-    assert "New bill from Acme Supply Co · #NOW-1 · 32.00" in desk.texts("CBAD")
+    assert "New bill from Acme Supply Co · #NOW-1 · $32.00" in desk.texts("CBAD")
+    # The Web Connector said "US" (qbXMLCountry): amounts show the home currency's symbol.
+    assert connection(rt, who.connection_id).qb_country == "US"
     assert [e.ref_number for e in posted(rt, who)].count("FUTURE-1") == 1  # not posted twice
 
 
@@ -336,7 +338,7 @@ def test_a_watermark_already_in_the_future_no_longer_hides_changes(desk: Desk) -
     co.advance(60)
     co.add_bill("Acme Supply Co", "33.00", ref_number="SEEN-1")
     assert desk.session(who, co).ok
-    assert "New bill from Acme Supply Co · #SEEN-1 · 33.00" in desk.texts("CBAD")
+    assert "New bill from Acme Supply Co · #SEEN-1 · $33.00" in desk.texts("CBAD")
     bill_mark = {w.entity: w.value for w in _marks(rt, who)}["bill"]
     when = to_utc(bill_mark)
     assert when is not None and when <= dt.datetime.now(dt.UTC) + CLOCK_AHEAD

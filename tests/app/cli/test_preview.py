@@ -28,7 +28,7 @@ def test_preview_after_a_simulated_session(live_server: LiveServer, cli_env, cap
     code, out, _ = run(capsys, "preview", "T100", "--last", "50")
     assert code == 0
     assert out.startswith("T100 · all company files · the last 50 events")
-    assert "Vendor: Acme Supply Co" in out and "Amount: 1,250.00" in out
+    assert "Vendor: Acme Supply Co" in out and "Amount: $1,250.00" in out
     assert "New bill" in out and "pending: not posted yet" in out
     messages = [line for line in out.splitlines() if line.startswith("● ")]
     code, out, _ = run(capsys, "preview", "T100", "--company", "acme books", "--last", "2")
