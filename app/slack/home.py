@@ -25,6 +25,7 @@ from jobs.models import HealthAlert
 from jobs.mrkdwn import escape
 from jobs.outbox import schedule_events
 from jobs.service import connection_outbox, waiting_by_connection
+from soap.revocation import end_sessions
 from tenants import managers, service
 from tenants.health import health_now, vitals_of
 from tenants.qwc import qwc_link
@@ -216,12 +217,14 @@ def register_home(app: App, runtime: Runtime) -> None:
         if not admin_or_refuse(client, body):
             return
         value = body["actions"][0].get("value")
+        old: tuple[int, str, str] | None = None
         with runtime.transaction() as db:
             tenant = service.require_tenant(body["team"]["id"], db_session=db)
             conn = service.tenant_connection(tenant, value, db_session=db)
             if conn is None:  # only this workspace's data
                 view = views.message_modal("qbslack", NOT_HERE)
             else:
+                old = (conn.id, conn.qbwc_username, conn.password_hash)
                 creds = service.credentials(conn, reset=True, db_session=db)
                 assert creds.password is not None
                 view = views.credentials_modal(
@@ -230,6 +233,8 @@ def register_home(app: App, runtime: Runtime) -> None:
             # Shown once, in a modal (never in a message); opened before the commit, so a
             # modal that cannot be shown leaves the old password in place.
             show_modal(client, body, view)
+        if old is not None:  # committed: the old password's live session ends now
+            end_sessions(runtime, connection_id=old[0], username=old[1], stored_hash=old[2])
 
     @app.action("rebind_company")
     def rebind_company(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -18,6 +18,7 @@ from tenants.enums import ConnectionStatus
 from tenants.models import Connection, Route, Tenant
 from tests.fakes.slack_api import Call
 from tests.support.slack import SlackHarness, eventually
+from tests.support.soap import envelope, params, post, result_of
 
 T0 = dt.datetime(2030, 1, 15, 12, 0, tzinfo=dt.UTC)
 
@@ -630,3 +631,48 @@ def test_alert_buttons_work_when_clicked_in_a_message(installed):
     assert "Client B Books" in str(done.params["view"])
     # Nothing was posted to the channel the alert is in: the answers are modals.
     assert not slack.fake.calls("chat.postMessage")
+
+
+def _soap(slack: SlackHarness, method: str, **values: object) -> list[str]:
+    """A QBWC call through the app: its result's strings (or its one text)."""
+    result = result_of(post(slack.client, envelope(method, params(**values))).data, method)
+    assert result is not None
+    return [s.text or "" for s in result] or [result.text or ""]
+
+
+def test_a_password_reset_in_slack_ends_the_live_qbwc_session(installed):
+    """The Web Connector with the old password is out at its next call, not 30 minutes on."""
+    slack = installed
+    conn = slack.connections()[0]
+    with slack.runtime.transaction() as db:
+        known = db.get(Connection, conn.id)
+        assert known is not None
+        password = service.credentials(known, reset=True, db_session=db).password
+    ticket, status = _soap(
+        slack, "authenticate", strUserName=conn.qbwc_username, strPassword=password
+    )
+    assert ticket and status == ""
+    asked = _soap(
+        slack,
+        "sendRequestXML",
+        ticket=ticket,
+        strHCPResponse="",
+        strCompanyFileName="C:\\Books\\a.qbw",
+        qbXMLCountry="US",
+        qbXMLMajorVers=13,
+        qbXMLMinorVers=0,
+    )
+    assert "CompanyQueryRq" in asked[0]
+    slack.click("reset_password", str(conn.id))
+    slack.fake.wait_for("views.open")
+    eventually(lambda: slack.connections()[0].password_hash != known.password_hash)
+    # An answer the live session would have taken (as it does without the reset).
+    fine = (
+        '<?xml version="1.0"?><QBXML><QBXMLMsgsRs><CompanyQueryRs requestID="company.1" '
+        'statusCode="1" statusSeverity="Info" statusMessage="none"/></QBXMLMsgsRs></QBXML>'
+    )
+    answer = _soap(
+        slack, "receiveResponseXML", ticket=ticket, response=fine, hresult="", message=""
+    )
+    assert int(answer[0]) < 0
+    assert "expired or is unknown" in _soap(slack, "getLastError", ticket=ticket)[0]
