@@ -51,10 +51,9 @@ def _qbwc(ctx: Any) -> Qbwc:
 
 
 def _client_addr(ctx: Any) -> str:
-    """The caller's address as HTTP tells it: the first forwarded hop, or the peer."""
+    """The caller's address: the peer, as our own proxies saw it (PROXY_HOPS, ProxyFix)."""
     env = getattr(ctx.transport, "req_env", None) or {}
-    forwarded = str(env.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
-    return (forwarded or str(env.get("REMOTE_ADDR", "")))[:64]
+    return str(env.get("REMOTE_ADDR", ""))[:64]
 
 
 def _client_key(ctx: Any) -> str:

@@ -62,6 +62,9 @@ class Settings:
     delivery_give_up_hours: float = 24.0
     # The operator's contact (SUPPORT_EMAIL), shown on /support and /privacy; None: unset.
     support_email: str | None = None
+    # Proxies in front of the service that append the caller to X-Forwarded-For (a PaaS
+    # router: 1; served directly: 0). Only the entries they added are believed.
+    proxy_hops: int = 1
 
     @property
     def is_sqlite(self) -> bool:
@@ -138,6 +141,7 @@ class Settings:
             )
             or 24.0,
             support_email=_email(get("SUPPORT_EMAIL"), "SUPPORT_EMAIL"),
+            proxy_hops=_int(get("PROXY_HOPS") or "1", "PROXY_HOPS", minimum=0),
         )
 
 

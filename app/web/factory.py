@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.jobqueue import InProcessJobQueue
 from app.core.logs import configure_logging
@@ -46,6 +47,12 @@ def create_app(config: Settings | Runtime | Mapping[str, str] | None = None) -> 
     pages.register(app, runtime)  # /, /privacy, /support
     preview.register(app, runtime)  # /dev/preview, development settings only
     _register_errors(app)
+    if runtime.settings.proxy_hops:
+        # Outermost (around the SOAP endpoint too): REMOTE_ADDR becomes the caller our own
+        # proxies saw, the rightmost entries of X-Forwarded-For; what a client wrote to the
+        # left of them (a spoofed address) is never taken for its source.
+        hops = runtime.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     if isinstance(runtime.jobs, InProcessJobQueue) and runtime.background is None:
         # Embedded mode: no worker process, so this process sweeps the outbox itself.
         runtime.background = Background(runtime).start()

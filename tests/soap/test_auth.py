@@ -198,3 +198,17 @@ def test_a_stranger_cannot_lock_out_the_firms_web_connector(live_server):
     assert _login_from(client, c, c.password, "192.0.2.250") == ["", "nvu"]
     assert _login_from(client, c, c.password, firm)[1] == ""
     assert connection(rt, c.connection_id).lock_source == "many addresses"
+
+
+def test_a_spoofed_forwarded_address_is_not_taken_for_the_source(live_server):
+    """Behind our proxy (PROXY_HOPS=1) only the address it appended counts, not the client's."""
+    rt = live_server.runtime
+    c = connect(rt)
+    client = create_app(rt).test_client()
+    firm, attacker = "198.51.100.20", "203.0.113.66"
+    assert _login_from(client, c, c.password, firm)[1] == ""
+    # The attacker writes the firm's address; the proxy appends the one it really saw.
+    for _ in range(12):
+        assert _login_from(client, c, "guess", f"{firm}, {attacker}") == ["", "nvu"]
+    assert connection(rt, c.connection_id).lock_source == attacker
+    assert _login_from(client, c, c.password, firm)[1] == ""  # the firm is not locked out
