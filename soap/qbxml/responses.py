@@ -18,15 +18,17 @@ from lxml import etree
 from app.core import metrics
 from soap.qbxml.entities import (
     BY_RESPONSE,
-    COMPANY,
     DELETED_BY_RESPONSE,
     LIST_TYPES,
     TXN_TYPES,
     DeletedKind,
     Entity,
 )
+from soap.qbxml.fields import BOOL_FIELDS, COMMON_TXN_FIELDS, KNOWN, LINE_TAGS, TYPE_FIELDS
 from soap.qbxml.limits import NUMBER_ELEMENTS, clip_text, shown, text_limit
 from soap.qbxml.safe_xml import DEFAULT_MAX_BYTES, MalformedXmlError, parse_xml
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "STATUS_ITERATOR_GONE",
@@ -44,93 +46,6 @@ STATUS_ITERATOR_GONE = 3391  # the iteratorID expired or is unknown: start over
 MAX_MESSAGE = 500
 MAX_EXT = 64  # a FileID and an OwnerID are GUIDs (38 characters): longer ones are not QBWC's
 MAX_FILE_IDS = 50  # one per web service that was ever added for the company file
-LINE_TAGS = (
-    "ExpenseLineRet",
-    "ItemLineRet",
-    "ItemGroupLineRet",
-    "PurchaseOrderLineRet",
-    "PurchaseOrderLineGroupRet",
-    "InvoiceLineRet",
-    "InvoiceLineGroupRet",
-)
-log = logging.getLogger(__name__)
-# payload key -> element path, read when present (empty values are left out).
-COMMON_TXN_FIELDS = {
-    "txn_number": "TxnNumber",
-    "txn_date": "TxnDate",
-    "due_date": "DueDate",
-    "memo": "Memo",
-    "terms": "TermsRef/FullName",
-    "exchange_rate": "ExchangeRate",
-}
-TYPE_FIELDS: dict[str, dict[str, str]] = {
-    "Bill": {
-        "amount_due": "AmountDue",
-        "open_amount": "OpenAmount",
-        "ap_account": "APAccountRef/FullName",
-    },
-    "PurchaseOrder": {
-        "total_amount": "TotalAmount",
-        "expected_date": "ExpectedDate",
-        "ship_to": "ShipToEntityRef/FullName",
-        "vendor_message": "VendorMsg",
-    },
-    "BillPaymentCheck": {
-        "bank_account": "BankAccountRef/FullName",
-        "ap_account": "APAccountRef/FullName",
-    },
-    "BillPaymentCreditCard": {
-        "bank_account": "CreditCardAccountRef/FullName",
-        "ap_account": "APAccountRef/FullName",
-    },
-    "ReceivePayment": {
-        "total_amount": "TotalAmount",
-        "payment_method": "PaymentMethodRef/FullName",
-        "deposit_to": "DepositToAccountRef/FullName",
-        "unused_payment": "UnusedPayment",
-        "unused_credits": "UnusedCredits",
-    },
-    "Invoice": {
-        "subtotal": "Subtotal",
-        "sales_tax_total": "SalesTaxTotal",
-        "applied_amount": "AppliedAmount",
-        "balance_remaining": "BalanceRemaining",
-        "open_amount": "BalanceRemaining",
-        "po_number": "PONumber",
-        "sales_rep": "SalesRepRef/FullName",
-    },
-    "Vendor": {
-        "full_name": "Name",
-        "company_name": "CompanyName",
-        "balance": "Balance",
-        "email": "Email",
-        "phone": "Phone",
-        "vendor_type": "VendorTypeRef/FullName",
-        "terms": "TermsRef/FullName",
-    },
-    "Account": {
-        "full_name": "FullName",
-        "account_type": "AccountType",
-        "account_number": "AccountNumber",
-        "description": "Desc",
-        "balance": "Balance",
-    },
-    # Employees carry personal data (SSN, birth date...): only what a message needs.
-    "Employee": {"full_name": "Name", "job_title": "JobTitle"},
-}
-# Our short name of each answer we read.
-KNOWN = {
-    "CompanyQueryRs": COMPANY,
-    **{tag: kind.key for tag, kind in DELETED_BY_RESPONSE.items()},
-    **{tag: entity.key for tag, entity in BY_RESPONSE.items()},
-}
-BOOL_FIELDS = {
-    "is_paid": "IsPaid",
-    "is_active": "IsActive",
-    "is_fully_received": "IsFullyReceived",
-    "is_manually_closed": "IsManuallyClosed",
-    "is_pending": "IsPending",
-}
 
 
 @dataclass

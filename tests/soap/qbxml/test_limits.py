@@ -16,6 +16,7 @@ from lxml import etree
 from prometheus_client import REGISTRY
 
 from soap.qbxml import parse_response
+from soap.qbxml.fields import COMMON_TXN_FIELDS, TYPE_FIELDS
 from soap.qbxml.limits import (
     AMTTYPE,
     FLOATTYPE,
@@ -150,8 +151,6 @@ def test_long_texts_are_clipped_per_field():
 
 
 def test_every_number_we_read_has_a_qbxml_type():
-    from soap.qbxml.responses import COMMON_TXN_FIELDS, TYPE_FIELDS
-
     paths = [*COMMON_TXN_FIELDS.values(), *(p for f in TYPE_FIELDS.values() for p in f.values())]
     numeric = {p for p in paths if p in NUMBER_ELEMENTS}
     assert {"OpenAmount", "BalanceRemaining", "AmountDue", "Balance", "ExchangeRate"} <= numeric

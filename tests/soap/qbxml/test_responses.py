@@ -25,8 +25,8 @@ from soap.qbxml import (
     parse_response,
     parse_xml,
 )
+from soap.qbxml.fields import COMMON_TXN_FIELDS, TYPE_FIELDS
 from soap.qbxml.limits import NUMBER_ELEMENTS, TEXT_DEFAULT, TEXT_LIMITS
-from soap.qbxml.responses import COMMON_TXN_FIELDS, TYPE_FIELDS
 from soap.simulator import Answerer, FakeCompany, fixtures
 from tenants.qwc import OWNER_ID
 from tests.support.qbxml_schema import assert_valid_qbxml
