@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.core.runtime import Runtime
 from jobs.models import Event
-from soap.simulator import SoapClient
+from soap.simulator import Answerer, FakeCompany, SoapClient
 from soap.simulator.qbwc_client import result_strings, result_text
 from tenants import service
 from tenants.installations import save_installation
@@ -259,8 +259,6 @@ def edit_response(response: str, tag: str, **attributes: str) -> str:
 
 def paged_session(runtime: Runtime, qbwc: Any, *, bills: int) -> tuple[Any, Any, Any, str]:
     """A connection, a company with more bills than one page, its answerer and a ticket."""
-    from soap.simulator import Answerer, FakeCompany
-
     c = connect(runtime)
     company = FakeCompany()
     company.generate(vendors=2, bills=bills)
