@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, false, func, select, union, update
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from jobs.models import Event, HealthAlert
 from jobs.outbox import EventRow, add_events, schedule_events
 from tenants.enums import ConnectionStatus, EventType, TenantStatus
 from tenants.health import ERROR_SESSIONS, MIN_STALE_AFTER, Health, health_now, vitals_from_row
-from tenants.models import Connection, Tenant
+from tenants.models import ALERTS_ROUTE, Connection, Manager, Route, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,46 @@ def run_checks(*, now: dt.datetime, settings: Settings, db_session: Session) -> 
         report.checked += 1
         wanted = conditions(row, parked.get(row.id, {}), now=now, settings=settings)
         _settle(row, wanted, open_alerts.get(row.id, {}), now, report, events, db_session)
+    events += _to_added_managers(events, db_session)
     report.event_ids = [c.id for c in add_events(events, db_session=db_session)]
     return report
+
+
+def _to_added_managers(events: list[EventRow], db_session: Session) -> list[EventRow]:
+    """Copies of the alerts for the managers a manager added, where no `alerts` route exists.
+
+    Without an alerts route an alert is a DM to the installer (routing); the people the
+    managers added get their own DM, already routed to them, each in its own thread.
+    """
+    tenant_ids = {e["tenant_id"] for e in events}
+    if not tenant_ids:
+        return []
+    routed = {
+        (tenant_id, connection_id)
+        for tenant_id, connection_id in db_session.execute(
+            select(Route.tenant_id, Route.connection_id).where(
+                Route.tenant_id.in_(tenant_ids), Route.event_type == ALERTS_ROUTE
+            )
+        )
+    }
+    added: dict[int, list[str]] = {}
+    for tenant_id, user_id in db_session.execute(
+        select(Manager.tenant_id, Manager.user_id)
+        .where(Manager.tenant_id.in_(tenant_ids))
+        .order_by(Manager.user_id)
+    ):
+        added.setdefault(tenant_id, []).append(user_id)
+    copies: list[EventRow] = []
+    for event in events:
+        tenant, conn = event["tenant_id"], event["connection_id"]
+        if (tenant, conn) in routed or (tenant, None) in routed:
+            continue  # the alerts channel: one message for everybody
+        for user_id in added.get(tenant, []):
+            copy = cast(EventRow, dict(event))
+            copy["edit_sequence"] = f"{event['edit_sequence']}:{user_id}"[:64]
+            copy["channel_id"] = user_id
+            copies.append(copy)
+    return copies
 
 
 def _settle(

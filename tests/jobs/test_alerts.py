@@ -23,6 +23,7 @@ from jobs.models import Event, HealthAlert
 from soap.simulator import FakeCompany, QBWCSimulator
 from soap.simulator.machine import FakeMachine
 from soap.simulator.qbwc_client import SessionReport
+from tenants.managers import add_manager
 from tenants.models import Connection, Tenant
 from tenants.routes import set_route
 from tests.fakes import FakeSlack
@@ -266,3 +267,22 @@ def test_a_disconnected_workspace_gets_no_message_but_the_log(
     assert "health alert slack_disconnected opened for Acme Books" in caplog.text
     [row] = watch.alerts()
     assert row.kind == AlertKind.SLACK_DISCONNECTED
+
+
+def test_managers_a_manager_added_get_their_own_dm_without_an_alerts_route(watch: Watch) -> None:
+    with watch.runtime.transaction() as db:
+        add_manager(watch.conn.tenant_id, "UBOOKKEEPER", added_by="UINSTALLER", db_session=db)
+    watch.clock.advance(minutes=20)
+    watch.check()
+    assert len(watch.texts()) == 1 and len(watch.texts("UBOOKKEEPER")) == 1
+    assert watch.poll().ok
+    watch.check()
+    for person in (DM, "UBOOKKEEPER"):
+        opened, resolved = watch.fake.posts(person)
+        assert "Resolved" in resolved.params["text"] and resolved.params.get("thread_ts")
+
+    with watch.runtime.transaction() as db:  # with an alerts channel: one message there
+        set_route(watch.conn.tenant_id, "alerts", "CALERTS", db_session=db)
+    watch.clock.advance(minutes=20)
+    watch.check()
+    assert len(watch.texts("CALERTS")) == 1 and len(watch.texts("UBOOKKEEPER")) == 2
