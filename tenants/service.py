@@ -18,7 +18,8 @@ MAX_CONNECTIONS = 500
 MAX_NAME = 120  # characters of a company name
 CAP_REACHED = (
     f"This workspace already has {MAX_CONNECTIONS} company files, the most qbslack serves "
-    "in one workspace: ask qbslack's support to remove one you no longer use."
+    "in one workspace: ask qbslack's support to remove one you no longer use "
+    "(`qbslack remove TEAM_ID --company NAME`)."
 )
 
 

@@ -1,4 +1,4 @@
-"""Commands that take access away: disable and enable, purge (with Slack told)."""
+"""Commands that take access away: disable and enable, remove a company file, purge."""
 
 from __future__ import annotations
 
@@ -61,6 +61,21 @@ def cmd_enable(args: argparse.Namespace) -> int:
                 t.status, t.status_reason = TenantStatus.ACTIVE, None
     rt.close()
     print_json({"team_id": args.team_id, "company": args.company, "disabled": False})
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Delete one company file of a workspace with its events (its live session ends)."""
+    if not args.yes:
+        raise CliError("remove deletes the company file's connection and events; add --yes")
+    rt = runtime()
+    with rt.transaction() as db:
+        conn = connection(args.team_id, args.company, db_session=db)
+        affected = _ids([conn])
+        db.delete(conn)
+    ended = _end_all(rt, affected)
+    rt.close()
+    print_json({"team_id": args.team_id, "removed": args.company, "sessions_ended": ended})
     return 0
 
 

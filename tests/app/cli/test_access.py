@@ -90,3 +90,17 @@ def test_purge_revokes_the_token_at_slack_and_leaves_nothing_in_redis(
     assert not redis.keys(TICKET_PREFIX + "*") and not redis.keys(LOGIN_PREFIX + "*")
     assert qbwc.receive(ticket, FINE) < 0
     assert qbwc.authenticate(c.username, c.password) == ["", "nvu"]
+
+
+def test_remove_deletes_one_company_file_and_ends_its_session(
+    live_server: LiveServer, qbwc: Qbwc, shared_env: pytest.MonkeyPatch, capsys
+) -> None:
+    c, ticket = _live_session(live_server, qbwc)
+    other = connect(live_server.runtime, "T100", "Other Books")
+    assert main(["remove", "T100", "--company", "Acme Books"]) == 1  # no --yes
+    capsys.readouterr()
+    out = _run(capsys, "remove", "T100", "--company", "Acme Books", "--yes")
+    assert out == {"team_id": "T100", "removed": "Acme Books", "sessions_ended": 1}
+    assert qbwc.receive(ticket, FINE) < 0
+    assert qbwc.authenticate(c.username, c.password) == ["", "nvu"]
+    assert qbwc.authenticate(other.username, other.password)[1] == ""  # the rest stays
