@@ -54,6 +54,8 @@ class Event(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Why it failed, as a code: Slack's error (channel_not_found…) or gave_up; None otherwise.
+    failure_code: Mapped[str | None] = mapped_column(String(40))
     replay_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # When the current run of transient failures began: the event fails only after

@@ -76,7 +76,7 @@ def record_outcome(
         return None
     if outcome.kind == "ok":
         event.status, event.slack_ts, event.posted_at = EventStatus.POSTED, outcome.ts, now
-        event.last_error, event.failing_since = None, None
+        event.last_error, event.failing_since, event.failure_code = None, None, None
         event.attempts += 1
         add_attempt(
             db_session,
@@ -98,6 +98,7 @@ def record_outcome(
         if now - event.failing_since >= give_up_after:
             hours = give_up_after.total_seconds() / 3600
             event.status, event.failing_since = EventStatus.FAILED, None
+            event.failure_code = "gave_up"
             event.last_error = (
                 f"gave up after {hours:g} h of Slack errors ({event.attempts} tries); "
                 f"last: {outcome.reason}"
@@ -134,6 +135,7 @@ def record_outcome(
         return "stopped", 0.0
     event.attempts += 1
     event.status, event.last_error = EventStatus.FAILED, outcome.reason
+    event.failure_code = _code(outcome)
     audit("failed", status=outcome.http_status, error=f"{outcome.error}: {outcome.reason}")
     parked = 0
     if outcome.channel_refused:
@@ -164,6 +166,7 @@ def _park_channel(
     ).all()
     for event in waiting:
         event.status, event.last_error = EventStatus.FAILED, outcome.reason
+        event.failure_code = _code(outcome)
         event.next_attempt_at = event.failing_since = None
         add_attempt(
             db_session,
@@ -208,3 +211,8 @@ def add_attempt(
     if at is not None:
         row.attempted_at = at
     db.add(row)
+
+
+def _code(outcome: Outcome) -> str | None:
+    """Slack's error code of a failure, as the events table keeps it."""
+    return (outcome.error or "")[:40] or None

@@ -1,7 +1,8 @@
 """Parked events back on their way once their cause is fixed.
 
 An event fails at once, parked with the rest of its channel, when the channel refuses it
-(archived, not found, the app not in it: jobs.slack_client.CHANNEL_REASONS). It is retried,
+(archived, not found, the app not in it: jobs.slack_client.CHANNEL_CODES, kept as the
+event's failure_code). It is retried,
 in QuickBooks order, when Slack says the channel is fixed (unarchived, the app invited:
 app.slack.lifecycle), when the workspace is reinstalled, and when routes change; a route
 change also sends the unrouted events that a route now covers. Other failures (a message
@@ -13,14 +14,14 @@ does for a replay. A retry is not a replay: the message is not marked "posted ag
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from jobs.enums import EventStatus
 from jobs.models import Event
 from jobs.outcomes import add_attempt
 from jobs.routing import RouteCache, channel_for
-from jobs.slack_client import CHANNEL_REASONS
+from jobs.slack_client import CHANNEL_CODES, CHANNEL_REASONS
 
 # The last_error of an event parked because of its channel.
 CHANNEL_FAILURES = tuple(CHANNEL_REASONS.values())
@@ -75,7 +76,8 @@ def _parked(tenant_id: int) -> Select[Event]:
         .where(
             Event.tenant_id == tenant_id,
             Event.status == EventStatus.FAILED,
-            Event.last_error.in_(CHANNEL_FAILURES),
+            # Rows failed before failure_code existed are known by their sentence.
+            or_(Event.failure_code.in_(CHANNEL_CODES), Event.last_error.in_(CHANNEL_FAILURES)),
         )
         .order_by(Event.sort_key, Event.id)
         .with_for_update()
@@ -89,4 +91,4 @@ def _requeue(event: Event, channel: str | None, reason: str, *, db_session: Sess
     event.channel_id = channel
     event.status = EventStatus.PENDING
     event.next_attempt_at = event.failing_since = None
-    event.last_error = None
+    event.last_error = event.failure_code = None

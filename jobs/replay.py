@@ -53,7 +53,7 @@ def replay_event_ids(
         event.replay_count += 1
         event.attempts = 0
         event.next_attempt_at = None
-        event.last_error = None
+        event.last_error = event.failure_code = None
         event.channel_id = None  # routed again when scheduled
         event.thread_ts = None
         marked.append(event.id)

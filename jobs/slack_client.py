@@ -205,7 +205,7 @@ REASONS: dict[str, SlackReason] = {
         "from its install link.",
     ),
 }
-_CHANNEL_CODES = (
+CHANNEL_CODES = (
     "channel_not_found",
     "is_archived",
     "not_in_channel",
@@ -215,7 +215,7 @@ _CHANNEL_CODES = (
 )
 # The channel refuses every message until someone fixes it (unarchive, invite, re-route):
 # its events are parked together (jobs.parked matches these texts in last_error).
-CHANNEL_REASONS = {code: REASONS[code].happened for code in _CHANNEL_CODES}
+CHANNEL_REASONS = {code: REASONS[code].happened for code in CHANNEL_CODES}
 # This message is refused (the channel takes others).
 MESSAGE_REASONS = {
     code: r.happened

@@ -241,6 +241,7 @@ def test_archived_channel_parks_its_events_and_unarchiving_posts_them_in_order(
     run_jobs(rt)
     assert statuses(rt, bills) == [EventStatus.FAILED] * 3
     assert all(e.last_error == "the channel is archived" for e in events(rt, bills))
+    assert all(e.failure_code == "is_archived" for e in events(rt, bills))
     assert statuses(rt, vendor) == [EventStatus.POSTED]  # other channels are not held up
     # The head was refused; the rest of the channel was parked with it, without a try.
     assert len(slack.fake.calls("chat.postMessage", "CARCH")) == 1
@@ -256,6 +257,7 @@ def test_archived_channel_parks_its_events_and_unarchiving_posts_them_in_order(
     eventually(lambda: EventStatus.FAILED not in statuses(rt, bills))
     run_jobs(rt)
     assert statuses(rt, bills) == [EventStatus.POSTED] * 3
+    assert all(e.failure_code is None for e in events(rt, bills))
     assert refs(slack.fake, "CARCH") == ["A0", "A1", "A2"]
     assert results(rt, bills[0]) == ["failed", "retry_requested", "posted"]
     check_health(rt)
