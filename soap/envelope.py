@@ -8,10 +8,11 @@ to learn the operation and its ticket; what comes before authentication must be 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lxml import etree
+
+from soap.qbxml.safe_xml import SAFE_PARSER_OPTIONS, declares_doctype
 
 PREAUTH_MAX_BYTES = 64 * 1024  # serverVersion, clientVersion, authenticate: a few hundred bytes
 PEEK_WINDOW = 16 * 1024  # the operation and its ticket come first in every QBWC call
@@ -19,7 +20,6 @@ PEEK_WINDOW = 16 * 1024  # the operation and its ticket come first in every QBWC
 # the qbXML inside a response holds at most a few hundred thousand for the pages we ask.
 ENVELOPE_MAX_TAGS = 1_000
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # The calls whose first parameter is a ticket (Intuit's WSDL).
 TICKETED = frozenset(
     {"sendRequestXML", "receiveResponseXML", "connectionError", "getLastError", "closeConnection"}
@@ -37,15 +37,9 @@ class Peek:
 def peek(body: bytes) -> Peek:
     """The operation (the Body's first child) and its ticket, from the first bytes only."""
     window = body[:PEEK_WINDOW]
-    if _DOCTYPE.search(window):
+    if declares_doctype(window):
         return Peek(None, None)  # refused in full by the parser later
-    parser = etree.XMLPullParser(
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-    )
+    parser = etree.XMLPullParser(events=("start", "end"), **SAFE_PARSER_OPTIONS)
     operation: str | None = None
     depth_of_body: int | None = None
     depth = 0

@@ -12,11 +12,11 @@ to managers) and when the lock ends (what the health alert reads).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 
 from sqlalchemy.orm import Session
 
+from soap.client_versions import caller_key
 from tenants.models import Connection, LoginFailure
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ KNOWN_SOURCES = 10  # sources remembered per login as having logged in well
 
 def source_key(address: str | None) -> str:
     """A fixed-size key for a caller's address (what the tables keep)."""
-    return hashlib.sha256((address or "unknown").encode("utf-8", "replace")).hexdigest()[:32]
+    return caller_key(address or "unknown")
 
 
 def refused(

@@ -59,7 +59,7 @@ class Answer:
         if t is None or t.state != TicketState.AWAITING or t.plan is None or self.results is None:
             return False
         if self.wrong_file is not None:
-            return True  # the connection's row, locked: what is open is recorded
+            return False  # one UPDATE records what is open; nothing is taken
         if t.plan.baseline:
             return True  # the first sync ends with its notice event
         if t.plan.saw_objects():

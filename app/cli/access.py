@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from app.cli.common import CliError, connection, print_json, runtime, tenant
 from app.core.runtime import Runtime
+from jobs.slack_client import call, make_client
 from soap.revocation import end_sessions
 from tenants.enums import ConnectionStatus, TenantStatus
 from tenants.models import Connection
@@ -103,12 +101,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 def _revoke(rt: Runtime, token: str) -> bool:
     """auth.revoke: the token stops working at Slack (a failure is logged; the purge goes on)."""
-    try:
-        WebClient(token=token, base_url=rt.settings.slack_api_url, timeout=10).auth_revoke()
-    except SlackApiError as exc:
-        log.warning("auth.revoke failed: %s", exc.response.get("error"))
-        return False
-    except OSError as exc:
-        log.warning("auth.revoke failed: %s", type(exc).__name__)
-        return False
-    return True
+    outcome = call(make_client(rt.settings.slack_api_url, token), "auth.revoke")
+    if outcome.kind != "ok":
+        log.warning("auth.revoke failed: %s", outcome.error)
+    return outcome.kind == "ok"

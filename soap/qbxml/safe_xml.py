@@ -10,6 +10,7 @@ DEFAULT_MAX_BYTES = 20_000_000
 # A DOCTYPE is the door to XXE, parameter entities and billion laughs; QBWC never sends one,
 # so any declaration is refused before a parser sees the document.
 _DOCTYPE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DOCTYPE_BYTES = re.compile(_DOCTYPE.pattern.encode(), re.IGNORECASE)
 _XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 _DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
@@ -33,18 +34,27 @@ class MalformedXmlError(QbxmlError):
     """Not well-formed XML, not UTF-8, or not the document we expected."""
 
 
+# What every parser of outside XML is told: load nothing, expand no entities.
+SAFE_PARSER_OPTIONS: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,  # keeps libxml2's depth and text-size limits
+    "remove_comments": True,
+    "remove_pis": False,  # the <?qbxml version?> instruction is legitimate
+    "collect_ids": False,
+}
+
+
 def make_parser() -> etree.XMLParser:
     """An lxml parser that loads nothing from outside and expands no entities."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,  # keeps libxml2's depth and text-size limits
-        remove_comments=True,
-        remove_pis=False,  # the <?qbxml version?> instruction is legitimate
-        collect_ids=False,
-    )
+    return etree.XMLParser(**SAFE_PARSER_OPTIONS)
+
+
+def declares_doctype(data: bytes) -> bool:
+    """True when the bytes hold a DOCTYPE or ENTITY declaration (refused everywhere)."""
+    return _DOCTYPE_BYTES.search(data) is not None
 
 
 def _as_utf8_text(data: bytes | str, max_bytes: int) -> tuple[str, bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -27,8 +26,9 @@ from jobs.outbox import EventRow
 from tenants import service
 from tenants.installations import save_installation
 from tenants.routes import set_route
-from tests.conftest import KEY_A, TEST_DATABASE_URL, TEST_REDIS_URL, make_settings
+from tests.conftest import make_settings
 from tests.fakes import FakeSlack
+from tests.support.processes import service_env
 
 
 @pytest.fixture
@@ -209,19 +209,7 @@ def run_jobs(runtime: Runtime, *, timeout: float = 30.0) -> None:
 @contextlib.contextmanager
 def worker_processes(count: int, slack_url: str) -> Iterator[list[subprocess.Popen[bytes]]]:
     """`qbslack worker` processes on the test databases (real multi-process delivery)."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=TEST_DATABASE_URL,
-        REDIS_URL=TEST_REDIS_URL,
-        PUBLIC_URL="https://qbslack.example.com",
-        SLACK_CLIENT_ID="111.222",
-        SLACK_CLIENT_SECRET="x",
-        SLACK_SIGNING_SECRET="y",
-        SECRET_KEY="z",
-        TOKEN_ENCRYPTION_KEYS=KEY_A,
-        SLACK_API_URL=slack_url,
-        LOG_FORMAT="text",
-    )
+    env = service_env(SLACK_API_URL=slack_url)
     exe = str(Path(sys.executable).with_name("qbslack"))
     procs = [
         subprocess.Popen(
@@ -236,3 +224,20 @@ def worker_processes(count: int, slack_url: str) -> Iterator[list[subprocess.Pop
             p.terminate()
         for p in procs:
             p.wait(timeout=20)
+
+
+def stored_event(tenant_id: int, connection_id: int, object_id: str, **fields: Any) -> Event:
+    """An events-table row to add directly (a created bill unless fields say otherwise)."""
+    defaults: dict[str, Any] = {
+        "event_type": "bill",
+        "action": "created",
+        "object_type": "Bill",
+        "edit_sequence": "1",
+        "payload": {},
+    }
+    return Event(
+        tenant_id=tenant_id,
+        connection_id=connection_id,
+        object_id=object_id,
+        **{**defaults, **fields},
+    )

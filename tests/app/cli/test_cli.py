@@ -11,10 +11,10 @@ from app.cli import main
 from app.core.runtime import Runtime
 from app.core.settings import Settings
 from jobs.enums import EventStatus
-from jobs.models import Event
 from tenants import service
 from tenants.installations import save_installation
 from tests.conftest import KEY_A, KEY_B
+from tests.support.jobs import stored_event
 from tests.support.soap import connect
 
 
@@ -145,19 +145,7 @@ def test_backfill_before_and_after_the_first_sync(cli_env, capsys, engine):
         conn = service.require_connection("T8", None, db_session=db)
         assert conn.backfill_days == 30
         conn.baseline_done = True
-        db.add(
-            Event(
-                tenant_id=conn.tenant_id,
-                connection_id=conn.id,
-                event_type="bill",
-                action="created",
-                object_type="Bill",
-                object_id="B1",
-                edit_sequence="1",
-                payload={},
-                status=EventStatus.BASELINE,
-            )
-        )
+        db.add(stored_event(conn.tenant_id, conn.id, "B1", status=EventStatus.BASELINE))
     code, out, _ = run(capsys, "backfill", "T8", "7")
     assert json.loads(out)["queued"] == 1 and json.loads(out)["at_first_sync"] is False
     code, _, err = run(capsys, "backfill", "T8", "0")

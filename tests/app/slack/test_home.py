@@ -17,6 +17,7 @@ from tenants.credentials import verify_password
 from tenants.enums import ConnectionStatus
 from tenants.models import Connection, Route, Tenant
 from tests.fakes.slack_api import Call
+from tests.support.jobs import stored_event
 from tests.support.slack import SlackHarness, eventually
 from tests.support.soap import envelope, params, post, result_of
 
@@ -48,16 +49,11 @@ def test_app_home_shows_status_and_admin_buttons(installed):
             [EventStatus.FAILED, EventStatus.UNROUTED, EventStatus.POSTED, EventStatus.POSTED]
         ):
             db.add(
-                Event(
-                    tenant_id=t.id,
-                    connection_id=conn.id,
-                    event_type="bill",
-                    action="created",
-                    object_type="Bill",
-                    object_id=f"TX-{i}",
-                    edit_sequence="1",
+                stored_event(
+                    t.id,
+                    conn.id,
+                    f"TX-{i}",
                     ref_number=f"INV-{i}",
-                    payload={},
                     status=status,
                     channel_id="CGONE" if status == EventStatus.FAILED else None,
                     last_error="the channel is archived" if status == EventStatus.FAILED else None,
@@ -407,16 +403,11 @@ def _event(slack: SlackHarness, n: int, status: str, created: dt.datetime) -> No
     conn = slack.connections()[0]
     with slack.runtime.transaction() as db:
         db.add(
-            Event(
-                tenant_id=conn.tenant_id,
-                connection_id=conn.id,
-                event_type="bill",
-                action="created",
-                object_type="Bill",
-                object_id=f"TX-{n}",
-                edit_sequence="1",
+            stored_event(
+                conn.tenant_id,
+                conn.id,
+                f"TX-{n}",
                 ref_number=f"REF-{n}",
-                payload={},
                 status=status,
                 channel_id="CGONE" if status == EventStatus.FAILED else None,
                 last_error="channel_not_found" if status == EventStatus.FAILED else None,
@@ -558,19 +549,7 @@ def test_replay_failed_button_requeues_that_company_files_failed_events(installe
         tenant = db.scalars(select(Tenant)).one()
         service.add_connection(tenant, "Client B", db_session=db)
         other = db.scalars(select(Connection).where(Connection.company_name == "Client B")).one()
-        db.add(
-            Event(
-                tenant_id=tenant.id,
-                connection_id=other.id,
-                event_type="bill",
-                action="created",
-                object_type="Bill",
-                object_id="TX-B",
-                edit_sequence="1",
-                payload={},
-                status=EventStatus.FAILED,
-            )
-        )
+        db.add(stored_event(tenant.id, other.id, "TX-B", status=EventStatus.FAILED))
     conn = slack.connections()[0]
     slack.click("replay_failed", str(conn.id))
     opened = slack.fake.wait_for("views.open")[0]

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from app.core.clock import ManualClock
 from app.slack.home_view import FULL_CARDS
 from jobs.enums import AlertKind, EventStatus
-from jobs.models import Event, HealthAlert
+from jobs.models import HealthAlert
 from tenants import routes, service
 from tenants.enums import ConnectionStatus
 from tenants.models import Connection, Tenant
 from tests.fakes.slack_api import Call
+from tests.support.jobs import stored_event
 from tests.support.slack import SlackHarness
 
 T0 = dt.datetime(2030, 5, 1, 9, 0, tzinfo=dt.UTC)
@@ -244,16 +245,13 @@ def test_search_finds_company_files_and_caps_the_options(installed):
 def _failed_event(slack: SlackHarness, conn: Connection, error: str) -> None:
     with slack.runtime.transaction() as db:
         db.add(
-            Event(
-                tenant_id=conn.tenant_id,
-                connection_id=conn.id,
+            stored_event(
+                conn.tenant_id,
+                conn.id,
+                "TX-1234",
                 event_type="bill_payment",
-                action="created",
                 object_type="BillPaymentCheck",
-                object_id="TX-1234",
-                edit_sequence="1",
                 ref_number="1234",
-                payload={},
                 status=EventStatus.FAILED,
                 channel_id="CAP",
                 last_error=error,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from app.core.logs import JsonFormatter, redact
 from app.core.runtime import Runtime
 from app.core.settings import ConfigError, Settings
 from tests.conftest import make_settings
+from tests.support.processes import free_port
 
 
 def test_healthz_ok_on_postgres_and_redis(client):
@@ -121,15 +121,9 @@ def test_logs_never_print_tokens():
     assert "s3cret" not in redact("<strPassword>s3cret</strPassword>")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_embedded_mode_boots_on_sqlite_without_redis(tmp_path):
     """`qbslack serve` with no DATABASE_URL/REDIS_URL: SQLite, in-process jobs, /healthz 200."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["PORT"] = str(port)
     qbslack = Path(sys.executable).with_name("qbslack")

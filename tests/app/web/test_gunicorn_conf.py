@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,8 +15,8 @@ from gunicorn.app.wsgiapp import WSGIApplication
 
 from app.web.access_log import RedactingLogger
 from app.web.gunicorn_conf import post_worker_init
-from tests.conftest import KEY_A, TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.support.paths import REPO
+from tests.support.processes import free_port, service_env, wait_http
 
 PROCFILE = REPO / "Procfile"
 
@@ -47,31 +44,19 @@ def test_the_worker_hook_freezes_what_the_app_allocated():
 def test_the_access_log_never_shows_a_download_token_or_an_oauth_code(tmp_path):
     """gunicorn as the Procfile runs it, with an access log: the secrets are not in it."""
     log_file = tmp_path / "access.log"
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=TEST_DATABASE_URL,
-        REDIS_URL=TEST_REDIS_URL,
-        PUBLIC_URL="https://qbslack.example.com",
-        SLACK_CLIENT_ID="111.222",
-        SLACK_CLIENT_SECRET="x",
-        SLACK_SIGNING_SECRET="y",
-        SECRET_KEY="z",
-        TOKEN_ENCRYPTION_KEYS=KEY_A,
-        LOG_FORMAT="text",
-    )
+    port = free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
         [gunicorn, "app:create_app()", "-c", "python:app.web.gunicorn_conf"]
         + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", str(log_file)],
         cwd=REPO,
-        env=env,
+        env=service_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(base + "/healthz", proc)
+        wait_http(base + "/healthz", proc)
         for path in (
             "/qwc/SECRETDOWNLOADTOKEN",
             "/slack/oauth_redirect?code=SECRETOAUTHCODE&state=SECRETSTATE",
@@ -85,22 +70,3 @@ def test_the_access_log_never_shows_a_download_token_or_an_oauth_code(tmp_path):
     assert "/qwc/[redacted]" in logged and "/slack/oauth_redirect" in logged
     for secret in ("SECRETDOWNLOADTOKEN", "SECRETOAUTHCODE", "SECRETSTATE"):
         assert secret not in logged
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        assert proc.poll() is None, "gunicorn exited"
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
